@@ -1,0 +1,85 @@
+//! Payload bytes to validated events.
+//!
+//! ```
+//! use chrono::Utc;
+//! use porttrack_ingest::decode::decode_position_json;
+//! use porttrack_schemas::{RejectClass, ValidationRules};
+//!
+//! let rules = ValidationRules::default();
+//! let err = decode_position_json(b"{\"mmsi\": 1", &rules, Utc::now()).unwrap_err();
+//! assert_eq!(err.class, RejectClass::MalformedJson);
+//! ```
+
+use chrono::{DateTime, Utc};
+use porttrack_schemas::{Position, RejectClass, Rejection, ValidationRules};
+
+/// Decodes and validates one JSON position report.
+///
+/// `now` is the receive time against which the event time is judged.
+pub fn decode_position_json(
+    payload: &[u8],
+    rules: &ValidationRules,
+    now: DateTime<Utc>,
+) -> Result<Position, Rejection> {
+    let position: Position = serde_json::from_slice(payload)
+        .map_err(|e| Rejection::new(RejectClass::MalformedJson, format!("not a position report: {e}")))?;
+    position.validate(rules, now)?;
+    Ok(position.normalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_valid_report_decodes() {
+        let json = format!(
+            r#"{{"mmsi":244123456,"timestamp":"{}","lat":51.95,"lon":4.05,"sog":102.3}}"#,
+            Utc::now().to_rfc3339()
+        );
+        let p = decode_position_json(json.as_bytes(), &ValidationRules::default(), Utc::now()).unwrap();
+        assert_eq!(p.sog, None, "not-available speed is normalised");
+    }
+
+    #[test]
+    fn each_bad_input_gets_its_class() {
+        let now = Utc::now();
+        let ts = now.to_rfc3339();
+        let cases = [
+            (String::from("not json"), RejectClass::MalformedJson),
+            (String::new(), RejectClass::MalformedJson),
+            (format!(r#"{{"mmsi":"244123456","timestamp":"{ts}","lat":1,"lon":1}}"#), RejectClass::MalformedJson),
+            (format!(r#"{{"mmsi":24412345,"timestamp":"{ts}","lat":1,"lon":1}}"#), RejectClass::MmsiInvalid),
+            (format!(r#"{{"mmsi":244123456,"timestamp":"{ts}","lat":-91,"lon":1}}"#), RejectClass::LatOutOfRange),
+            (format!(r#"{{"mmsi":244123456,"timestamp":"{ts}","lat":1,"lon":181}}"#), RejectClass::LonOutOfRange),
+            (r#"{"mmsi":244123456,"timestamp":"1999-12-31T23:59:59Z","lat":1,"lon":1}"#.into(), RejectClass::TimestampAbsurd),
+        ];
+        for (input, class) in cases {
+            let got = decode_position_json(input.as_bytes(), &ValidationRules::default(), now);
+            assert_eq!(got.map_err(|r| r.class).err(), Some(class), "{input}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_position_json(&bytes, &ValidationRules::default(), Utc::now());
+        }
+
+        #[test]
+        fn valid_reports_round_trip(
+            mmsi in 100_000_000_u32..=999_999_999,
+            lat in -90.0_f64..=90.0,
+            lon in -180.0_f64..=180.0,
+            sog in proptest::option::of(0.0_f32..=102.2),
+            heading in proptest::option::of(0_u16..=359),
+        ) {
+            let now = Utc::now();
+            let p = Position { mmsi, timestamp: now, lat, lon, sog, cog: None, heading, nav_status: Some(0) };
+            let bytes = serde_json::to_vec(&p).unwrap();
+            let back = decode_position_json(&bytes, &ValidationRules::default(), now).unwrap();
+            prop_assert_eq!(back, p);
+        }
+    }
+}

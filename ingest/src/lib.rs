@@ -1,0 +1,25 @@
+//! PortTrack's ingest: from Kafka records to validated events.
+//!
+//! Roles:
+//!
+//! * [`decode`]: payload bytes to typed, validated events, or a
+//!   [`Rejection`](porttrack_schemas::Rejection) saying why not. Pure.
+//! * [`dead_letter`]: what a refused record becomes ([`DeadLetter`]) and the
+//!   producer that writes it to the dead-letter topic with its reason in
+//!   headers ([`DeadLetterProducer`]).
+//! * [`source`]: the consumer-group member. A dedicated thread polls Kafka,
+//!   decodes into [`Batch`]es and hands them to the pipeline over a bounded
+//!   channel; a [`Committer`] commits a batch's offsets only once the pipeline
+//!   says every sink has acknowledged it. Rebalances drain in-flight batches
+//!   before partitions are given up.
+//! * [`config`]: the `[kafka]` section of the configuration and the librdkafka
+//!   settings derived from it.
+
+pub mod config;
+pub mod dead_letter;
+pub mod decode;
+pub mod source;
+
+pub use config::KafkaConfig;
+pub use dead_letter::{DeadLetter, DeadLetterProducer};
+pub use source::{Batch, Committer, Source, SourceConfig, SourceHandle};

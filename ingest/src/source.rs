@@ -1,0 +1,609 @@
+//! The consumer-group member.
+//!
+//! ```text
+//!   poll thread (Source::run)              pipeline (async)
+//!   ─────────────────────────              ────────────────
+//!   poll → decode → BatchBuilder
+//!        seal (size or linger) ──Batch──▶  bounded channel ──▶ sinks write
+//!        channel full: pause partitions,                         │ all acked
+//!        keep polling (group stays alive)                        ▼
+//!                                          Committer::complete ── commit offsets
+//! ```
+//!
+//! Invariants:
+//!
+//! * A partition's committed offset only moves over records every sink has
+//!   acknowledged: batches are completed in the order they were sealed (one
+//!   channel, one consumer of it) and a batch's commit covers only its own
+//!   records.
+//! * Before partitions are given up in a rebalance, the staged records are
+//!   sealed, in-flight batches are drained (bounded by
+//!   [`SourceConfig::drain_timeout`]) and their offsets committed
+//!   synchronously, so the next owner starts where this one stopped. A batch
+//!   that completes after that point belongs to an older generation and does
+//!   not commit: its records are replayed by the new owner, which the
+//!   idempotent sinks absorb.
+//! * Memory stays bounded during a sink outage: at most
+//!   `max_in_flight_batches` batches in the channel, one pending, and what
+//!   librdkafka had already fetched before the partitions were paused.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use porttrack_schemas::{Origin, Position, Sourced, ValidationRules};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+
+use crate::config::KafkaConfig;
+use crate::dead_letter::DeadLetter;
+use crate::decode::decode_position_json;
+
+/// Tuning of the source.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Seal a batch once it holds this many records.
+    pub batch_max_records: usize,
+    /// Seal a non-empty batch once its first record is this old.
+    pub batch_linger: Duration,
+    /// Sealed batches that may wait for the sinks before the source pauses.
+    pub max_in_flight_batches: usize,
+    /// How long a rebalance or a shutdown waits for in-flight batches.
+    pub drain_timeout: Duration,
+    /// Validation rules applied to every record.
+    pub rules: ValidationRules,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            batch_max_records: 5_000,
+            batch_linger: Duration::from_millis(100),
+            max_in_flight_batches: 2,
+            drain_timeout: Duration::from_secs(20),
+            rules: ValidationRules::default(),
+        }
+    }
+}
+
+/// A sealed group of consumed records, in consumption order.
+#[derive(Debug)]
+pub struct Batch {
+    /// Records that decoded and validated.
+    pub accepted: Vec<Sourced<Position>>,
+    /// Records refused, bound for the dead-letter topic.
+    pub rejected: Vec<DeadLetter>,
+    /// Per partition, the offset to commit once the batch is acknowledged
+    /// (the highest offset in the batch plus one).
+    pub offsets: Vec<(Arc<str>, i32, i64)>,
+    /// When the first record of the batch was consumed.
+    pub opened: Instant,
+    generation: u64,
+    _ticket: Ticket,
+}
+
+impl Batch {
+    /// Records in the batch, accepted and refused.
+    pub fn len(&self) -> usize {
+        self.accepted.len() + self.rejected.len()
+    }
+
+    /// Whether the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts batches that are sealed but not yet completed or dropped.
+#[derive(Debug, Default)]
+struct InFlight {
+    count: Mutex<usize>,
+    zero: Condvar,
+}
+
+impl InFlight {
+    fn wait_zero(&self, deadline: Instant) -> bool {
+        let mut count = lock(&self.count);
+        while *count > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            count = match self.zero.wait_timeout(count, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
+    }
+}
+
+/// Held by each sealed batch; releases its in-flight slot when dropped.
+#[derive(Debug)]
+struct Ticket(Arc<InFlight>);
+
+impl Ticket {
+    fn new(inflight: &Arc<InFlight>) -> Ticket {
+        *lock(&inflight.count) += 1;
+        metrics::gauge!("porttrack_batches_in_flight").increment(1.0);
+        Ticket(Arc::clone(inflight))
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut count = lock(&self.0.count);
+        *count = count.saturating_sub(1);
+        metrics::gauge!("porttrack_batches_in_flight").decrement(1.0);
+        if *count == 0 {
+            self.0.zero.notify_all();
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct BatchBuilder {
+    accepted: Vec<Sourced<Position>>,
+    rejected: Vec<DeadLetter>,
+    offsets: HashMap<(Arc<str>, i32), i64>,
+    opened: Option<Instant>,
+}
+
+impl BatchBuilder {
+    fn len(&self) -> usize {
+        self.accepted.len() + self.rejected.len()
+    }
+
+    fn push_offset(&mut self, topic: &Arc<str>, partition: i32, offset: i64) {
+        self.opened.get_or_insert_with(Instant::now);
+        let next = offset + 1;
+        self.offsets
+            .entry((Arc::clone(topic), partition))
+            .and_modify(|o| *o = (*o).max(next))
+            .or_insert(next);
+    }
+
+    fn seal(&mut self, generation: u64, inflight: &Arc<InFlight>) -> Option<Batch> {
+        let opened = self.opened.take()?;
+        let mut offsets: Vec<(Arc<str>, i32, i64)> =
+            self.offsets.drain().map(|((topic, partition), next)| (topic, partition, next)).collect();
+        offsets.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Some(Batch {
+            accepted: std::mem::take(&mut self.accepted),
+            rejected: std::mem::take(&mut self.rejected),
+            offsets,
+            opened,
+            generation,
+            _ticket: Ticket::new(inflight),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Staging {
+    builder: BatchBuilder,
+    /// A sealed batch the channel had no room for.
+    pending: Option<Batch>,
+}
+
+#[derive(Debug, Default)]
+struct CommitState {
+    generation: u64,
+    /// Offsets acknowledged since the last synchronous commit.
+    completed: HashMap<(Arc<str>, i32), i64>,
+}
+
+type RevokeHook = Box<dyn Fn(&[i32]) + Send + Sync>;
+
+struct Shared {
+    config: SourceConfig,
+    staging: Mutex<Staging>,
+    tx: Mutex<Option<mpsc::Sender<Batch>>>,
+    inflight: Arc<InFlight>,
+    commits: Mutex<CommitState>,
+    assigned: AtomicUsize,
+    paused: AtomicBool,
+    shutdown: AtomicBool,
+    heartbeat_unix_ms: AtomicI64,
+    lag: AtomicI64,
+    on_revoke: RevokeHook,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("assigned", &self.assigned)
+            .field("paused", &self.paused)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep going.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    fn generation(&self) -> u64 {
+        lock(&self.commits).generation
+    }
+
+    /// Seals the builder if it is due (full, lingered, or `force`) and no
+    /// sealed batch is already waiting.
+    fn seal_if_due(&self, staging: &mut Staging, force: bool) {
+        if staging.pending.is_some() {
+            return;
+        }
+        let due = force
+            || staging.builder.len() >= self.config.batch_max_records
+            || staging.builder.opened.is_some_and(|t| t.elapsed() >= self.config.batch_linger);
+        if due {
+            staging.pending = staging.builder.seal(self.generation(), &self.inflight);
+        }
+    }
+
+    /// Moves the pending batch into the channel if there is room. Returns
+    /// whether a batch is still pending.
+    fn dispatch(&self, staging: &mut Staging) -> bool {
+        let Some(batch) = staging.pending.take() else { return false };
+        let tx = lock(&self.tx);
+        let Some(tx) = tx.as_ref() else {
+            // The pipeline is gone: nothing can acknowledge this batch.
+            return false;
+        };
+        match tx.try_send(batch) {
+            Ok(()) => false,
+            Err(mpsc::error::TrySendError::Full(batch)) => {
+                staging.pending = Some(batch);
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Seals and dispatches everything staged, waiting for channel room until
+    /// `deadline`. Returns false if something had to be dropped uncommitted.
+    fn flush(&self, deadline: Instant) -> bool {
+        loop {
+            {
+                let mut staging = lock(&self.staging);
+                self.seal_if_due(&mut staging, true);
+                let still_pending = self.dispatch(&mut staging);
+                if !still_pending && staging.builder.len() == 0 {
+                    return true;
+                }
+                if Instant::now() >= deadline {
+                    staging.pending = None;
+                    staging.builder = BatchBuilder::default();
+                    return false;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Called on revocation and at shutdown: drain, commit synchronously, and
+    /// open a new generation so stragglers cannot commit.
+    fn drain_and_commit<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) {
+        let deadline = Instant::now() + self.config.drain_timeout;
+        let flushed = self.flush(deadline);
+        let drained = self.inflight.wait_zero(deadline);
+        if !(flushed && drained) {
+            tracing::warn!(
+                flushed,
+                drained,
+                "sinks did not acknowledge in-flight batches in time; their records will be replayed"
+            );
+        }
+        let completed = {
+            let mut commits = lock(&self.commits);
+            commits.generation += 1;
+            std::mem::take(&mut commits.completed)
+        };
+        if completed.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::with_capacity(completed.len());
+        for ((topic, partition), next) in &completed {
+            if let Err(e) = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next)) {
+                tracing::error!(error = %e, "building commit list");
+            }
+        }
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => metrics::counter!("porttrack_offset_commits_total", "result" => "ok").increment(1),
+            Err(e) => {
+                metrics::counter!("porttrack_offset_commits_total", "result" => "error").increment(1);
+                tracing::warn!(error = %e, "synchronous offset commit failed; records after the last commit will be replayed");
+            }
+        }
+    }
+}
+
+/// The librdkafka callbacks of the source's consumer.
+#[derive(Debug)]
+pub struct SourceContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for SourceContext {
+    fn stats(&self, statistics: Statistics) {
+        let mut total = 0_i64;
+        for (topic_name, topic) in &statistics.topics {
+            for (partition, p) in &topic.partitions {
+                // Partition -1 is librdkafka's internal "unassigned" bucket;
+                // a lag of -1 means unknown (not assigned or not yet fetched).
+                if *partition < 0 || p.consumer_lag < 0 {
+                    continue;
+                }
+                total += p.consumer_lag;
+                metrics::gauge!(
+                    "porttrack_consumer_lag_records",
+                    "topic" => topic_name.clone(),
+                    "partition" => partition.to_string()
+                )
+                .set(p.consumer_lag as f64);
+            }
+        }
+        self.shared.lag.store(total, Ordering::Relaxed);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        metrics::counter!("porttrack_kafka_errors_total").increment(1);
+        tracing::warn!(error = %error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                metrics::counter!("porttrack_rebalances_total", "kind" => "revoke").increment(1);
+                let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(?partitions, "partitions revoked: draining in-flight batches");
+                self.shared.drain_and_commit(consumer);
+                (self.shared.on_revoke)(&partitions);
+                self.shared.assigned.store(0, Ordering::Relaxed);
+                self.shared.paused.store(false, Ordering::Relaxed);
+                metrics::gauge!("porttrack_partitions_assigned").set(0.0);
+            }
+            Rebalance::Assign(tpl) => {
+                metrics::counter!("porttrack_rebalances_total", "kind" => "assign").increment(1);
+                let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(?partitions, "partitions assigned");
+                self.shared.assigned.store(partitions.len(), Ordering::Relaxed);
+                self.shared.paused.store(false, Ordering::Relaxed);
+                metrics::gauge!("porttrack_partitions_assigned").set(partitions.len() as f64);
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            metrics::counter!("porttrack_offset_commits_total", "result" => "error").increment(1);
+            tracing::warn!(error = %e, "offset commit failed");
+        }
+    }
+}
+
+/// Commits a batch's offsets once the pipeline has acknowledged it.
+#[derive(Debug, Clone)]
+pub struct Committer {
+    consumer: Weak<BaseConsumer<SourceContext>>,
+    shared: Arc<Shared>,
+}
+
+impl Committer {
+    /// Marks `batch` as acknowledged by every sink and commits its offsets
+    /// (asynchronously; the next rebalance or shutdown commits synchronously).
+    pub fn complete(&self, batch: Batch) {
+        let mut commits = lock(&self.shared.commits);
+        if batch.generation != commits.generation {
+            metrics::counter!("porttrack_batches_stale_total").increment(1);
+            return;
+        }
+        let mut tpl = TopicPartitionList::with_capacity(batch.offsets.len());
+        for (topic, partition, next) in &batch.offsets {
+            commits
+                .completed
+                .entry((Arc::clone(topic), *partition))
+                .and_modify(|o| *o = (*o).max(*next))
+                .or_insert(*next);
+            if let Err(e) = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next)) {
+                tracing::error!(error = %e, "building commit list");
+            }
+        }
+        if let Some(consumer) = self.consumer.upgrade() {
+            match consumer.commit(&tpl, CommitMode::Async) {
+                Ok(()) => metrics::counter!("porttrack_offset_commits_total", "result" => "ok").increment(1),
+                Err(e) => tracing::warn!(error = %e, "queueing offset commit failed"),
+            }
+        }
+    }
+}
+
+/// A cheap handle to observe and stop a running [`Source`].
+#[derive(Debug, Clone)]
+pub struct SourceHandle {
+    shared: Arc<Shared>,
+}
+
+impl SourceHandle {
+    /// Asks the poll loop to drain, commit and leave the group.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+    }
+
+    /// Partitions currently assigned to this member.
+    pub fn assigned_partitions(&self) -> usize {
+        self.shared.assigned.load(Ordering::Relaxed)
+    }
+
+    /// Unix milliseconds of the poll loop's last iteration.
+    pub fn last_heartbeat_unix_ms(&self) -> i64 {
+        self.shared.heartbeat_unix_ms.load(Ordering::Relaxed)
+    }
+
+    /// Consumer lag summed over assigned partitions, from librdkafka statistics.
+    pub fn lag(&self) -> i64 {
+        self.shared.lag.load(Ordering::Relaxed)
+    }
+
+    /// Whether the source is holding back because the sinks are behind.
+    pub fn backpressured(&self) -> bool {
+        self.shared.paused.load(Ordering::Relaxed)
+    }
+}
+
+/// A consumer-group member that turns records into [`Batch`]es.
+pub struct Source {
+    consumer: Arc<BaseConsumer<SourceContext>>,
+    shared: Arc<Shared>,
+    topics: Vec<Arc<str>>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source").field("topics", &self.topics).finish_non_exhaustive()
+    }
+}
+
+impl Source {
+    /// Creates the consumer, subscribes to the positions topic and returns the
+    /// source with the receiving end of its batch channel and its committer.
+    ///
+    /// `on_revoke` is called with the partitions given up in a rebalance,
+    /// after their batches were drained (processors forget their state there).
+    pub fn new(
+        kafka: &KafkaConfig,
+        config: SourceConfig,
+        on_revoke: impl Fn(&[i32]) + Send + Sync + 'static,
+    ) -> KafkaResult<(Source, mpsc::Receiver<Batch>, Committer)> {
+        let (tx, rx) = mpsc::channel(config.max_in_flight_batches.max(1));
+        let shared = Arc::new(Shared {
+            config,
+            staging: Mutex::default(),
+            tx: Mutex::new(Some(tx)),
+            inflight: Arc::default(),
+            commits: Mutex::default(),
+            assigned: AtomicUsize::new(0),
+            paused: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            heartbeat_unix_ms: AtomicI64::new(Utc::now().timestamp_millis()),
+            lag: AtomicI64::new(0),
+            on_revoke: Box::new(on_revoke),
+        });
+        let consumer: BaseConsumer<SourceContext> = kafka
+            .consumer_config()
+            .create_with_context(SourceContext { shared: Arc::clone(&shared) })?;
+        consumer.subscribe(&[kafka.positions_topic.as_str()])?;
+        let consumer = Arc::new(consumer);
+        let committer = Committer { consumer: Arc::downgrade(&consumer), shared: Arc::clone(&shared) };
+        let topics = vec![Arc::from(kafka.positions_topic.as_str())];
+        Ok((Source { consumer, shared, topics }, rx, committer))
+    }
+
+    /// A handle for health checks and shutdown.
+    pub fn handle(&self) -> SourceHandle {
+        SourceHandle { shared: Arc::clone(&self.shared) }
+    }
+
+    /// Runs the poll loop on the calling thread until [`SourceHandle::shutdown`];
+    /// then drains, commits, and leaves the group. Blocking: give it a thread.
+    pub fn run(self) {
+        let shared = Arc::clone(&self.shared);
+        let consumer = &*self.consumer;
+        while !shared.shutdown.load(Ordering::SeqCst) {
+            shared.heartbeat_unix_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+            let backpressured = {
+                let mut staging = lock(&shared.staging);
+                shared.seal_if_due(&mut staging, false);
+                shared.dispatch(&mut staging)
+            };
+            self.set_paused(backpressured);
+            let timeout = if backpressured { Duration::from_millis(50) } else { self.poll_timeout() };
+            match consumer.poll(timeout) {
+                Some(Ok(message)) => self.stage(&message),
+                Some(Err(e)) => {
+                    metrics::counter!("porttrack_kafka_errors_total").increment(1);
+                    tracing::warn!(error = %e, "consume error");
+                }
+                None => {}
+            }
+        }
+        tracing::info!("source stopping: draining in-flight batches");
+        shared.drain_and_commit(consumer);
+        // No more batches: lets the pipeline's receive loop end.
+        lock(&shared.tx).take();
+        // Dropping the only strong reference closes the consumer, which
+        // leaves the group so the partitions move without a session timeout.
+        consumer.unsubscribe();
+        drop(self);
+        tracing::info!("source stopped: left the consumer group");
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        let staging = lock(&self.shared.staging);
+        match staging.builder.opened {
+            Some(opened) => self.shared.config.batch_linger.saturating_sub(opened.elapsed()),
+            None => Duration::from_millis(100),
+        }
+        .clamp(Duration::from_millis(1), Duration::from_millis(100))
+    }
+
+    fn set_paused(&self, paused: bool) {
+        if self.shared.paused.load(Ordering::Relaxed) == paused {
+            return;
+        }
+        let result = self.consumer.assignment().and_then(|tpl| {
+            if paused { self.consumer.pause(&tpl) } else { self.consumer.resume(&tpl) }
+        });
+        match result {
+            Ok(()) => {
+                self.shared.paused.store(paused, Ordering::Relaxed);
+                metrics::gauge!("porttrack_source_paused").set(if paused { 1.0 } else { 0.0 });
+                tracing::debug!(paused, "sink backpressure changed");
+            }
+            Err(e) => tracing::warn!(error = %e, paused, "pausing/resuming partitions"),
+        }
+    }
+
+    fn topic(&self, name: &str) -> Arc<str> {
+        self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name))
+    }
+
+    fn stage(&self, message: &BorrowedMessage<'_>) {
+        let topic = self.topic(message.topic());
+        metrics::counter!("porttrack_records_consumed_total").increment(1);
+        let origin = Origin { topic, partition: message.partition(), offset: message.offset() };
+        let decoded = decode_position_json(message.payload().unwrap_or_default(), &self.shared.config.rules, Utc::now());
+        let mut staging = lock(&self.shared.staging);
+        staging.builder.push_offset(&origin.topic, origin.partition, origin.offset);
+        match decoded {
+            Ok(event) => staging.builder.accepted.push(Sourced { origin, event }),
+            Err(rejection) => {
+                metrics::counter!("porttrack_records_rejected_total", "reason" => rejection.class.as_str())
+                    .increment(1);
+                tracing::debug!(%rejection, partition = origin.partition, offset = origin.offset, "record refused");
+                let headers = message
+                    .headers()
+                    .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                    .unwrap_or_default();
+                staging.builder.rejected.push(DeadLetter {
+                    origin,
+                    key: message.key().map(<[u8]>::to_vec),
+                    payload: message.payload().map(<[u8]>::to_vec),
+                    headers,
+                    rejection,
+                });
+            }
+        }
+        self.shared.seal_if_due(&mut staging, false);
+    }
+}

@@ -1,0 +1,20 @@
+//! PortTrack: a streaming pipeline for port traffic.
+//!
+//! This crate is the `porttrack` binary's library: configuration, the
+//! running pipeline, the simulator, the demo and the HTTP endpoints. The
+//! pieces it wires together live in the workspace's focused crates:
+//!
+//! * `porttrack-schemas`: the event model and its validation;
+//! * `porttrack-ingest`: Kafka consumption, decoding, dead letters;
+//! * `porttrack-processors`: pure, lock-free state (no I/O);
+//! * `porttrack-sinks`: Postgres, Elasticsearch and file sinks.
+//!
+//! See `ARCHITECTURE.md` for the bird's-eye view and the invariants.
+
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod outputs;
+pub mod pipeline;
+pub mod sim;
+pub mod telemetry;

@@ -1,0 +1,92 @@
+//! Building the configured sinks.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use porttrack_sinks::elasticsearch::ElasticsearchSink;
+use porttrack_sinks::file::FileSink;
+use porttrack_sinks::postgres::{self, PostgresSink};
+use porttrack_sinks::retry::Backoff;
+use porttrack_sinks::{Sink, SinkError};
+
+use crate::config::Config;
+
+/// How long start-up waits for a sink's service before giving up.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
+
+async fn with_patience<T, F, Fut>(what: &str, mut f: F) -> Result<T, SinkError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SinkError>>,
+{
+    let deadline = Instant::now() + STARTUP_PATIENCE;
+    let backoff = Backoff { base: Duration::from_millis(200), max: Duration::from_secs(5) };
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Err(e) if e.is_transient() && Instant::now() < deadline => {
+                tracing::warn!(error = %e, attempt, "{what}: not reachable yet; retrying");
+                tokio::time::sleep(backoff.delay(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The sinks `config` asks for: Postgres and Elasticsearch where configured,
+/// and the file sink standing in for whichever is not. Applies migrations and
+/// installs index templates on the way.
+pub async fn build(config: &Config) -> anyhow::Result<Vec<Arc<dyn Sink>>> {
+    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+    if let Some(pg) = &config.postgres {
+        if pg.migrate_on_start {
+            let applied = with_patience("postgres migrations", || postgres::migrate(pg))
+                .await
+                .with_context(|| format!("applying Postgres migrations at {}", redact(&pg.url)))?;
+            tracing::info!(applied, "postgres migrations up to date");
+        }
+        sinks.push(Arc::new(PostgresSink::new(pg).context("configuring the Postgres sink")?));
+    }
+    if let Some(es) = &config.elasticsearch {
+        let sink = ElasticsearchSink::new(es).context("configuring the Elasticsearch sink")?;
+        with_patience("elasticsearch template", || sink.install_template())
+            .await
+            .with_context(|| format!("installing the index template at {}", es.url))?;
+        sinks.push(Arc::new(sink));
+    }
+    if config.postgres.is_none() || config.elasticsearch.is_none() {
+        let sink = FileSink::open(&config.files.dir)
+            .with_context(|| format!("opening the file sink in {}", config.files.dir.display()))?;
+        tracing::info!(dir = %config.files.dir.display(), "file sink stands in for the unconfigured service(s)");
+        sinks.push(Arc::new(sink));
+    }
+    Ok(sinks)
+}
+
+/// `url` with any password replaced, for error messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        assert_eq!(redact("postgres://u:s3cret@db:5432/p"), "postgres://u:***@db:5432/p");
+        assert_eq!(redact("postgres://u@db/p"), "postgres://u@db/p");
+        assert_eq!(redact("host=db user=u"), "host=db user=u");
+    }
+}

@@ -1,0 +1,537 @@
+//! `porttrack sim`: the stand-in for a port's sensors.
+//!
+//! A discrete-event simulation of ships around the Port of Rotterdam
+//! ([`port`]): arrivals from sea, waiting at anchor, inbound transit with a
+//! pilot, berthing, departure. Each vessel reports its position at the AIS
+//! rate its class and state call for (ITU-R M.1371: class A every 2–10 s
+//! under way, every 3 min at anchor or moored; class B every 30 s / 3 min)
+//! and its static and voyage data every 6 minutes.
+//!
+//! [`Simulator`] yields records in event-time order and never yields an event
+//! later than the caller's clock allows; [`produce`] drives it into Kafka,
+//! paced or as fast as possible. A configurable fraction of position records
+//! is deliberately invalid, each tagged with the rejection it must cause, so
+//! tests can check the pipeline's dead-letter path against ground truth.
+//!
+//! ```
+//! use porttrack::sim::{Expect, SimConfig, Simulator};
+//!
+//! let mut sim = Simulator::new(SimConfig { vessels: 20, invalid_ratio: 0.1, ..SimConfig::default() });
+//! let records: Vec<_> = (0..1_000).map(|_| sim.next_record()).collect();
+//! assert!(records.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+//! assert!(records.iter().any(|r| matches!(r.expect, Expect::Invalid(_))));
+//! ```
+
+pub(crate) mod port;
+mod produce;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use porttrack_schemas::{NavStatus, Position, RejectClass};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+pub use produce::{AckedRecord, ProduceOptions, ProduceReport, produce};
+
+use port::{ANCHORAGES, CHANNEL_START, ENTRANCE, LatLon, SEA_POINTS, TERMINALS};
+
+/// What the simulation generates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Ships in the simulation at any time.
+    pub vessels: usize,
+    /// Seed: the same seed and start give the same records.
+    pub seed: u64,
+    /// Simulated clock at the first record.
+    pub start: DateTime<Utc>,
+    /// Fraction of position records made invalid on purpose (0.0–1.0).
+    pub invalid_ratio: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig { vessels: 200, seed: 7, start: Utc::now(), invalid_ratio: 0.0 }
+    }
+}
+
+/// Which stream a record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Position reports (AIS types 1/2/3/18/19).
+    Positions,
+    /// Static and voyage data (AIS types 5/24).
+    Static,
+}
+
+/// What the pipeline must do with a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// A valid position report, as the pipeline should decode it.
+    Valid(Position),
+    /// An invalid record the pipeline must dead-letter with this class.
+    Invalid(RejectClass),
+    /// A static/voyage record.
+    Static,
+}
+
+/// One generated Kafka record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimRecord {
+    /// Target stream.
+    pub stream: Stream,
+    /// Record key: the MMSI in decimal, so a vessel's records share a partition.
+    pub key: String,
+    /// JSON payload.
+    pub payload: Vec<u8>,
+    /// Event time.
+    pub event_time: DateTime<Utc>,
+    /// Ground truth for tests.
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// From sea towards an anchorage or straight to the channel.
+    Approaching,
+    /// Waiting at anchor until `until`.
+    Anchored,
+    /// Channel and inner harbour towards the berth.
+    Inbound,
+    /// Alongside until `until`.
+    Moored,
+    /// From the berth back to sea.
+    Outbound,
+    /// Out of receiver range until `until`; no reports.
+    Away,
+}
+
+#[derive(Debug)]
+struct Vessel {
+    mmsi: u32,
+    class_b: bool,
+    name: String,
+    call_sign: String,
+    imo: u32,
+    ship_type: u8,
+    dims: (u16, u16, u8, u8),
+    draught: f32,
+    terminal: usize,
+    phase: Phase,
+    until: DateTime<Utc>,
+    pos: LatLon,
+    /// Remaining waypoints with the speed (knots) to make towards each.
+    path: Vec<(LatLon, f64)>,
+    heading: f64,
+    updated: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Position,
+    Static,
+}
+
+/// The simulation. Yields records in event-time order.
+#[derive(Debug)]
+pub struct Simulator {
+    config: SimConfig,
+    rng: SmallRng,
+    vessels: Vec<Vessel>,
+    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, usize, Kind)>>,
+    seq: u64,
+}
+
+const MIDS: &[u32] = &[244, 245, 211, 636, 538, 477, 357, 563, 219, 235, 249, 255];
+const WORDS_A: &[&str] =
+    &["NORDIC", "MAAS", "EVER", "STAR", "OCEAN", "BALTIC", "ATLANTIC", "SILVER", "GOLDEN", "EASTERN", "ROTTERDAM", "NEW"];
+const WORDS_B: &[&str] =
+    &["TRADER", "SPIRIT", "PIONEER", "HARMONY", "EXPRESS", "CARRIER", "GLORY", "WAVE", "HORIZON", "BRIDGE", "LION", "ELBA"];
+
+impl Simulator {
+    /// A simulation of `config.vessels` ships, spread over every phase of a port call.
+    pub fn new(config: SimConfig) -> Self {
+        let mut rng = SmallRng::seed_from_u64(config.seed);
+        let start = config.start.duration_trunc(Duration::milliseconds(1)).unwrap_or(config.start);
+        let mut used = HashSet::new();
+        let mut vessels = Vec::with_capacity(config.vessels);
+        for _ in 0..config.vessels {
+            let mmsi = loop {
+                let m = MIDS[rng.random_range(0..MIDS.len())] * 1_000_000 + rng.random_range(0..1_000_000);
+                if used.insert(m) {
+                    break m;
+                }
+            };
+            vessels.push(Vessel::spawn(mmsi, start, &mut rng));
+        }
+        let mut sim = Simulator { config, rng, vessels, queue: BinaryHeap::new(), seq: 0 };
+        for i in 0..sim.vessels.len() {
+            // Stagger first reports so the stream does not start with a burst.
+            let p = start + Duration::milliseconds(sim.rng.random_range(0..10_000));
+            let s = start + Duration::milliseconds(sim.rng.random_range(0..360_000));
+            sim.schedule(p, i, Kind::Position);
+            sim.schedule(s, i, Kind::Static);
+        }
+        sim
+    }
+
+    fn schedule(&mut self, at: DateTime<Utc>, vessel: usize, kind: Kind) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq, vessel, kind)));
+    }
+
+    /// Event time of the next record.
+    pub fn peek_time(&self) -> Option<DateTime<Utc>> {
+        self.queue.peek().map(|Reverse((t, ..))| *t)
+    }
+
+    /// The vessels' MMSIs.
+    pub fn mmsis(&self) -> Vec<u32> {
+        self.vessels.iter().map(|v| v.mmsi).collect()
+    }
+
+    /// The next record in event-time order. The queue is never empty: every
+    /// vessel always has a next report scheduled.
+    pub fn next_record(&mut self) -> SimRecord {
+        loop {
+            let Some(Reverse((at, _, i, kind))) = self.queue.pop() else {
+                unreachable!("every vessel always has its next report scheduled");
+            };
+            let v = &mut self.vessels[i];
+            v.advance(at, &mut self.rng);
+            if v.phase == Phase::Away {
+                // Out of range: look again when it is back.
+                let back = v.until.max(at + Duration::seconds(1));
+                self.schedule(back, i, kind);
+                continue;
+            }
+            return match kind {
+                Kind::Static => {
+                    let record = self.vessels[i].static_record(at);
+                    self.schedule(at + Duration::minutes(6), i, Kind::Static);
+                    record
+                }
+                Kind::Position => {
+                    let (position, interval) = self.vessels[i].report(at, &mut self.rng);
+                    self.schedule(at + interval, i, Kind::Position);
+                    self.position_record(position)
+                }
+            };
+        }
+    }
+
+    fn position_record(&mut self, position: Position) -> SimRecord {
+        let key = position.mmsi.to_string();
+        let event_time = position.timestamp;
+        if self.config.invalid_ratio > 0.0 && self.rng.random_bool(self.config.invalid_ratio.clamp(0.0, 1.0)) {
+            let (payload, class) = self.corrupt(position);
+            return SimRecord { stream: Stream::Positions, key, payload, event_time, expect: Expect::Invalid(class) };
+        }
+        let payload = serde_json::to_vec(&position).unwrap_or_default();
+        SimRecord { stream: Stream::Positions, key, payload, event_time, expect: Expect::Valid(position) }
+    }
+
+    /// The faults real feeds show: truncated payloads, short MMSIs, a latitude
+    /// with the wrong sign convention or scale, clocks reset to the epoch.
+    fn corrupt(&mut self, mut p: Position) -> (Vec<u8>, RejectClass) {
+        let class = match self.rng.random_range(0..4) {
+            0 => {
+                let full = serde_json::to_vec(&p).unwrap_or_default();
+                let cut = self.rng.random_range(1..full.len().max(2));
+                return (full[..cut].to_vec(), RejectClass::MalformedJson);
+            }
+            1 => {
+                p.mmsi /= 10;
+                RejectClass::MmsiInvalid
+            }
+            2 => {
+                p.lat = 91.0 + self.rng.random_range(0.0..90.0);
+                RejectClass::LatOutOfRange
+            }
+            _ => {
+                p.timestamp = DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(self.rng.random_range(0..86_400));
+                RejectClass::TimestampAbsurd
+            }
+        };
+        (serde_json::to_vec(&p).unwrap_or_default(), class)
+    }
+}
+
+fn pick(rng: &mut SmallRng, points: &[LatLon]) -> LatLon {
+    points[rng.random_range(0..points.len())]
+}
+
+fn jitter(around: LatLon, nm: f64, rng: &mut SmallRng) -> LatLon {
+    let dlat = rng.random_range(-nm..=nm) / 60.0;
+    let dlon = rng.random_range(-nm..=nm) / 60.0 / around.0.to_radians().cos();
+    (around.0 + dlat, around.1 + dlon)
+}
+
+fn hours(rng: &mut SmallRng, lo: f64, hi: f64) -> Duration {
+    Duration::seconds((rng.random_range(lo..hi) * 3600.0) as i64)
+}
+
+impl Vessel {
+    fn spawn(mmsi: u32, now: DateTime<Utc>, rng: &mut SmallRng) -> Vessel {
+        let class_b = rng.random_bool(0.1);
+        let length = if class_b { rng.random_range(10..25) } else { rng.random_range(80..400) };
+        let beam = (length / 7).clamp(4, 60) as u8;
+        let bow = length * rng.random_range(60..80) / 100;
+        let name = format!("{} {}", WORDS_A[rng.random_range(0..WORDS_A.len())], WORDS_B[rng.random_range(0..WORDS_B.len())]);
+        let mut v = Vessel {
+            mmsi,
+            class_b,
+            name,
+            call_sign: format!("P{}{:03}", char::from(b'A' + rng.random_range(0..26_u8)), rng.random_range(0..1000)),
+            imo: if class_b { 0 } else { rng.random_range(9_000_000..9_999_999) },
+            ship_type: if class_b { 37 } else { [70, 71, 74, 80, 84, 60][rng.random_range(0..6)] },
+            dims: (bow, length - bow, beam / 2, beam - beam / 2),
+            draught: if class_b { 1.5 } else { rng.random_range(6.0..16.0) },
+            terminal: rng.random_range(0..TERMINALS.len()),
+            phase: Phase::Away,
+            until: now,
+            pos: SEA_POINTS[0],
+            path: Vec::new(),
+            heading: rng.random_range(0.0..360.0),
+            updated: now,
+        };
+        // Spread the fleet over a port call's phases.
+        match rng.random_range(0..100) {
+            0..25 => {
+                v.arrive(rng);
+                let first = v.path.first().map_or(v.pos, |w| w.0);
+                v.pos = port::advance(v.pos, first, rng.random_range(0.0..port::distance_nm(v.pos, first)));
+            }
+            25..45 => {
+                v.phase = Phase::Anchored;
+                v.pos = jitter(pick(rng, ANCHORAGES), 1.5, rng);
+                v.until = now + hours(rng, 0.2, 6.0);
+            }
+            45..55 => {
+                v.pos = CHANNEL_START;
+                v.go_inbound();
+            }
+            55..90 => v.moor(now, rng),
+            _ => {
+                v.moor(now, rng);
+                v.go_outbound(rng);
+            }
+        }
+        v
+    }
+
+    fn arrive(&mut self, rng: &mut SmallRng) {
+        self.pos = jitter(pick(rng, SEA_POINTS), 2.0, rng);
+        self.phase = Phase::Approaching;
+        let speed = rng.random_range(11.0..16.0);
+        self.path = if rng.random_bool(0.6) {
+            vec![(jitter(pick(rng, ANCHORAGES), 1.5, rng), speed)]
+        } else {
+            vec![(CHANNEL_START, speed)]
+        };
+    }
+
+    fn go_inbound(&mut self) {
+        self.phase = Phase::Inbound;
+        self.path = vec![(CHANNEL_START, 10.0), (ENTRANCE, 10.0)];
+        self.path.extend(TERMINALS[self.terminal].route.iter().map(|p| (*p, 6.0)));
+    }
+
+    fn moor(&mut self, now: DateTime<Utc>, rng: &mut SmallRng) {
+        self.phase = Phase::Moored;
+        self.pos = TERMINALS[self.terminal].route.last().copied().unwrap_or(ENTRANCE);
+        self.path.clear();
+        self.until = now + hours(rng, 0.5, 24.0);
+    }
+
+    fn go_outbound(&mut self, rng: &mut SmallRng) {
+        self.phase = Phase::Outbound;
+        let route = TERMINALS[self.terminal].route;
+        self.path = route.iter().rev().skip(1).map(|p| (*p, 6.0)).collect();
+        self.path.push((ENTRANCE, 6.0));
+        self.path.push((CHANNEL_START, 12.0));
+        self.path.push((jitter(pick(rng, SEA_POINTS), 2.0, rng), 14.0));
+    }
+
+    /// Moves the vessel's state forward to `t`.
+    fn advance(&mut self, t: DateTime<Utc>, rng: &mut SmallRng) {
+        let mut now = self.updated;
+        while now < t {
+            match self.phase {
+                Phase::Anchored | Phase::Moored | Phase::Away if t < self.until => break,
+                Phase::Anchored => self.go_inbound(),
+                Phase::Moored => self.go_outbound(rng),
+                Phase::Away => {
+                    self.terminal = rng.random_range(0..TERMINALS.len());
+                    self.arrive(rng);
+                }
+                Phase::Approaching | Phase::Inbound | Phase::Outbound => {
+                    let Some(&(target, speed)) = self.path.first() else {
+                        self.finish_leg(now, rng);
+                        continue;
+                    };
+                    let dt_h = (t - now).num_milliseconds() as f64 / 3_600_000.0;
+                    let to_go = port::distance_nm(self.pos, target);
+                    if speed * dt_h < to_go {
+                        self.heading = port::bearing_deg(self.pos, target);
+                        self.pos = port::advance(self.pos, target, speed * dt_h);
+                        now = t;
+                    } else {
+                        now += Duration::milliseconds((to_go / speed * 3_600_000.0) as i64);
+                        self.pos = target;
+                        self.path.remove(0);
+                        if self.path.is_empty() {
+                            self.finish_leg(now, rng);
+                        }
+                    }
+                    continue;
+                }
+            }
+            now = now.max(self.until.min(t));
+        }
+        self.updated = t;
+    }
+
+    fn finish_leg(&mut self, now: DateTime<Utc>, rng: &mut SmallRng) {
+        match self.phase {
+            Phase::Approaching if port::distance_nm(self.pos, CHANNEL_START) < 0.1 => self.go_inbound(),
+            Phase::Approaching => {
+                self.phase = Phase::Anchored;
+                self.until = now + hours(rng, 0.5, 8.0);
+            }
+            Phase::Inbound => self.moor(now, rng),
+            _ => {
+                self.phase = Phase::Away;
+                self.until = now + hours(rng, 0.5, 3.0);
+            }
+        }
+    }
+
+    /// A position report at `t` and the interval to the next one.
+    fn report(&mut self, t: DateTime<Utc>, rng: &mut SmallRng) -> (Position, Duration) {
+        let (pos, sog, cog, status) = match self.phase {
+            Phase::Anchored => {
+                let swing = jitter(self.pos, 0.02, rng);
+                let heading = (self.heading + rng.random_range(-5.0..5.0)).rem_euclid(360.0);
+                self.heading = heading;
+                (swing, rng.random_range(0.0..0.4), heading, NavStatus::AtAnchor)
+            }
+            Phase::Moored => (self.pos, 0.0, self.heading, NavStatus::Moored),
+            _ => {
+                let speed = self.path.first().map_or(0.0, |w| w.1);
+                let cog = (self.heading + rng.random_range(-2.0..2.0)).rem_euclid(360.0);
+                (self.pos, (speed + rng.random_range(-0.3..0.3)).max(0.0), cog, NavStatus::UnderWayUsingEngine)
+            }
+        };
+        let interval_s = match (self.class_b, self.phase, sog) {
+            (_, Phase::Anchored | Phase::Moored, _) => 180.0,
+            (true, _, _) => 30.0,
+            (false, _, s) if s > 23.0 => 2.0,
+            (false, _, s) if s > 14.0 => 6.0,
+            _ => 10.0,
+        };
+        let jittered = interval_s * rng.random_range(0.9..1.1);
+        let position = Position {
+            mmsi: self.mmsi,
+            timestamp: t,
+            lat: (pos.0 * 1e6).round() / 1e6,
+            lon: (pos.1 * 1e6).round() / 1e6,
+            sog: Some(((sog * 10.0).round() / 10.0) as f32),
+            cog: Some((((cog * 10.0).round() / 10.0) % 360.0) as f32),
+            heading: Some((self.heading.round() as u16) % 360),
+            nav_status: (!self.class_b).then_some(status.code()),
+        };
+        (position, Duration::milliseconds((jittered * 1000.0) as i64))
+    }
+
+    fn static_record(&self, t: DateTime<Utc>) -> SimRecord {
+        let destination = match self.phase {
+            Phase::Outbound | Phase::Away => "GBFXT",
+            _ => "NLRTM",
+        };
+        let payload = json!({
+            "mmsi": self.mmsi,
+            "timestamp": t,
+            "imo": (self.imo != 0).then_some(self.imo),
+            "call_sign": self.call_sign,
+            "name": self.name,
+            "ship_type": self.ship_type,
+            "dim_a": self.dims.0, "dim_b": self.dims.1, "dim_c": self.dims.2, "dim_d": self.dims.3,
+            "draught": self.draught,
+            "destination": destination,
+            "eta": (self.phase != Phase::Moored).then(|| t + Duration::hours(6)),
+            "terminal": TERMINALS[self.terminal].name,
+        });
+        SimRecord {
+            stream: Stream::Static,
+            key: self.mmsi.to_string(),
+            payload: serde_json::to_vec(&payload).unwrap_or_default(),
+            event_time: t,
+            expect: Expect::Static,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use porttrack_schemas::ValidationRules;
+
+    #[test]
+    fn valid_records_validate_and_invalid_ones_fail_with_their_class() {
+        let start = Utc::now() - Duration::hours(12);
+        let mut sim = Simulator::new(SimConfig { vessels: 50, seed: 1, start, invalid_ratio: 0.05 });
+        let rules = ValidationRules::default();
+        let now = Utc::now() + Duration::days(1);
+        let mut invalid = 0;
+        for _ in 0..20_000 {
+            let r = sim.next_record();
+            match r.expect {
+                Expect::Valid(p) => {
+                    let decoded = porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap();
+                    assert_eq!(decoded, p);
+                    assert_eq!(r.key, p.mmsi.to_string());
+                }
+                Expect::Invalid(class) => {
+                    invalid += 1;
+                    let err = porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap_err();
+                    assert_eq!(err.class, class, "{}", String::from_utf8_lossy(&r.payload));
+                }
+                Expect::Static => assert_eq!(r.stream, Stream::Static),
+            }
+        }
+        assert!(invalid > 500, "about 5% of ~19k position records: {invalid}");
+    }
+
+    #[test]
+    fn same_seed_same_records() {
+        let start = Utc::now();
+        let a: Vec<_> = {
+            let mut s = Simulator::new(SimConfig { vessels: 10, seed: 3, start, invalid_ratio: 0.1 });
+            (0..500).map(|_| s.next_record()).collect()
+        };
+        let mut s = Simulator::new(SimConfig { vessels: 10, seed: 3, start, invalid_ratio: 0.1 });
+        let b: Vec<_> = (0..500).map(|_| s.next_record()).collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn ships_go_through_a_whole_port_call() {
+        let mut sim = Simulator::new(SimConfig { vessels: 30, seed: 9, start: Utc::now(), invalid_ratio: 0.0 });
+        let mut statuses = HashSet::new();
+        let mut reports_by_vessel = std::collections::HashMap::<u32, usize>::new();
+        for _ in 0..200_000 {
+            if let Expect::Valid(p) = sim.next_record().expect {
+                statuses.insert(p.nav_status);
+                *reports_by_vessel.entry(p.mmsi).or_default() += 1;
+                assert!((51.5..52.5).contains(&p.lat) && (3.0..4.6).contains(&p.lon), "{p:?}");
+            }
+        }
+        for s in [NavStatus::UnderWayUsingEngine, NavStatus::AtAnchor, NavStatus::Moored] {
+            assert!(statuses.contains(&Some(s.code())), "{s:?} never reported");
+        }
+        assert_eq!(reports_by_vessel.len(), 30, "every vessel reports");
+    }
+}

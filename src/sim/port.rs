@@ -1,0 +1,78 @@
+//! The simulated port: an approximation of the Port of Rotterdam's approach,
+//! anchorages, entrance and a few terminals. Coordinates are WGS 84 degrees
+//! (lat, lon), accurate to a few hundred metres: good enough to exercise
+//! zones and congestion, not for navigation.
+
+/// A point, `(lat, lon)` in degrees.
+pub(crate) type LatLon = (f64, f64);
+
+/// Where arrivals appear and departures leave: 20–30 nm offshore.
+pub(crate) const SEA_POINTS: &[LatLon] = &[(52.05, 3.30), (51.92, 3.35), (52.15, 3.45), (51.85, 3.50)];
+
+/// Anchorage centres (Maas North and Maas Centre/South). Waiting ships swing
+/// around these within a few cables.
+pub(crate) const ANCHORAGES: &[LatLon] = &[(52.08, 3.72), (51.93, 3.68)];
+
+/// Start of the deep-water approach channel (Eurogeul / Maasgeul), where the pilot boards.
+pub(crate) const CHANNEL_START: LatLon = (51.995, 3.85);
+
+/// The harbour entrance (Maasmond).
+pub(crate) const ENTRANCE: LatLon = (51.985, 4.045);
+
+/// A terminal with the inner-harbour waypoints from the entrance to its berth.
+#[derive(Debug)]
+pub(crate) struct Terminal {
+    pub(crate) name: &'static str,
+    pub(crate) route: &'static [LatLon],
+}
+
+/// Terminals, with routes from [`ENTRANCE`] to the berth (last point).
+pub(crate) const TERMINALS: &[Terminal] = &[
+    Terminal { name: "Maasvlakte II", route: &[(51.975, 4.02), (51.958, 4.005)] },
+    Terminal { name: "Europoort", route: &[(51.965, 4.10), (51.950, 4.14)] },
+    Terminal { name: "Botlek", route: &[(51.962, 4.13), (51.905, 4.22), (51.885, 4.28)] },
+    Terminal { name: "Waalhaven", route: &[(51.962, 4.13), (51.900, 4.30), (51.893, 4.43)] },
+];
+
+/// Nautical miles between two points (equirectangular; fine at port scale).
+pub(crate) fn distance_nm(a: LatLon, b: LatLon) -> f64 {
+    let mean_lat = ((a.0 + b.0) / 2.0).to_radians();
+    let dy = (b.0 - a.0) * 60.0;
+    let dx = (b.1 - a.1) * 60.0 * mean_lat.cos();
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// Initial course from `a` to `b`, degrees true in `[0, 360)`.
+pub(crate) fn bearing_deg(a: LatLon, b: LatLon) -> f64 {
+    let mean_lat = ((a.0 + b.0) / 2.0).to_radians();
+    let dy = b.0 - a.0;
+    let dx = (b.1 - a.1) * mean_lat.cos();
+    dx.atan2(dy).to_degrees().rem_euclid(360.0)
+}
+
+/// The point `nm` nautical miles from `a` towards `b` (clamped at `b`).
+pub(crate) fn advance(a: LatLon, b: LatLon, nm: f64) -> LatLon {
+    let total = distance_nm(a, b);
+    if total <= f64::EPSILON || nm >= total {
+        return b;
+    }
+    let f = nm / total;
+    (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_is_sane() {
+        // One minute of latitude is one nautical mile.
+        assert!((distance_nm((52.0, 4.0), (52.0 + 1.0 / 60.0, 4.0)) - 1.0).abs() < 1e-9);
+        assert!((bearing_deg((52.0, 4.0), (52.1, 4.0)) - 0.0).abs() < 1e-9);
+        assert!((bearing_deg((52.0, 4.0), (52.0, 4.1)) - 90.0).abs() < 1e-9);
+        assert!((bearing_deg((52.0, 4.0), (51.9, 4.0)) - 180.0).abs() < 1e-9);
+        let mid = advance((52.0, 4.0), (52.2, 4.0), 6.0);
+        assert!((mid.0 - 52.1).abs() < 1e-9);
+        assert_eq!(advance((52.0, 4.0), (52.2, 4.0), 100.0), (52.2, 4.0));
+    }
+}

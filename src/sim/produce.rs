@@ -1,0 +1,183 @@
+//! Driving the simulation into Kafka.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use porttrack_ingest::KafkaConfig;
+use rdkafka::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+
+use super::{Expect, Simulator, Stream};
+
+/// How to produce.
+#[derive(Debug, Clone)]
+pub struct ProduceOptions {
+    /// Topic for position reports.
+    pub positions_topic: String,
+    /// Topic for static/voyage data; `None` skips those records.
+    pub static_topic: Option<String>,
+    /// Records per second across both streams; `None` is as fast as possible.
+    pub rate: Option<f64>,
+    /// Stop after this many position records (valid and invalid).
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Keep every acknowledged position record's partition, offset and ground truth.
+    pub record_acks: bool,
+}
+
+/// An acknowledged position record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckedRecord {
+    /// Partition it landed in.
+    pub partition: i32,
+    /// Offset it was given.
+    pub offset: i64,
+    /// What the pipeline must make of it.
+    pub expect: Expect,
+}
+
+/// What a [`produce`] run did.
+#[derive(Debug, Default)]
+pub struct ProduceReport {
+    /// Records handed to the producer.
+    pub sent: u64,
+    /// Records the broker acknowledged.
+    pub acked: u64,
+    /// Records that failed delivery.
+    pub failed: u64,
+    /// Acknowledged position records, if asked for (in acknowledgement order).
+    pub acks: Vec<AckedRecord>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+struct SimContext {
+    record: bool,
+    acks: Mutex<Vec<AckedRecord>>,
+    acked: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl ClientContext for SimContext {}
+
+impl ProducerContext for SimContext {
+    type DeliveryOpaque = Box<Expect>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, expect: Box<Expect>) {
+        match result {
+            Ok(message) => {
+                self.acked.fetch_add(1, Ordering::Relaxed);
+                if self.record && *expect != Expect::Static {
+                    let ack = AckedRecord { partition: message.partition(), offset: message.offset(), expect: *expect };
+                    self.acks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ack);
+                }
+            }
+            Err((e, _)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "simulated record not delivered");
+            }
+        }
+    }
+}
+
+/// Produces records from `sim` until a limit in `options` is reached or
+/// `stop` is set, then flushes. Blocking: call it from a thread or
+/// `spawn_blocking`.
+///
+/// The simulation never runs ahead of the wall clock: when its next event is
+/// in the future the producer waits for it, so a run that starts in the past
+/// catches up as fast as `rate` allows and then continues live.
+pub fn produce(
+    kafka: &KafkaConfig,
+    sim: &mut Simulator,
+    options: &ProduceOptions,
+    stop: &AtomicBool,
+    progress: Option<&AtomicU64>,
+) -> anyhow::Result<ProduceReport> {
+    let context = SimContext {
+        record: options.record_acks,
+        acks: Mutex::new(Vec::new()),
+        acked: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+    };
+    let mut config = kafka.client_config();
+    config
+        .set("client.id", "porttrack-sim")
+        .set("acks", "all")
+        .set("linger.ms", "10")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "500000")
+        .set("message.timeout.ms", "60000");
+    for (k, v) in &kafka.properties {
+        config.set(k, v);
+    }
+    let producer: ThreadedProducer<SimContext> =
+        config.create_with_context(context).context("creating the simulator's producer")?;
+
+    let started = Instant::now();
+    let mut sent = 0_u64;
+    let mut positions = 0_u64;
+    while !stop.load(Ordering::Relaxed) {
+        if options.count.is_some_and(|c| positions >= c) || options.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        if let Some(rate) = options.rate {
+            let due = started + Duration::from_secs_f64(sent as f64 / rate.max(0.001));
+            let now = Instant::now();
+            if due > now + Duration::from_millis(1) {
+                std::thread::sleep((due - now).min(Duration::from_millis(100)));
+                continue;
+            }
+        }
+        if let Some(next) = sim.peek_time() {
+            let ahead = next - Utc::now();
+            if ahead > chrono::Duration::zero() {
+                std::thread::sleep(ahead.to_std().unwrap_or_default().min(Duration::from_millis(100)));
+                continue;
+            }
+        }
+        let record = sim.next_record();
+        let topic = match record.stream {
+            Stream::Positions => options.positions_topic.as_str(),
+            Stream::Static => match &options.static_topic {
+                Some(t) => t.as_str(),
+                None => continue,
+            },
+        };
+        if record.stream == Stream::Positions {
+            positions += 1;
+        }
+        let mut pending =
+            BaseRecord::with_opaque_to(topic, Box::new(record.expect)).key(&record.key).payload(&record.payload);
+        loop {
+            match producer.send(pending) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    pending = back;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err((e, _)) => return Err(e).context("producing a simulated record"),
+            }
+        }
+        sent += 1;
+        if let Some(p) = progress {
+            p.store(sent, Ordering::Relaxed);
+        }
+    }
+    producer.flush(Duration::from_secs(60)).context("flushing simulated records")?;
+    let context = producer.context();
+    let acks = std::mem::take(&mut *context.acks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    Ok(ProduceReport {
+        sent,
+        acked: context.acked.load(Ordering::Relaxed),
+        failed: context.failed.load(Ordering::Relaxed),
+        acks,
+        elapsed: started.elapsed(),
+    })
+}
