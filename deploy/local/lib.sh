@@ -44,6 +44,9 @@ PT_PROM_CONFIG="$PT_LOCAL_DIR/prometheus.yml"
 
 PT_TOPICS=(ais.positions ais.static porttrack.dead-letter)
 
+# Plain logs and messages: tansu colours its output with ANSI codes otherwise.
+export NO_COLOR=1
+
 # --- output -------------------------------------------------------------------
 
 pt_say() { printf '%s\n' "$*"; }
@@ -68,10 +71,14 @@ pt_pidfile() { printf '%s/%s.pid' "$PT_STATE_DIR" "$1"; }
 pt_logfile() { printf '%s/%s.log' "$PT_STATE_DIR" "$1"; }
 
 # Process name (/proc/PID/comm) each managed service runs under; used to tell
-# our process from an unrelated one that reused a stale pid.
+# our process from an unrelated one that reused a stale pid. (So TANSU_BIN must
+# be the tansu executable or a symlink to it, not a wrapper script.)
 pt_comm() {
   case $1 in
-    tansu) printf 'tansu' ;;
+    tansu) # the kernel keeps the first 15 bytes of the executable's name
+      local exe=${PT_TANSU_BIN##*/}
+      printf '%s' "${exe:0:15}"
+      ;;
     osmem-server) printf 'osmem-server' ;;
     prometheus) printf 'prometheus' ;;
     *) return 1 ;;
@@ -239,6 +246,7 @@ pt_status_line() {
     postgres) addr="$PT_HOST:$PT_PG_PORT" ;;
     osmem-server) addr=$PT_ES_URL ;;
     prometheus) addr=$PT_PROM_URL ;;
+    *) printf 'unknown service %s\n' "$name" >&2; return 1 ;;
   esac
   if [[ $name == postgres ]]; then
     if ! pt_probe postgres; then

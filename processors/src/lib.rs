@@ -18,7 +18,7 @@
 //! use porttrack_schemas::Position;
 //!
 //! let store = VesselStore::default();
-//! let at = |s| Position {
+//! let at = |s: i64| Position {
 //!     mmsi: 244_123_456, timestamp: Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap(),
 //!     lat: 51.9, lon: 4.0, sog: None, cog: None, heading: None, nav_status: None,
 //! };
