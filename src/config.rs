@@ -17,6 +17,10 @@ use porttrack_sinks::elasticsearch::ElasticsearchConfig;
 use porttrack_sinks::postgres::PostgresConfig;
 use serde::{Deserialize, Serialize};
 
+/// `PORTTRACK_*` variables that are not configuration keys: the config file
+/// path (read by the CLI) and the local stack's extras.
+const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "STACK_ENV", "PROMETHEUS_URL", "PARTITIONS"];
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -162,7 +166,7 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(Serialized::defaults(env_tree(extra_env)));
-        figment = figment.merge(Env::prefixed("PORTTRACK_").split("__").ignore(&["PROMETHEUS_URL", "PARTITIONS"]));
+        figment = figment.merge(Env::prefixed("PORTTRACK_").split("__").ignore(NOT_CONFIG_KEYS));
         let config: Config = figment.extract().map_err(Box::new)?;
         config.check().map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)

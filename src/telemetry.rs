@@ -15,9 +15,10 @@ use crate::config::{LogConfig, LogFormat};
 
 /// Installs the global `tracing` subscriber. Later calls are no-ops.
 pub fn init_logging(config: &LogConfig) {
-    let filter = EnvFilter::try_from_env("PORTTRACK_LOG")
-        .or_else(|_| EnvFilter::try_new(&config.filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|e| {
+        eprintln!("log.filter {:?} is not a valid filter ({e}); using \"info\"", config.filter);
+        EnvFilter::new("info")
+    });
     let registry = tracing_subscriber::registry().with(filter);
     let result = match config.format {
         LogFormat::Json => registry

@@ -20,7 +20,7 @@ use porttrack_schemas::Position;
 use support::{Stack, es, stack, unique};
 
 const PARTITIONS: i32 = 4;
-const RECORDS: u64 = 100_000;
+const RECORDS: u64 = 10_000;
 const INVALID_RATIO: f64 = 0.015;
 
 struct Scenario {
@@ -30,7 +30,8 @@ struct Scenario {
     group: String,
     db_url: String,
     es_prefix: String,
-    dir: tempfile::TempDir,
+    /// Logs and files of this run, kept after the test for diagnosis.
+    dir: PathBuf,
     config: PathBuf,
 }
 
@@ -39,12 +40,13 @@ async fn scenario(name: &str) -> Scenario {
     let topic = unique(&format!("positions-{name}"));
     let dlq = unique(&format!("dlq-{name}"));
     let group = unique(&format!("group-{name}"));
-    support::create_topics(&stack.brokers, &[(&topic, PARTITIONS), (&dlq, 1)]);
+    support::create_topics(&stack.brokers, &[(&topic, PARTITIONS), (&dlq, 1)]).await;
     let db_url = support::create_database(&stack.postgres_url, &unique(&format!("pt_{name}")).replace('-', "_")).await;
     let es_prefix = unique(&format!("t-{name}"));
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = support::repo_root().join("target/test-runs").join(unique(name));
+    std::fs::create_dir_all(&dir).expect("run directory");
     let config = support::write_config(
-        dir.path(),
+        &dir,
         &format!(
             r#"
 [kafka]
@@ -75,7 +77,7 @@ listen = "127.0.0.1:0"
 "#,
             brokers = stack.brokers,
             es = stack.elasticsearch_url,
-            files = dir.path().join("files").display(),
+            files = dir.join("files").display(),
         ),
     );
     Scenario { stack, topic, dlq, group, db_url, es_prefix, dir, config }
@@ -87,7 +89,7 @@ impl Scenario {
         Command::new(env!("CARGO_BIN_EXE_porttrack"))
             .args(["run", "--config"])
             .arg(&self.config)
-            .env("PORTTRACK_LOG", "info")
+            .env("PORTTRACK_LOG__FILTER", "info")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -95,7 +97,7 @@ impl Scenario {
     }
 
     fn log(&self, label: &str) -> PathBuf {
-        self.dir.path().join(format!("{label}.log"))
+        self.dir.join(format!("{label}.log"))
     }
 
     /// Produces the simulated traffic and returns every acknowledgement.
@@ -130,8 +132,17 @@ impl Scenario {
         support::committed(&self.stack.brokers, &self.group, &self.topic, PARTITIONS).values().map(|o| o.max(&0)).sum()
     }
 
-    fn wait_committed(&self, expected: &HashMap<i32, i64>) {
-        support::wait_for("the group to commit every acknowledged record", Duration::from_secs(600), || {
+    /// Waits until the group committed `expected`, failing fast (with the
+    /// log) if one of the pipeline processes died.
+    fn wait_committed(&self, expected: &HashMap<i32, i64>, running: &mut [(&str, &mut Child)]) {
+        eprintln!("waiting for commits up to {expected:?}; logs in {}", self.dir.display());
+        support::wait_for("the group to commit every acknowledged record", Duration::from_secs(300), || {
+            for (label, child) in running.iter_mut() {
+                if let Ok(Some(exit)) = child.try_wait() {
+                    let log = std::fs::read_to_string(self.log(label)).unwrap_or_default();
+                    panic!("pipeline {label} exited early with {exit}:\n{log}");
+                }
+            }
             let committed = support::committed(&self.stack.brokers, &self.group, &self.topic, PARTITIONS);
             expected.iter().all(|(p, next)| committed.get(p).is_some_and(|c| c >= next))
         });
@@ -241,9 +252,9 @@ async fn verify(s: &Scenario, report: &ProduceReport) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_instance_writes_every_record_exactly_once() {
     let s = scenario("single").await;
-    let pipeline = s.spawn("single");
+    let mut pipeline = s.spawn("single");
     let report = s.produce().await;
-    s.wait_committed(&expected_next(&report.acks));
+    s.wait_committed(&expected_next(&report.acks), &mut [("single", &mut pipeline)]);
     terminate(pipeline);
     verify(&s, &report).await;
 }
@@ -253,7 +264,7 @@ async fn sigkill_mid_run_and_restart_loses_and_duplicates_nothing() {
     let s = scenario("kill").await;
     let mut first = s.spawn("first");
     let producing = tokio::spawn({
-        let s = Scenario { dir: tempfile::tempdir().expect("tempdir"), ..clone_paths(&s) };
+        let s = clone_paths(&s);
         async move { s.produce().await }
     });
     // Kill once a good part is committed but before the end.
@@ -261,8 +272,8 @@ async fn sigkill_mid_run_and_restart_loses_and_duplicates_nothing() {
     first.kill().expect("SIGKILL");
     let _ = first.wait();
     let report = producing.await.expect("producer task");
-    let second = s.spawn("second");
-    s.wait_committed(&expected_next(&report.acks));
+    let mut second = s.spawn("second");
+    s.wait_committed(&expected_next(&report.acks), &mut [("second", &mut second)]);
     terminate(second);
     verify(&s, &report).await;
 }
@@ -270,10 +281,10 @@ async fn sigkill_mid_run_and_restart_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_split_the_partitions_and_build_the_same_stores() {
     let s = scenario("pair").await;
-    let a = s.spawn("a");
-    let b = s.spawn("b");
+    let mut a = s.spawn("a");
+    let mut b = s.spawn("b");
     let report = s.produce().await;
-    s.wait_committed(&expected_next(&report.acks));
+    s.wait_committed(&expected_next(&report.acks), &mut [("a", &mut a), ("b", &mut b)]);
     let assigned = |label: &str| -> BTreeSet<i32> {
         let log = std::fs::read_to_string(s.log(label)).expect("instance log");
         let line = log.lines().rev().find(|l| l.contains("partitions assigned")).unwrap_or("");
@@ -289,7 +300,7 @@ async fn two_instances_split_the_partitions_and_build_the_same_stores() {
     verify(&s, &report).await;
 }
 
-/// The same topics and stores under a separate temporary directory.
+/// The same topics, stores and directory (for a task that produces).
 fn clone_paths(s: &Scenario) -> Scenario {
     Scenario {
         stack: s.stack,
@@ -298,7 +309,7 @@ fn clone_paths(s: &Scenario) -> Scenario {
         group: s.group.clone(),
         db_url: s.db_url.clone(),
         es_prefix: s.es_prefix.clone(),
-        dir: tempfile::tempdir().expect("tempdir"),
+        dir: s.dir.clone(),
         config: s.config.clone(),
     }
 }
