@@ -20,7 +20,7 @@ use porttrack_schemas::Position;
 use support::{Stack, es, stack, unique};
 
 const PARTITIONS: i32 = 4;
-const RECORDS: u64 = 10_000;
+const RECORDS: u64 = 100_000;
 const INVALID_RATIO: f64 = 0.015;
 
 struct Scenario {

@@ -25,7 +25,12 @@ PT_CACHE="${PORTTRACK_CACHE:-/var/cache/porttrack}"
 PT_TANSU_VERSION=0.6.0
 PT_TANSU_ROOT="$PT_CACHE/tansu-$PT_TANSU_VERSION"
 PT_TANSU_BIN="${TANSU_BIN:-$PT_TANSU_ROOT/bin/tansu}"
-PT_TANSU_STORAGE="${PORTTRACK_TANSU_STORAGE:-memory://tansu/}"
+# sqlite by default: durable across restarts, and correct when a consumer
+# fetches from an offset inside a producer batch. tansu 0.6's memory:// engine
+# (dynostore) serves only batches whose *base* offset is at or after the fetch
+# offset, silently skipping the rest of the batch that holds it; a consumer that
+# resumes or restarts mid-batch loses records (seen: 30-200 per resume).
+PT_TANSU_STORAGE="${PORTTRACK_TANSU_STORAGE:-sqlite://tansu.db}"
 
 # Upper bound (seconds) for every readiness wait.
 PT_READY_TIMEOUT="${PORTTRACK_READY_TIMEOUT:-60}"

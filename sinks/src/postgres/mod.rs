@@ -66,15 +66,20 @@ impl PostgresConfig {
     }
 }
 
-/// Applies every pending migration. Safe to run concurrently from several
-/// instances: refinery serialises on its history table.
+/// Key of the session-level advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x706f_7274_7472_6b; // "porttrk"
+
+/// Applies every pending migration. Safe to run from several instances at
+/// once: they serialise on a Postgres advisory lock (refinery alone is not:
+/// two first runs race to create its history table).
 pub async fn migrate(config: &PostgresConfig) -> Result<usize, SinkError> {
     let (mut client, connection) = config.pg_config()?.connect(NoTls).await.map_err(classify)?;
     let conn = tokio::spawn(connection);
-    let report = embedded::migrations::runner()
-        .run_async(&mut client)
-        .await
-        .map_err(|e| SinkError::Permanent(format!("migrations: {e}")))?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await.map_err(classify)?;
+    let report = embedded::migrations::runner().run_async(&mut client).await;
+    // Closing the session releases the lock too; unlocking first is just tidy.
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await;
+    let report = report.map_err(|e| SinkError::Permanent(format!("migrations: {e}")))?;
     drop(client);
     let _ = conn.await;
     Ok(report.applied_migrations().len())
