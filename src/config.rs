@@ -252,6 +252,20 @@ mod tests {
         });
     }
 
+    /// Keeps `config/porttrack.example.toml` true: it must parse and state
+    /// exactly the defaults (with both services configured).
+    #[test]
+    fn the_example_file_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/porttrack.example.toml");
+        let example = Config::load(Some(&path)).expect("example config loads");
+        let expected = Config {
+            postgres: Some(PostgresConfig::default()),
+            elasticsearch: Some(ElasticsearchConfig::default()),
+            ..Config::default()
+        };
+        assert_eq!(example, expected);
+    }
+
     #[test]
     fn defaults_pass_their_own_checks() {
         Config::default().check().unwrap();

@@ -91,6 +91,11 @@ impl PipelineStatus {
         self.source.get().map_or(0, SourceHandle::lag)
     }
 
+    /// Records consumed since start.
+    pub fn consumed(&self) -> u64 {
+        self.source.get().map_or(0, SourceHandle::consumed)
+    }
+
     /// Partitions assigned to this instance.
     pub fn assigned_partitions(&self) -> usize {
         self.source.get().map_or(0, SourceHandle::assigned_partitions)

@@ -37,7 +37,7 @@ impl Default for KafkaConfig {
             group_id: "porttrack".into(),
             positions_topic: "ais.positions".into(),
             dead_letter_topic: "porttrack.dead-letter".into(),
-            session_timeout: Duration::from_secs(10),
+            session_timeout: Duration::from_secs(30),
             max_poll_interval: Duration::from_secs(30),
             properties: BTreeMap::new(),
         }

@@ -234,6 +234,7 @@ struct Shared {
     shutdown: AtomicBool,
     heartbeat_unix_ms: AtomicI64,
     lag: AtomicI64,
+    consumed: std::sync::atomic::AtomicU64,
     on_revoke: RevokeHook,
 }
 
@@ -392,7 +393,6 @@ impl ConsumerContext for SourceContext {
                 (self.shared.on_revoke)(&partitions);
                 lock(&self.shared.positions).clear();
                 self.shared.assigned.store(0, Ordering::Relaxed);
-                self.shared.paused.store(false, Ordering::Relaxed);
                 metrics::gauge!("porttrack_partitions_assigned").set(0.0);
             }
             Rebalance::Assign(tpl) => {
@@ -416,10 +416,24 @@ impl ConsumerContext for SourceContext {
                 }
                 drop(positions);
                 self.shared.assigned.store(partitions.len(), Ordering::Relaxed);
-                self.shared.paused.store(false, Ordering::Relaxed);
                 metrics::gauge!("porttrack_partitions_assigned").set(partitions.len() as f64);
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        // librdkafka keeps a partition's pause flag across unassign/assign, so
+        // a partition paused before the rebalance would come back paused and
+        // never be fetched again (seen: an instance idle on two partitions).
+        // Apply the source's current back-pressure state to the new
+        // assignment explicitly.
+        if let Rebalance::Assign(tpl) = rebalance {
+            let paused = self.shared.paused.load(Ordering::Relaxed);
+            let result = if paused { consumer.pause(tpl) } else { consumer.resume(tpl) };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, paused, "applying back-pressure state to the new assignment");
+            }
         }
     }
 
@@ -494,6 +508,11 @@ impl SourceHandle {
         self.shared.lag.load(Ordering::Relaxed)
     }
 
+    /// Records consumed (and staged) since start.
+    pub fn consumed(&self) -> u64 {
+        self.shared.consumed.load(Ordering::Relaxed)
+    }
+
     /// Whether the source is holding back because the sinks are behind.
     pub fn backpressured(&self) -> bool {
         self.shared.paused.load(Ordering::Relaxed)
@@ -537,6 +556,7 @@ impl Source {
             shutdown: AtomicBool::new(false),
             heartbeat_unix_ms: AtomicI64::new(Utc::now().timestamp_millis()),
             lag: AtomicI64::new(0),
+            consumed: std::sync::atomic::AtomicU64::new(0),
             on_revoke: Box::new(on_revoke),
         });
         let consumer: BaseConsumer<SourceContext> = kafka

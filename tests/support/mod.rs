@@ -93,7 +93,17 @@ pub fn committed(brokers: &str, group: &str, topic: &str, partitions: i32) -> Ha
     for p in 0..partitions {
         tpl.add_partition(topic, p);
     }
-    let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+    let mut attempts = 0;
+    let committed = loop {
+        match consumer.committed_offsets(tpl.clone(), Duration::from_secs(10)) {
+            Ok(c) => break c,
+            Err(e) if attempts < 5 => {
+                attempts += 1;
+                eprintln!("reading committed offsets: {e}; retrying");
+            }
+            Err(e) => panic!("committed offsets: {e}"),
+        }
+    };
     committed
         .elements()
         .iter()
