@@ -106,7 +106,8 @@ fn main() {
     let records = env_or("PORTTRACK_BENCH_RECORDS", 200_000);
     let runs = env_or("PORTTRACK_BENCH_RUNS", 3).max(1);
     let stack = support::stack();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let topic = support::unique("bench-positions");
     let dlq = support::unique("bench-dlq");
     rt.block_on(support::create_topics(&stack.brokers, &[(&topic, PARTITIONS), (&dlq, 1)]));
@@ -126,7 +127,8 @@ fn main() {
         start: chrono::Utc::now() - chrono::Duration::hours(24),
         invalid_ratio: 0.0,
     });
-    let produced = porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce");
+    let produced =
+        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce");
     assert_eq!(produced.acked, records, "every record acknowledged");
     println!("slice bench: {records} position records on {PARTITIONS} partitions, {runs} runs each");
 
@@ -135,10 +137,15 @@ fn main() {
     for run in 1..=runs {
         let r = raw_rate(&stack.brokers, &topic, records);
         let s = rt.block_on(slice_rate(stack, &topic, &dlq, records));
-        println!("  run {run}: raw rdkafka {r:>10.0} records/s   slice (Postgres + Elasticsearch) {s:>10.0} records/s");
+        println!(
+            "  run {run}: raw rdkafka {r:>10.0} records/s   slice (Postgres + Elasticsearch) {s:>10.0} records/s"
+        );
         raw.push(r);
         slice.push(s);
     }
     let (raw, slice) = (median(raw), median(slice));
-    println!("median: raw rdkafka {raw:.0} records/s, slice {slice:.0} records/s, ratio slice/raw {:.3}", slice / raw);
+    println!(
+        "median: raw rdkafka {raw:.0} records/s, slice {slice:.0} records/s, ratio slice/raw {:.3}",
+        slice / raw
+    );
 }

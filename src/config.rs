@@ -154,7 +154,10 @@ impl Config {
 
     /// Like [`Config::load`], with `PORTTRACK_*` variables from `extra_env`
     /// (the local stack's `stack.env`) layered under the real environment.
-    pub fn load_with(file: Option<&Path>, extra_env: &[(String, String)]) -> Result<Config, Box<figment::Error>> {
+    pub fn load_with(
+        file: Option<&Path>,
+        extra_env: &[(String, String)],
+    ) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
@@ -220,7 +223,8 @@ fn env_tree(pairs: &[(String, String)]) -> serde_json::Value {
         }
         let mut node = &mut root;
         for segment in &path[..path.len() - 1] {
-            let next = node.entry(segment.clone()).or_insert_with(|| serde_json::Value::Object(Default::default()));
+            let next =
+                node.entry(segment.clone()).or_insert_with(|| serde_json::Value::Object(Default::default()));
             if !next.is_object() {
                 *next = serde_json::Value::Object(Default::default());
             }

@@ -60,17 +60,19 @@ pub fn read_stack_env(path: &Path) -> Option<Vec<(String, String)>> {
 fn reachable(brokers: &str) -> bool {
     use std::net::ToSocketAddrs;
     brokers.split(',').any(|b| {
-        b.trim()
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .is_some_and(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok())
+        b.trim().to_socket_addrs().ok().and_then(|mut addrs| addrs.next()).is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
+        })
     })
 }
 
 /// Runs the demo until Ctrl-C (or `options.duration`).
-pub async fn run(options: DemoOptions, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-    let stack_env = std::env::var("PORTTRACK_STACK_ENV").map_or_else(|_| PathBuf::from(STACK_ENV), PathBuf::from);
+pub async fn run(
+    options: DemoOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let stack_env =
+        std::env::var("PORTTRACK_STACK_ENV").map_or_else(|_| PathBuf::from(STACK_ENV), PathBuf::from);
     let overrides = if options.embedded { None } else { read_stack_env(&stack_env) };
     let stack = overrides.is_some();
     let overrides = overrides.unwrap_or_default();
@@ -84,19 +86,30 @@ pub async fn run(options: DemoOptions, shutdown: impl std::future::Future<Output
     let use_real = !options.embedded && explicit_brokers && reachable(&config.kafka.brokers);
     let mut _cluster = None;
     if use_real {
-        eprintln!("demo: using Kafka at {}{}", config.kafka.brokers, if stack { " (local stack)" } else { "" });
+        eprintln!(
+            "demo: using Kafka at {}{}",
+            config.kafka.brokers,
+            if stack { " (local stack)" } else { "" }
+        );
     } else {
         if explicit_brokers && !options.embedded {
             eprintln!("demo: Kafka at {} is not reachable; using the embedded broker", config.kafka.brokers);
         }
         let cluster = MockCluster::new(1).context("starting the embedded broker")?;
-        for topic in [&config.kafka.positions_topic, &config.kafka.dead_letter_topic, &"ais.static".to_owned()] {
-            cluster.create_topic(topic, options.partitions, 1).with_context(|| format!("creating {topic}"))?;
+        for topic in
+            [&config.kafka.positions_topic, &config.kafka.dead_letter_topic, &"ais.static".to_owned()]
+        {
+            cluster
+                .create_topic(topic, options.partitions, 1)
+                .with_context(|| format!("creating {topic}"))?;
         }
         config.kafka.brokers = cluster.bootstrap_servers();
         config.postgres = None;
         config.elasticsearch = None;
-        eprintln!("demo: embedded Kafka-protocol broker at {} (librdkafka mock cluster)", config.kafka.brokers);
+        eprintln!(
+            "demo: embedded Kafka-protocol broker at {} (librdkafka mock cluster)",
+            config.kafka.brokers
+        );
         _cluster = Some(cluster);
     }
 

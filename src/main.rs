@@ -128,7 +128,17 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { config } => run(load(config.as_deref())?).await,
-        Command::Sim { config, vessels, rate, count, duration, invalid_ratio, seed, backfill, static_topic } => {
+        Command::Sim {
+            config,
+            vessels,
+            rate,
+            count,
+            duration,
+            invalid_ratio,
+            seed,
+            backfill,
+            static_topic,
+        } => {
             let config = load(config.as_deref())?;
             porttrack::telemetry::init_logging(&config.log);
             let sim = SimConfig {
@@ -192,7 +202,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { config } => {
             let config = load(config.as_deref())?;
             porttrack::telemetry::init_logging(&config.log);
-            let pg = config.postgres.context("no [postgres] section or PORTTRACK_POSTGRES__URL configured")?;
+            let pg =
+                config.postgres.context("no [postgres] section or PORTTRACK_POSTGRES__URL configured")?;
             let applied = porttrack_sinks::postgres::migrate(&pg).await?;
             println!("applied {applied} migration(s); schema is up to date");
             Ok(())
@@ -215,9 +226,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.http.listen))?;
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let http = tokio::spawn(porttrack::http::serve(listener, pipeline.status(), config.http.stall_after, async move {
-        let _ = http_stopped.await;
-    }));
+    let http = tokio::spawn(porttrack::http::serve(
+        listener,
+        pipeline.status(),
+        config.http.stall_after,
+        async move {
+            let _ = http_stopped.await;
+        },
+    ));
     pipeline.run_until(terminated()).await?;
     let _ = stop_http.send(());
     let _ = http.await;

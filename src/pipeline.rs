@@ -165,7 +165,9 @@ impl Pipeline {
         match tokio::time::timeout(Duration::from_secs(5), &mut self.stage).await {
             Ok(result) => result.context("the sink stage panicked")?,
             Err(_) => {
-                tracing::warn!("sink stage still busy after the source stopped; abandoning uncommitted batch");
+                tracing::warn!(
+                    "sink stage still busy after the source stopped; abandoning uncommitted batch"
+                );
                 self.stage.abort();
             }
         }
@@ -252,7 +254,8 @@ impl Stage {
             }
         }
         for l in letters {
-            metrics::counter!("porttrack_dead_letters_total", "reason" => l.rejection.class.as_str()).increment(1);
+            metrics::counter!("porttrack_dead_letters_total", "reason" => l.rejection.class.as_str())
+                .increment(1);
         }
         self.status.dead_lettered.fetch_add(letters.len() as u64, Ordering::Relaxed);
     }

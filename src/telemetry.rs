@@ -77,23 +77,67 @@ fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_gauge!("porttrack_build_info", "Always 1; labels carry the version and commit of this build.");
     describe_counter!("porttrack_records_consumed_total", Unit::Count, "Records read from Kafka.");
-    describe_counter!("porttrack_records_rejected_total", Unit::Count, "Records refused by decoding or validation, by reason.");
-    describe_counter!("porttrack_dead_letters_total", Unit::Count, "Records written to the dead-letter topic, by reason.");
-    describe_counter!("porttrack_sink_records_written_total", Unit::Count, "Records durably written, by sink.");
-    describe_counter!("porttrack_sink_errors_total", Unit::Count, "Failed sink writes, by sink and kind (transient/permanent).");
-    describe_counter!("porttrack_sink_item_retries_total", Unit::Count, "Individual items retried inside a sink write.");
-    describe_histogram!("porttrack_sink_write_duration_seconds", Unit::Seconds, "Duration of one successful sink write, by sink.");
-    describe_histogram!("porttrack_batch_duration_seconds", Unit::Seconds, "From a batch's first record being consumed to its offsets being committed.");
+    describe_counter!(
+        "porttrack_records_rejected_total",
+        Unit::Count,
+        "Records refused by decoding or validation, by reason."
+    );
+    describe_counter!(
+        "porttrack_dead_letters_total",
+        Unit::Count,
+        "Records written to the dead-letter topic, by reason."
+    );
+    describe_counter!(
+        "porttrack_sink_records_written_total",
+        Unit::Count,
+        "Records durably written, by sink."
+    );
+    describe_counter!(
+        "porttrack_sink_errors_total",
+        Unit::Count,
+        "Failed sink writes, by sink and kind (transient/permanent)."
+    );
+    describe_counter!(
+        "porttrack_sink_item_retries_total",
+        Unit::Count,
+        "Individual items retried inside a sink write."
+    );
+    describe_histogram!(
+        "porttrack_sink_write_duration_seconds",
+        Unit::Seconds,
+        "Duration of one successful sink write, by sink."
+    );
+    describe_histogram!(
+        "porttrack_batch_duration_seconds",
+        Unit::Seconds,
+        "From a batch's first record being consumed to its offsets being committed."
+    );
     describe_histogram!("porttrack_batch_size_records", Unit::Count, "Records per batch.");
-    describe_histogram!("porttrack_event_age_seconds", Unit::Seconds, "Event time to durable write, per committed record.");
+    describe_histogram!(
+        "porttrack_event_age_seconds",
+        Unit::Seconds,
+        "Event time to durable write, per committed record."
+    );
     describe_gauge!("porttrack_batches_in_flight", Unit::Count, "Batches sealed but not yet acknowledged.");
     describe_gauge!("porttrack_source_paused", "1 while partitions are paused because sinks are behind.");
     describe_gauge!("porttrack_sink_up", "1 when the sink's last write or check succeeded, by sink.");
     describe_gauge!("porttrack_partitions_assigned", Unit::Count, "Partitions assigned to this instance.");
-    describe_gauge!("porttrack_consumer_lag_records", Unit::Count, "Records behind the high watermark, by partition (librdkafka statistics).");
+    describe_gauge!(
+        "porttrack_consumer_lag_records",
+        Unit::Count,
+        "Records behind the high watermark, by partition (librdkafka statistics)."
+    );
     describe_gauge!("porttrack_vessels_tracked", Unit::Count, "Vessels with state on this instance.");
-    describe_counter!("porttrack_rebalances_total", Unit::Count, "Rebalance callbacks, by kind (assign/revoke).");
+    describe_counter!(
+        "porttrack_rebalances_total",
+        Unit::Count,
+        "Rebalance callbacks, by kind (assign/revoke)."
+    );
     describe_counter!("porttrack_offset_commits_total", Unit::Count, "Offset commits, by result.");
-    describe_counter!("porttrack_batches_stale_total", Unit::Count, "Batches acknowledged after their partitions were revoked (not committed; replayed by the new owner).");
+    describe_counter!(
+        "porttrack_batches_stale_total",
+        Unit::Count,
+        "Batches acknowledged after their partitions were revoked (not committed; replayed by the new owner)."
+    );
     describe_counter!("porttrack_kafka_errors_total", Unit::Count, "Errors reported by the Kafka client.");
 }

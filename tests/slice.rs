@@ -46,7 +46,8 @@ async fn scenario(name: &str) -> Scenario {
     let dlq = unique(&format!("dlq-{name}"));
     let group = unique(&format!("group-{name}"));
     support::create_topics(&stack.brokers, &[(&topic, PARTITIONS), (&dlq, 1)]).await;
-    let db_url = support::create_database(&stack.postgres_url, &unique(&format!("pt_{name}")).replace('-', "_")).await;
+    let db_url =
+        support::create_database(&stack.postgres_url, &unique(&format!("pt_{name}")).replace('-', "_")).await;
     let es_prefix = unique(&format!("t-{name}"));
     let dir = support::repo_root().join("target/test-runs").join(unique(name));
     std::fs::create_dir_all(&dir).expect("run directory");
@@ -153,14 +154,17 @@ impl Scenario {
     }
 
     fn committed_total(&self) -> i64 {
-        support::committed(&self.stack.brokers, &self.group, &self.topic, PARTITIONS).values().map(|o| o.max(&0)).sum()
+        support::committed(&self.stack.brokers, &self.group, &self.topic, PARTITIONS)
+            .values()
+            .map(|o| o.max(&0))
+            .sum()
     }
 
     /// Waits until the group committed `expected`, failing fast (with the
     /// log) if one of the pipeline processes died.
     fn wait_committed(&self, expected: &HashMap<i32, i64>, running: &mut [(&str, &mut Running)]) {
         eprintln!("waiting for commits up to {expected:?}; logs in {}", self.dir.display());
-        support::wait_for("the group to commit every acknowledged record", Duration::from_secs(300), || {
+        support::wait_for("the group to commit every acknowledged record", Duration::from_secs(600), || {
             for (label, child) in running.iter_mut() {
                 let Some(child) = child.0.as_mut() else { continue };
                 if let Ok(Some(exit)) = child.try_wait() {
@@ -208,7 +212,9 @@ async fn verify(s: &Scenario, report: &ProduceReport) {
         .collect();
     let invalid: BTreeMap<(i32, i64), &str> = acks
         .iter()
-        .filter_map(|a| if let Expect::Invalid(c) = a.expect { Some(((a.partition, a.offset), c.as_str())) } else { None })
+        .filter_map(|a| {
+            if let Expect::Invalid(c) = a.expect { Some(((a.partition, a.offset), c.as_str())) } else { None }
+        })
         .collect();
     assert!(invalid.len() as f64 >= RECORDS as f64 * 0.01, "at least 1% invalid: {}", invalid.len());
 
@@ -240,7 +246,13 @@ async fn verify(s: &Scenario, report: &ProduceReport) {
     for row in rows {
         let mmsi = row.get::<_, i32>(0) as u32;
         let (a, p) = latest.get(&mmsi).unwrap_or_else(|| panic!("unexpected vessel {mmsi}"));
-        let got = (row.get::<_, DateTime<Utc>>(1), row.get::<_, f64>(2), row.get::<_, f64>(3), row.get::<_, i32>(4), row.get::<_, i64>(5));
+        let got = (
+            row.get::<_, DateTime<Utc>>(1),
+            row.get::<_, f64>(2),
+            row.get::<_, f64>(3),
+            row.get::<_, i32>(4),
+            row.get::<_, i64>(5),
+        );
         assert_eq!(got, (p.timestamp, p.lat, p.lon, a.partition, a.offset), "state of {mmsi}");
     }
 

@@ -49,11 +49,23 @@ mod tests {
         let cases = [
             (String::from("not json"), RejectClass::MalformedJson),
             (String::new(), RejectClass::MalformedJson),
-            (format!(r#"{{"mmsi":"244123456","timestamp":"{ts}","lat":1,"lon":1}}"#), RejectClass::MalformedJson),
+            (
+                format!(r#"{{"mmsi":"244123456","timestamp":"{ts}","lat":1,"lon":1}}"#),
+                RejectClass::MalformedJson,
+            ),
             (format!(r#"{{"mmsi":24412345,"timestamp":"{ts}","lat":1,"lon":1}}"#), RejectClass::MmsiInvalid),
-            (format!(r#"{{"mmsi":244123456,"timestamp":"{ts}","lat":-91,"lon":1}}"#), RejectClass::LatOutOfRange),
-            (format!(r#"{{"mmsi":244123456,"timestamp":"{ts}","lat":1,"lon":181}}"#), RejectClass::LonOutOfRange),
-            (r#"{"mmsi":244123456,"timestamp":"1999-12-31T23:59:59Z","lat":1,"lon":1}"#.into(), RejectClass::TimestampAbsurd),
+            (
+                format!(r#"{{"mmsi":244123456,"timestamp":"{ts}","lat":-91,"lon":1}}"#),
+                RejectClass::LatOutOfRange,
+            ),
+            (
+                format!(r#"{{"mmsi":244123456,"timestamp":"{ts}","lat":1,"lon":181}}"#),
+                RejectClass::LonOutOfRange,
+            ),
+            (
+                r#"{"mmsi":244123456,"timestamp":"1999-12-31T23:59:59Z","lat":1,"lon":1}"#.into(),
+                RejectClass::TimestampAbsurd,
+            ),
         ];
         for (input, class) in cases {
             let got = decode_position_json(input.as_bytes(), &ValidationRules::default(), now);

@@ -410,7 +410,13 @@ impl ConsumerContext for SourceContext {
                 for e in tpl.elements() {
                     let at = committed
                         .find_partition(e.topic(), e.partition())
-                        .and_then(|c| if let Offset::Offset(o) = c.offset() { Some(FetchPosition::Next(o)) } else { None })
+                        .and_then(|c| {
+                            if let Offset::Offset(o) = c.offset() {
+                                Some(FetchPosition::Next(o))
+                            } else {
+                                None
+                            }
+                        })
                         .unwrap_or(FetchPosition::Unknown);
                     positions.insert((Arc::from(e.topic()), e.partition()), at);
                 }
@@ -559,9 +565,8 @@ impl Source {
             consumed: std::sync::atomic::AtomicU64::new(0),
             on_revoke: Box::new(on_revoke),
         });
-        let consumer: BaseConsumer<SourceContext> = kafka
-            .consumer_config()
-            .create_with_context(SourceContext { shared: Arc::clone(&shared) })?;
+        let consumer: BaseConsumer<SourceContext> =
+            kafka.consumer_config().create_with_context(SourceContext { shared: Arc::clone(&shared) })?;
         consumer.subscribe(&[kafka.positions_topic.as_str()])?;
         let consumer = Arc::new(consumer);
         let committer = Committer { consumer: Arc::downgrade(&consumer), shared: Arc::clone(&shared) };
@@ -680,11 +685,17 @@ impl Source {
             FetchPosition::Next(n) => {
                 // Records n..offset were not delivered. Fetch again from n once.
                 drop(positions);
-                tracing::warn!(partition, expected = n, got = offset, "offset gap; re-fetching from the expected offset");
+                tracing::warn!(
+                    partition,
+                    expected = n,
+                    got = offset,
+                    "offset gap; re-fetching from the expected offset"
+                );
                 metrics::counter!("porttrack_offset_refetches_total").increment(1);
                 match self.consumer.seek(topic, partition, Offset::Offset(n), Duration::from_secs(10)) {
                     Ok(()) => {
-                        lock(&self.shared.positions).insert((Arc::clone(topic), partition), FetchPosition::Refetching(n));
+                        lock(&self.shared.positions)
+                            .insert((Arc::clone(topic), partition), FetchPosition::Refetching(n));
                         return false;
                     }
                     Err(e) => {
@@ -697,7 +708,12 @@ impl Source {
             }
             FetchPosition::Refetching(n) => {
                 // The broker itself has nothing between n and offset.
-                tracing::warn!(partition, from = n, to = offset, "offsets missing in the log itself; continuing");
+                tracing::warn!(
+                    partition,
+                    from = n,
+                    to = offset,
+                    "offsets missing in the log itself; continuing"
+                );
                 metrics::counter!("porttrack_offset_gaps_total").increment(1);
                 true
             }
@@ -720,7 +736,11 @@ impl Source {
         metrics::counter!("porttrack_records_consumed_total").increment(1);
 
         let origin = Origin { topic, partition: message.partition(), offset: message.offset() };
-        let decoded = decode_position_json(message.payload().unwrap_or_default(), &self.shared.config.rules, Utc::now());
+        let decoded = decode_position_json(
+            message.payload().unwrap_or_default(),
+            &self.shared.config.rules,
+            Utc::now(),
+        );
         let mut staging = lock(&self.shared.staging);
         staging.builder.push_offset(&origin.topic, origin.partition, origin.offset);
         match decoded {

@@ -34,8 +34,11 @@ fn slow_sinks_pause_the_source_without_losing_or_repeating_records() {
     cluster.create_topic(TOPIC, PARTITIONS, 1).expect("topic");
     let brokers = cluster.bootstrap_servers();
 
-    let producer: BaseProducer =
-        ClientConfig::new().set("bootstrap.servers", &brokers).set("linger.ms", "5").create().expect("producer");
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
     for i in 0..RECORDS {
         let key = (i % 50).to_string();
         let body = payload(i);
@@ -94,8 +97,11 @@ fn slow_sinks_pause_the_source_without_losing_or_repeating_records() {
     handle.shutdown();
     thread.join().expect("source thread");
 
-    let check: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", &brokers).set("group.id", "backpressure").create().expect("c");
+    let check: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "backpressure")
+        .create()
+        .expect("c");
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS {
         tpl.add_partition(TOPIC, p);

@@ -37,13 +37,7 @@ pub use rejection::{RejectClass, Rejection, ValidationRules};
 /// The schema files this crate publishes, as `(path relative to schemas/, contents)`.
 pub fn schema_files() -> &'static [(&'static str, &'static str)] {
     &[
-        (
-            "json/position.v1.schema.json",
-            include_str!("../json/position.v1.schema.json"),
-        ),
-        (
-            "avro/position.v1.avsc",
-            include_str!("../avro/position.v1.avsc"),
-        ),
+        ("json/position.v1.schema.json", include_str!("../json/position.v1.schema.json")),
+        ("avro/position.v1.avsc", include_str!("../avro/position.v1.avsc")),
     ]
 }

@@ -7,10 +7,8 @@ use porttrack_schemas::{Position, schema_files};
 use serde_json::Value;
 
 fn schema(path: &str) -> Value {
-    let (_, text) = schema_files()
-        .iter()
-        .find(|(p, _)| *p == path)
-        .unwrap_or_else(|| panic!("{path} is not published"));
+    let (_, text) =
+        schema_files().iter().find(|(p, _)| *p == path).unwrap_or_else(|| panic!("{path} is not published"));
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
@@ -50,11 +48,7 @@ fn json_schema_properties_match_position_fields() {
 #[test]
 fn avro_schema_fields_match_position_fields() {
     let s = schema("avro/position.v1.avsc");
-    let fields: BTreeSet<String> = s["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_owned())
-        .collect();
+    let fields: BTreeSet<String> =
+        s["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(fields, full_position_fields());
 }

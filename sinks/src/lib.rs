@@ -58,7 +58,10 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
 
     /// Durably writes `records`; idempotent for the same records.
-    fn write<'a>(&'a self, records: &'a [Sourced<Position>]) -> BoxFuture<'a, Result<WriteOutcome, SinkError>>;
+    fn write<'a>(
+        &'a self,
+        records: &'a [Sourced<Position>],
+    ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>>;
 
     /// Whether the destination is reachable now (used by `/readyz`).
     fn check(&self) -> BoxFuture<'_, Result<(), SinkError>>;

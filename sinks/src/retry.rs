@@ -24,7 +24,8 @@ impl Default for Backoff {
 impl Backoff {
     /// The wait before retry number `attempt` (0-based).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.base.saturating_mul(1_u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX)).min(self.max);
+        let ceiling =
+            self.base.saturating_mul(1_u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX)).min(self.max);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(rand::rng().random_range(0..=nanos))
     }

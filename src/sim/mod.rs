@@ -145,10 +145,24 @@ pub struct Simulator {
 }
 
 const MIDS: &[u32] = &[244, 245, 211, 636, 538, 477, 357, 563, 219, 235, 249, 255];
-const WORDS_A: &[&str] =
-    &["NORDIC", "MAAS", "EVER", "STAR", "OCEAN", "BALTIC", "ATLANTIC", "SILVER", "GOLDEN", "EASTERN", "ROTTERDAM", "NEW"];
-const WORDS_B: &[&str] =
-    &["TRADER", "SPIRIT", "PIONEER", "HARMONY", "EXPRESS", "CARRIER", "GLORY", "WAVE", "HORIZON", "BRIDGE", "LION", "ELBA"];
+const WORDS_A: &[&str] = &[
+    "NORDIC",
+    "MAAS",
+    "EVER",
+    "STAR",
+    "OCEAN",
+    "BALTIC",
+    "ATLANTIC",
+    "SILVER",
+    "GOLDEN",
+    "EASTERN",
+    "ROTTERDAM",
+    "NEW",
+];
+const WORDS_B: &[&str] = &[
+    "TRADER", "SPIRIT", "PIONEER", "HARMONY", "EXPRESS", "CARRIER", "GLORY", "WAVE", "HORIZON", "BRIDGE",
+    "LION", "ELBA",
+];
 
 impl Simulator {
     /// A simulation of `config.vessels` ships, spread over every phase of a port call.
@@ -225,9 +239,16 @@ impl Simulator {
     fn position_record(&mut self, position: Position) -> SimRecord {
         let key = position.mmsi.to_string();
         let event_time = position.timestamp;
-        if self.config.invalid_ratio > 0.0 && self.rng.random_bool(self.config.invalid_ratio.clamp(0.0, 1.0)) {
+        if self.config.invalid_ratio > 0.0 && self.rng.random_bool(self.config.invalid_ratio.clamp(0.0, 1.0))
+        {
             let (payload, class) = self.corrupt(position);
-            return SimRecord { stream: Stream::Positions, key, payload, event_time, expect: Expect::Invalid(class) };
+            return SimRecord {
+                stream: Stream::Positions,
+                key,
+                payload,
+                event_time,
+                expect: Expect::Invalid(class),
+            };
         }
         let payload = serde_json::to_vec(&position).unwrap_or_default();
         SimRecord { stream: Stream::Positions, key, payload, event_time, expect: Expect::Valid(position) }
@@ -251,7 +272,8 @@ impl Simulator {
                 RejectClass::LatOutOfRange
             }
             _ => {
-                p.timestamp = DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(self.rng.random_range(0..86_400));
+                p.timestamp =
+                    DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(self.rng.random_range(0..86_400));
                 RejectClass::TimestampAbsurd
             }
         };
@@ -279,12 +301,20 @@ impl Vessel {
         let length = if class_b { rng.random_range(10..25) } else { rng.random_range(80..400) };
         let beam = (length / 7).clamp(4, 60) as u8;
         let bow = length * rng.random_range(60..80) / 100;
-        let name = format!("{} {}", WORDS_A[rng.random_range(0..WORDS_A.len())], WORDS_B[rng.random_range(0..WORDS_B.len())]);
+        let name = format!(
+            "{} {}",
+            WORDS_A[rng.random_range(0..WORDS_A.len())],
+            WORDS_B[rng.random_range(0..WORDS_B.len())]
+        );
         let mut v = Vessel {
             mmsi,
             class_b,
             name,
-            call_sign: format!("P{}{:03}", char::from(b'A' + rng.random_range(0..26_u8)), rng.random_range(0..1000)),
+            call_sign: format!(
+                "P{}{:03}",
+                char::from(b'A' + rng.random_range(0..26_u8)),
+                rng.random_range(0..1000)
+            ),
             imo: if class_b { 0 } else { rng.random_range(9_000_000..9_999_999) },
             ship_type: if class_b { 37 } else { [70, 71, 74, 80, 84, 60][rng.random_range(0..6)] },
             dims: (bow, length - bow, beam / 2, beam - beam / 2),
@@ -422,7 +452,12 @@ impl Vessel {
             _ => {
                 let speed = self.path.first().map_or(0.0, |w| w.1);
                 let cog = (self.heading + rng.random_range(-2.0..2.0)).rem_euclid(360.0);
-                (self.pos, (speed + rng.random_range(-0.3..0.3)).max(0.0), cog, NavStatus::UnderWayUsingEngine)
+                (
+                    self.pos,
+                    (speed + rng.random_range(-0.3..0.3)).max(0.0),
+                    cog,
+                    NavStatus::UnderWayUsingEngine,
+                )
             }
         };
         let interval_s = match (self.class_b, self.phase, sog) {
@@ -490,13 +525,15 @@ mod tests {
             let r = sim.next_record();
             match r.expect {
                 Expect::Valid(p) => {
-                    let decoded = porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap();
+                    let decoded =
+                        porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap();
                     assert_eq!(decoded, p);
                     assert_eq!(r.key, p.mmsi.to_string());
                 }
                 Expect::Invalid(class) => {
                     invalid += 1;
-                    let err = porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap_err();
+                    let err =
+                        porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap_err();
                     assert_eq!(err.class, class, "{}", String::from_utf8_lossy(&r.payload));
                 }
                 Expect::Static => assert_eq!(r.stream, Stream::Static),
@@ -519,7 +556,8 @@ mod tests {
 
     #[test]
     fn ships_go_through_a_whole_port_call() {
-        let mut sim = Simulator::new(SimConfig { vessels: 30, seed: 9, start: Utc::now(), invalid_ratio: 0.0 });
+        let mut sim =
+            Simulator::new(SimConfig { vessels: 30, seed: 9, start: Utc::now(), invalid_ratio: 0.0 });
         let mut statuses = HashSet::new();
         let mut reports_by_vessel = std::collections::HashMap::<u32, usize>::new();
         for _ in 0..200_000 {

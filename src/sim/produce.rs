@@ -74,7 +74,11 @@ impl ProducerContext for SimContext {
             Ok(message) => {
                 self.acked.fetch_add(1, Ordering::Relaxed);
                 if self.record && *expect != Expect::Static {
-                    let ack = AckedRecord { partition: message.partition(), offset: message.offset(), expect: *expect };
+                    let ack = AckedRecord {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        expect: *expect,
+                    };
                     self.acks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ack);
                 }
             }
@@ -124,7 +128,9 @@ pub fn produce(
     let mut sent = 0_u64;
     let mut positions = 0_u64;
     while !stop.load(Ordering::Relaxed) {
-        if options.count.is_some_and(|c| positions >= c) || options.duration.is_some_and(|d| started.elapsed() >= d) {
+        if options.count.is_some_and(|c| positions >= c)
+            || options.duration.is_some_and(|d| started.elapsed() >= d)
+        {
             break;
         }
         if let Some(rate) = options.rate {
@@ -153,8 +159,9 @@ pub fn produce(
         if record.stream == Stream::Positions {
             positions += 1;
         }
-        let mut pending =
-            BaseRecord::with_opaque_to(topic, Box::new(record.expect)).key(&record.key).payload(&record.payload);
+        let mut pending = BaseRecord::with_opaque_to(topic, Box::new(record.expect))
+            .key(&record.key)
+            .payload(&record.payload);
         loop {
             match producer.send(pending) {
                 Ok(()) => break,

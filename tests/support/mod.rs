@@ -40,7 +40,8 @@ pub fn stack() -> &'static Stack {
             .expect("running deploy/local/up");
         assert!(status.success(), "deploy/local/up failed: the local stack is required for this test");
         let env_file = root.join(".porttrack/stack/stack.env");
-        let text = std::fs::read_to_string(&env_file).unwrap_or_else(|e| panic!("{}: {e}", env_file.display()));
+        let text =
+            std::fs::read_to_string(&env_file).unwrap_or_else(|e| panic!("{}: {e}", env_file.display()));
         let env: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
         let get = |k: &str| env.get(k).unwrap_or_else(|| panic!("{k} missing from stack.env")).to_string();
         Stack {
@@ -56,7 +57,8 @@ pub fn stack() -> &'static Stack {
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+    let t =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
     format!("{prefix}-{}-{t}-{n}", std::process::id())
 }
 
@@ -78,7 +80,8 @@ pub async fn create_topics(brokers: &str, topics: &[(&str, i32)]) {
 
 /// Creates a fresh database next to the stack's and returns its URL.
 pub async fn create_database(base_url: &str, name: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(base_url, tokio_postgres::NoTls).await.expect("connect to postgres");
+    let (client, conn) =
+        tokio_postgres::connect(base_url, tokio_postgres::NoTls).await.expect("connect to postgres");
     tokio::spawn(conn);
     client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
     let (prefix, _) = base_url.rsplit_once('/').expect("url has a database path");
@@ -87,8 +90,11 @@ pub async fn create_database(base_url: &str, name: &str) -> String {
 
 /// Committed offsets of `group` on `topic`, per partition.
 pub fn committed(brokers: &str, group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
-    let consumer: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", brokers).set("group.id", group).create().expect("consumer");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition(topic, p);
@@ -157,7 +163,12 @@ pub fn read_all(brokers: &str, topic: &str, partitions: i32, expected: usize) ->
                     .headers()
                     .map(|h| {
                         h.iter()
-                            .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                            .map(|h| {
+                                (
+                                    h.key.to_owned(),
+                                    String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -188,7 +199,8 @@ pub mod es {
     use serde_json::{Value, json};
 
     pub async fn refresh(base: &str, pattern: &str) {
-        let resp = reqwest::Client::new().post(format!("{base}/{pattern}/_refresh")).send().await.expect("refresh");
+        let resp =
+            reqwest::Client::new().post(format!("{base}/{pattern}/_refresh")).send().await.expect("refresh");
         assert!(resp.status().is_success(), "refresh {pattern}: {}", resp.status());
     }
 

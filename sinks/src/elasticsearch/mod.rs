@@ -106,7 +106,8 @@ impl ElasticsearchSink {
     pub fn new(config: &ElasticsearchConfig) -> Result<Self, SinkError> {
         let mut builder = reqwest::Client::builder().timeout(config.request_timeout);
         if let Some(ca) = &config.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| SinkError::Permanent(format!("reading {}: {e}", ca.display())))?;
+            let pem = std::fs::read(ca)
+                .map_err(|e| SinkError::Permanent(format!("reading {}: {e}", ca.display())))?;
             let cert = reqwest::Certificate::from_pem(&pem)
                 .map_err(|e| SinkError::Permanent(format!("CA certificate {}: {e}", ca.display())))?;
             builder = builder.add_root_certificate(cert);
@@ -146,7 +147,12 @@ impl ElasticsearchSink {
         }
     }
 
-    fn body(&self, rb: reqwest::RequestBuilder, content_type: &str, body: Vec<u8>) -> Result<reqwest::RequestBuilder, SinkError> {
+    fn body(
+        &self,
+        rb: reqwest::RequestBuilder,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::RequestBuilder, SinkError> {
         let rb = rb.header(CONTENT_TYPE, content_type);
         if !self.gzip {
             return Ok(rb.body(body));
@@ -184,7 +190,11 @@ impl ElasticsearchSink {
             }
         });
         let body = serde_json::to_vec(&template).map_err(|e| SinkError::Permanent(e.to_string()))?;
-        let rb = self.body(self.request(reqwest::Method::PUT, &format!("_index_template/{name}")), "application/json", body)?;
+        let rb = self.body(
+            self.request(reqwest::Method::PUT, &format!("_index_template/{name}")),
+            "application/json",
+            body,
+        )?;
         let resp = rb.send().await.map_err(transport)?;
         status_to_result(resp.status(), || format!("installing index template {name}"))?;
         Ok(())
@@ -214,7 +224,11 @@ impl ElasticsearchSink {
                 cog: p.cog,
                 heading: p.heading,
                 nav_status: p.nav_status,
-                source: SourceDoc { topic: &r.origin.topic, partition: r.origin.partition, offset: r.origin.offset },
+                source: SourceDoc {
+                    topic: &r.origin.topic,
+                    partition: r.origin.partition,
+                    offset: r.origin.offset,
+                },
             };
             serde_json::to_writer(&mut body, &action).map_err(|e| SinkError::Permanent(e.to_string()))?;
             body.push(b'\n');
@@ -352,7 +366,10 @@ impl Sink for ElasticsearchSink {
         "elasticsearch"
     }
 
-    fn write<'a>(&'a self, records: &'a [Sourced<Position>]) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
+    fn write<'a>(
+        &'a self,
+        records: &'a [Sourced<Position>],
+    ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
         self.bulk(records).boxed()
     }
 
@@ -372,7 +389,8 @@ mod tests {
 
     #[test]
     fn bulk_body_uses_event_day_indices_and_coordinate_ids() {
-        let sink = ElasticsearchSink::new(&ElasticsearchConfig { gzip: false, ..Default::default() }).unwrap();
+        let sink =
+            ElasticsearchSink::new(&ElasticsearchConfig { gzip: false, ..Default::default() }).unwrap();
         let records = vec![record(244_123_456, 0, 7)];
         let body = String::from_utf8(sink.bulk_body(&records, &[0]).unwrap()).unwrap();
         let lines: Vec<serde_json::Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -52,8 +52,11 @@ impl FileSink {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| io(e, &dir))?;
         let positions_path = dir.join("positions.ndjson");
-        let positions =
-            OpenOptions::new().create(true).append(true).open(&positions_path).map_err(|e| io(e, &positions_path))?;
+        let positions = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&positions_path)
+            .map_err(|e| io(e, &positions_path))?;
         let state_path = dir.join("vessel_state.json");
         let state = match std::fs::read(&state_path) {
             Ok(bytes) => {
@@ -122,7 +125,10 @@ impl Sink for FileSink {
         "file"
     }
 
-    fn write<'a>(&'a self, records: &'a [Sourced<Position>]) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
+    fn write<'a>(
+        &'a self,
+        records: &'a [Sourced<Position>],
+    ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
         // Small demo volumes: blocking file I/O inline is cheaper than a thread hop.
         async move { self.write_sync(records) }.boxed()
     }

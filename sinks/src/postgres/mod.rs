@@ -147,7 +147,8 @@ impl PostgresSink {
             partition.push(r.origin.partition);
             offset.push(r.origin.offset);
         }
-        let client = self.pool.get().await.map_err(|e| SinkError::Transient(format!("postgres pool: {e}")))?;
+        let client =
+            self.pool.get().await.map_err(|e| SinkError::Transient(format!("postgres pool: {e}")))?;
         let statement = client.prepare_cached(UPSERT_VESSEL_STATE).await.map_err(classify)?;
         client
             .execute(
@@ -165,13 +166,17 @@ impl Sink for PostgresSink {
         "postgres"
     }
 
-    fn write<'a>(&'a self, records: &'a [Sourced<Position>]) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
+    fn write<'a>(
+        &'a self,
+        records: &'a [Sourced<Position>],
+    ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
         self.upsert(records).boxed()
     }
 
     fn check(&self) -> BoxFuture<'_, Result<(), SinkError>> {
         async move {
-            let client = self.pool.get().await.map_err(|e| SinkError::Transient(format!("postgres pool: {e}")))?;
+            let client =
+                self.pool.get().await.map_err(|e| SinkError::Transient(format!("postgres pool: {e}")))?;
             client.simple_query("SELECT 1").await.map_err(classify)?;
             Ok(())
         }
