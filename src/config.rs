@@ -237,6 +237,8 @@ fn env_tree(pairs: &[(String, String)]) -> serde_json::Value {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

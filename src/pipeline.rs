@@ -209,7 +209,10 @@ impl Stage {
         for r in &batch.accepted {
             self.status.store.apply(r.origin.partition, &r.event);
         }
-        let writes = self.sinks.iter().map(|sink| self.write_all(Arc::clone(sink), &batch.accepted));
+        let writes = self
+            .sinks
+            .iter()
+            .map(|sink| write_until_acked(Arc::clone(sink), &batch.accepted, &self.status, self.backoff));
         let results = join_all(writes).await;
         let mut refused: Vec<(usize, String)> = results.into_iter().flatten().collect();
         refused.sort_unstable_by_key(|(i, _)| *i);
@@ -259,62 +262,149 @@ impl Stage {
         }
         self.status.dead_lettered.fetch_add(letters.len() as u64, Ordering::Relaxed);
     }
+}
 
-    /// Writes `records` to `sink` until it acknowledges. Transient failures
-    /// are retried with backoff for as long as it takes (the source pauses
-    /// meanwhile); a permanent failure is bisected down to the single records
-    /// at fault, which are returned as refused.
-    fn write_all<'a>(
-        &'a self,
-        sink: Arc<dyn Sink>,
-        records: &'a [Sourced<Position>],
-    ) -> BoxFuture<'a, Vec<(usize, String)>> {
-        async move {
-            if records.is_empty() {
-                return Vec::new();
-            }
-            let name = sink.name();
-            let mut attempt = 0;
-            loop {
-                let started = Instant::now();
-                match sink.write(records).await {
-                    Ok(outcome) => {
-                        metrics::histogram!("porttrack_sink_write_duration_seconds", "sink" => name)
-                            .record(started.elapsed().as_secs_f64());
-                        let written = records.len() - outcome.rejected.len();
-                        metrics::counter!("porttrack_sink_records_written_total", "sink" => name)
-                            .increment(written as u64);
-                        if attempt > 0 {
-                            tracing::info!(sink = name, attempt, "sink recovered");
-                        }
-                        self.status.set_sink_up(name, true);
-                        return outcome.rejected;
+/// Writes `records` to `sink` until it acknowledges. Transient failures are
+/// retried with backoff for as long as it takes (the source pauses
+/// meanwhile); a permanent failure is bisected down to the single records at
+/// fault, which are returned (index, reason) as refused.
+fn write_until_acked<'a>(
+    sink: Arc<dyn Sink>,
+    records: &'a [Sourced<Position>],
+    status: &'a PipelineStatus,
+    backoff: Backoff,
+) -> BoxFuture<'a, Vec<(usize, String)>> {
+    async move {
+        if records.is_empty() {
+            return Vec::new();
+        }
+        let name = sink.name();
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            match sink.write(records).await {
+                Ok(outcome) => {
+                    metrics::histogram!("porttrack_sink_write_duration_seconds", "sink" => name)
+                        .record(started.elapsed().as_secs_f64());
+                    let written = records.len() - outcome.rejected.len();
+                    metrics::counter!("porttrack_sink_records_written_total", "sink" => name)
+                        .increment(written as u64);
+                    if attempt > 0 {
+                        tracing::info!(sink = name, attempt, "sink recovered");
                     }
-                    Err(SinkError::Permanent(message)) => {
-                        metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
-                            .increment(1);
-                        if records.len() == 1 {
-                            tracing::warn!(sink = name, %message, "record refused by sink");
-                            return vec![(0, format!("{name}: {message}"))];
-                        }
-                        let mid = records.len() / 2;
-                        let (left, right) = records.split_at(mid);
-                        let mut refused = self.write_all(Arc::clone(&sink), left).await;
-                        let right = self.write_all(sink, right).await;
-                        refused.extend(right.into_iter().map(|(i, m)| (i + mid, m)));
-                        return refused;
+                    status.set_sink_up(name, true);
+                    return outcome.rejected;
+                }
+                Err(SinkError::Permanent(message)) => {
+                    metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+                        .increment(1);
+                    if records.len() == 1 {
+                        tracing::warn!(sink = name, %message, "record refused by sink");
+                        return vec![(0, format!("{name}: {message}"))];
                     }
-                    Err(e) => {
-                        metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "transient")
-                            .increment(1);
-                        self.status.set_sink_up(name, false);
-                        tracing::warn!(sink = name, error = %e, attempt, "sink write failed; retrying");
-                        tokio::time::sleep(self.backoff.delay(attempt)).await;
-                        attempt += 1;
-                    }
+                    let mid = records.len() / 2;
+                    let (left, right) = records.split_at(mid);
+                    let mut refused = write_until_acked(Arc::clone(&sink), left, status, backoff).await;
+                    let right = write_until_acked(sink, right, status, backoff).await;
+                    refused.extend(right.into_iter().map(|(i, m)| (i + mid, m)));
+                    return refused;
+                }
+                Err(e) => {
+                    metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "transient")
+                        .increment(1);
+                    status.set_sink_up(name, false);
+                    tracing::warn!(sink = name, error = %e, attempt, "sink write failed; retrying");
+                    tokio::time::sleep(backoff.delay(attempt)).await;
+                    attempt += 1;
                 }
             }
         }
-        .boxed()
+    }
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::TimeZone;
+    use porttrack_schemas::Origin;
+    use porttrack_sinks::WriteOutcome;
+
+    use super::*;
+
+    /// Refuses, as a whole, any write that holds a poisoned record; fails
+    /// transiently on its first call.
+    #[derive(Debug, Default)]
+    struct Picky {
+        calls: Mutex<u32>,
+        written: Mutex<Vec<i64>>,
+    }
+
+    const POISON: u32 = 999_999_999;
+
+    impl Sink for Picky {
+        fn name(&self) -> &'static str {
+            "picky"
+        }
+
+        fn write<'a>(
+            &'a self,
+            records: &'a [Sourced<Position>],
+        ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
+            async move {
+                let first = {
+                    let mut calls = self.calls.lock().unwrap();
+                    *calls += 1;
+                    *calls == 1
+                };
+                if first {
+                    return Err(SinkError::Transient("warming up".into()));
+                }
+                if records.iter().any(|r| r.event.mmsi == POISON) {
+                    return Err(SinkError::Permanent("value out of range".into()));
+                }
+                self.written.lock().unwrap().extend(records.iter().map(|r| r.origin.offset));
+                Ok(WriteOutcome::default())
+            }
+            .boxed()
+        }
+
+        fn check(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+            async { Ok(()) }.boxed()
+        }
+    }
+
+    fn record(offset: i64, mmsi: u32) -> Sourced<Position> {
+        Sourced {
+            origin: Origin { topic: "t".into(), partition: 0, offset },
+            event: Position {
+                mmsi,
+                timestamp: Utc.timestamp_opt(1_790_000_000 + offset, 0).unwrap(),
+                lat: 1.0,
+                lon: 2.0,
+                sog: None,
+                cog: None,
+                heading: None,
+                nav_status: None,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_permanent_failure_is_bisected_to_the_records_at_fault() {
+        let records: Vec<_> =
+            (0..37).map(|i| record(i, if i == 5 || i == 30 { POISON } else { 244_000_000 })).collect();
+        let picky = Arc::new(Picky::default());
+        let sink: Arc<dyn Sink> = picky.clone();
+        let status = PipelineStatus::new(std::slice::from_ref(&sink), Arc::default());
+        let backoff = Backoff { base: Duration::from_millis(1), max: Duration::from_millis(2) };
+        let refused = write_until_acked(sink, &records, &status, backoff).await;
+        let refused: Vec<usize> = refused.into_iter().map(|(i, _)| i).collect();
+        assert_eq!(refused, vec![5, 30]);
+        let mut written = picky.written.lock().unwrap().clone();
+        written.sort_unstable();
+        let expected: Vec<i64> = (0..37).filter(|i| *i != 5 && *i != 30).collect();
+        assert_eq!(written, expected, "every other record written exactly once");
     }
 }

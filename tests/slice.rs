@@ -4,6 +4,8 @@
 //! producer's acknowledgements: every acknowledged record is where it must
 //! be, exactly once, and the committed offsets cover exactly what was acked.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -734,6 +734,7 @@ impl Source {
             return;
         }
         metrics::counter!("porttrack_records_consumed_total").increment(1);
+        self.shared.consumed.fetch_add(1, Ordering::Relaxed);
 
         let origin = Origin { topic, partition: message.partition(), offset: message.offset() };
         let decoded = decode_position_json(

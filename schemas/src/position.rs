@@ -111,29 +111,30 @@ impl Position {
                 ));
             }
         }
-        if let Some(cog) = self.cog {
-            if !(0.0..=COG_NOT_AVAILABLE).contains(&cog) {
-                return Err(Rejection::new(
-                    RejectClass::FieldOutOfRange,
-                    format!("cog {cog} is outside 0..360 degrees"),
-                ));
-            }
+        if let Some(cog) = self.cog
+            && !(0.0..=COG_NOT_AVAILABLE).contains(&cog)
+        {
+            return Err(Rejection::new(
+                RejectClass::FieldOutOfRange,
+                format!("cog {cog} is outside 0..360 degrees"),
+            ));
         }
-        if let Some(heading) = self.heading {
-            if heading > 359 && heading != HEADING_NOT_AVAILABLE {
-                return Err(Rejection::new(
-                    RejectClass::FieldOutOfRange,
-                    format!("heading {heading} is outside 0..=359 degrees"),
-                ));
-            }
+        if let Some(heading) = self.heading
+            && heading > 359
+            && heading != HEADING_NOT_AVAILABLE
+        {
+            return Err(Rejection::new(
+                RejectClass::FieldOutOfRange,
+                format!("heading {heading} is outside 0..=359 degrees"),
+            ));
         }
-        if let Some(status) = self.nav_status {
-            if status > 15 {
-                return Err(Rejection::new(
-                    RejectClass::FieldOutOfRange,
-                    format!("nav_status {status} is outside 0..=15"),
-                ));
-            }
+        if let Some(status) = self.nav_status
+            && status > 15
+        {
+            return Err(Rejection::new(
+                RejectClass::FieldOutOfRange,
+                format!("nav_status {status} is outside 0..=15"),
+            ));
         }
         Ok(())
     }

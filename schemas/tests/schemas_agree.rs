@@ -1,5 +1,7 @@
 //! The published schemas and the Rust types describe the same fields.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::collections::BTreeSet;
 
 use chrono::Utc;

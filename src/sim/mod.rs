@@ -134,13 +134,16 @@ enum Kind {
     Static,
 }
 
+/// A report due: (when, tie-breaking sequence, vessel index, what).
+type Scheduled = (DateTime<Utc>, u64, usize, Kind);
+
 /// The simulation. Yields records in event-time order.
 #[derive(Debug)]
 pub struct Simulator {
     config: SimConfig,
     rng: SmallRng,
     vessels: Vec<Vessel>,
-    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, usize, Kind)>>,
+    queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
 }
 

@@ -67,7 +67,7 @@ impl PostgresConfig {
 }
 
 /// Key of the session-level advisory lock held while migrating.
-const MIGRATION_LOCK: i64 = 0x706f_7274_7472_6b; // "porttrk"
+const MIGRATION_LOCK: i64 = 0x0070_6f72_7474_726b; // "porttrk"
 
 /// Applies every pending migration. Safe to run from several instances at
 /// once: they serialise on a Postgres advisory lock (refinery alone is not:
