@@ -195,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
                     *value = "***".into();
                 }
             }
-            print!("{}", toml_string(&shown)?);
+            print!("{}", render_config(&shown)?);
             eprintln!("configuration is valid");
             Ok(())
         }
@@ -211,10 +211,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn toml_string(config: &Config) -> anyhow::Result<String> {
-    // figment reads TOML; serde_json → toml via the `toml` data model of figment.
-    let value = figment::value::Value::serialize(config).context("serialising the configuration")?;
-    Ok(format!("{}\n", serde_json::to_string_pretty(&value)?))
+/// The effective configuration as pretty JSON (same keys as the TOML file).
+fn render_config(config: &Config) -> anyhow::Result<String> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(config).context("serialising the configuration")?))
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
