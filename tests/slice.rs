@@ -126,6 +126,10 @@ impl Scenario {
 
     /// Produces the simulated traffic and returns every acknowledgement.
     async fn produce(&self) -> ProduceReport {
+        self.produce_n(RECORDS).await
+    }
+
+    async fn produce_n(&self, records: u64) -> ProduceReport {
         let kafka = KafkaConfig { brokers: self.stack.brokers.clone(), ..KafkaConfig::default() };
         let options = ProduceOptions {
             positions_topic: self.topic.clone(),
@@ -134,7 +138,7 @@ impl Scenario {
             // heartbeats in time under an unthrottled producer on a 2-core
             // machine; 20k/s is the steady rate the issue names.
             rate: Some(20_000.0),
-            count: Some(RECORDS),
+            count: Some(records),
             duration: None,
             record_acks: true,
         };
@@ -151,7 +155,7 @@ impl Scenario {
         .expect("producer thread")
         .expect("producing");
         assert_eq!(report.failed, 0);
-        assert_eq!(report.acks.len() as u64, RECORDS);
+        assert_eq!(report.acks.len() as u64, records);
         report
     }
 
@@ -361,4 +365,62 @@ fn clone_paths(s: &Scenario) -> Scenario {
         dir: s.dir.clone(),
         config: s.config.clone(),
     }
+}
+
+/// `/metrics`, `/healthz` and `/readyz` of a running instance, and the local
+/// stack's Prometheus scraping it (the stack scrapes 127.0.0.1:9464-9467).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_answer_and_prometheus_scrapes_the_pipeline() {
+    const RECORDS_HERE: u64 = 2_000;
+    const PORT: u16 = 9467;
+    let _serial = SERIAL.lock().await;
+    let s = scenario("http").await;
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(&s.config, config.replace("127.0.0.1:0", &format!("127.0.0.1:{PORT}"))).unwrap();
+    let mut pipeline = s.spawn("http");
+    let report = s.produce_n(RECORDS_HERE).await;
+    s.wait_committed(&expected_next(&report.acks), &mut [("http", &mut pipeline)]);
+
+    let base = format!("http://127.0.0.1:{PORT}");
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{base}{path}")).send();
+    let healthz = get("/healthz").await.unwrap();
+    assert_eq!(healthz.status(), 200, "liveness");
+    let readyz = get("/readyz").await.unwrap();
+    assert_eq!(readyz.status(), 200, "readiness: {}", readyz.text().await.unwrap_or_default());
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    let consumed = format!("porttrack_records_consumed_total {RECORDS_HERE}");
+    assert!(metrics.contains(&consumed), "{consumed} in:\n{metrics}");
+    for name in [
+        "porttrack_build_info{",
+        "porttrack_records_rejected_total{reason=",
+        "porttrack_dead_letters_total{reason=",
+        "porttrack_sink_records_written_total{sink=\"postgres\"}",
+        "porttrack_sink_write_duration_seconds_bucket{sink=\"elasticsearch\"",
+        "porttrack_partitions_assigned 4",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
+    // The stack's Prometheus scrapes every 5 s.
+    let query = format!("porttrack_records_consumed_total{{instance=\"127.0.0.1:{PORT}\"}}");
+    let mut scraped = None;
+    for _ in 0..40 {
+        let resp: serde_json::Value = client
+            .get(format!("{}/api/v1/query", s.stack.prometheus_url))
+            .query(&[("query", query.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        scraped = resp["data"]["result"][0]["value"][1].as_str().and_then(|v| v.parse::<f64>().ok());
+        if scraped == Some(RECORDS_HERE as f64) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(scraped, Some(RECORDS_HERE as f64), "Prometheus scraped the instance's counter");
+    terminate(pipeline);
 }

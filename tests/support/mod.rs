@@ -21,6 +21,7 @@ pub struct Stack {
     pub brokers: String,
     pub postgres_url: String,
     pub elasticsearch_url: String,
+    pub prometheus_url: String,
     pub partitions: i32,
 }
 
@@ -48,6 +49,7 @@ pub fn stack() -> &'static Stack {
             brokers: get("PORTTRACK_KAFKA__BROKERS"),
             postgres_url: get("PORTTRACK_POSTGRES__URL"),
             elasticsearch_url: get("PORTTRACK_ELASTICSEARCH__URL"),
+            prometheus_url: get("PORTTRACK_PROMETHEUS_URL"),
             partitions: get("PORTTRACK_PARTITIONS").parse().unwrap_or(4),
         }
     })
