@@ -222,7 +222,7 @@ async fn verify(s: &Scenario, report: &ProduceReport) {
             if let Expect::Invalid(c) = a.expect { Some(((a.partition, a.offset), c.as_str())) } else { None }
         })
         .collect();
-    assert!(invalid.len() as f64 >= RECORDS as f64 * 0.01, "at least 1% invalid: {}", invalid.len());
+    assert!(invalid.len() as f64 >= acks.len() as f64 * 0.01, "at least 1% invalid: {}", invalid.len());
 
     // Committed offsets equal what the producer was acknowledged. (tansu's
     // high watermark under-reports after batched produces, so the acks are
@@ -336,7 +336,10 @@ async fn two_instances_split_the_partitions_and_build_the_same_stores() {
     let s = scenario("pair").await;
     let mut a = s.spawn("a");
     let mut b = s.spawn("b");
-    let report = s.produce().await;
+    // Fewer records than the single-instance test: tansu's coordinator
+    // rebalances a busy group every minute or two as its database grows, and
+    // the point here is the split, not volume.
+    let report = s.produce_n(30_000).await;
     s.wait_committed(&expected_next(&report.acks), &mut [("a", &mut a), ("b", &mut b)]);
     // Every assignment each instance received. tansu may rebalance later
     // (a slow coordinator times a session out), so look for the split, not
