@@ -26,6 +26,7 @@ const RECORDS: u64 = 100_000;
 const INVALID_RATIO: f64 = 0.015;
 const SESSION_TIMEOUT_SECS: u64 = 30;
 
+#[derive(Clone)]
 struct Scenario {
     stack: &'static Stack,
     topic: String,
@@ -310,7 +311,7 @@ async fn sigkill_mid_run_and_restart_loses_and_duplicates_nothing() {
     let s = scenario("kill").await;
     let mut first = s.spawn("first");
     let producing = tokio::spawn({
-        let s = clone_paths(&s);
+        let s = s.clone();
         async move { s.produce().await }
     });
     // Kill once a good part is committed but before the end.
@@ -368,20 +369,6 @@ async fn two_instances_split_the_partitions_and_build_the_same_stores() {
     terminate(a);
     terminate(b);
     verify(&s, &report).await;
-}
-
-/// The same topics, stores and directory (for a task that produces).
-fn clone_paths(s: &Scenario) -> Scenario {
-    Scenario {
-        stack: s.stack,
-        topic: s.topic.clone(),
-        dlq: s.dlq.clone(),
-        group: s.group.clone(),
-        db_url: s.db_url.clone(),
-        es_prefix: s.es_prefix.clone(),
-        dir: s.dir.clone(),
-        config: s.config.clone(),
-    }
 }
 
 /// `/metrics`, `/healthz` and `/readyz` of a running instance, and the local
