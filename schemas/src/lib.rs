@@ -3,7 +3,8 @@
 //! This crate is the contract between the sensors that produce to Kafka and the
 //! rest of PortTrack. It holds:
 //!
-//! * the typed events ([`Position`]) and the provenance every decoded record
+//! * the typed events ([`Event`]: [`Position`], [`VesselStatic`],
+//!   [`WeatherObservation`], [`CargoEvent`], [`PortOpsEvent`]) and the provenance every decoded record
 //!   carries ([`Origin`], [`Sourced`]);
 //! * the validation rules a record must pass before any processor or sink sees
 //!   it ([`ValidationRules`], [`Rejection`]), with a stable, bounded set of
@@ -26,18 +27,46 @@
 //! assert!(position.validate(&ValidationRules::default(), now).is_ok());
 //! ```
 
+mod event;
+mod operations;
 mod position;
 mod record;
 mod rejection;
+mod vessel_static;
+mod weather;
 
+pub use event::{Event, EventKind};
+pub use operations::{CargoEvent, CargoOperation, PortOpsEvent, PortOpsKind};
 pub use position::{NavStatus, Position};
 pub use record::{Origin, Sourced};
-pub use rejection::{RejectClass, Rejection, ValidationRules};
+pub use rejection::{Policy, RejectClass, Rejection, ValidationRules};
+pub use vessel_static::VesselStatic;
+pub use weather::WeatherObservation;
 
 /// The schema files this crate publishes, as `(path relative to schemas/, contents)`.
 pub fn schema_files() -> &'static [(&'static str, &'static str)] {
     &[
         ("json/position.v1.schema.json", include_str!("../json/position.v1.schema.json")),
+        ("json/vessel_static.v1.schema.json", include_str!("../json/vessel_static.v1.schema.json")),
+        ("json/weather.v1.schema.json", include_str!("../json/weather.v1.schema.json")),
+        ("json/cargo_event.v1.schema.json", include_str!("../json/cargo_event.v1.schema.json")),
+        ("json/port_ops_event.v1.schema.json", include_str!("../json/port_ops_event.v1.schema.json")),
         ("avro/position.v1.avsc", include_str!("../avro/position.v1.avsc")),
+        ("avro/vessel_static.v1.avsc", include_str!("../avro/vessel_static.v1.avsc")),
+        ("avro/weather.v1.avsc", include_str!("../avro/weather.v1.avsc")),
+        ("avro/cargo_event.v1.avsc", include_str!("../avro/cargo_event.v1.avsc")),
+        ("avro/port_ops_event.v1.avsc", include_str!("../avro/port_ops_event.v1.avsc")),
+    ]
+}
+
+/// The published schemas of each event kind: `(kind, JSON Schema, Avro schema)`.
+pub fn schemas_by_kind() -> [(EventKind, &'static str, &'static str); 5] {
+    let find = |path: &str| schema_files().iter().find(|(p, _)| *p == path).map_or("", |(_, text)| *text);
+    [
+        (EventKind::Position, find("json/position.v1.schema.json"), find("avro/position.v1.avsc")),
+        (EventKind::Static, find("json/vessel_static.v1.schema.json"), find("avro/vessel_static.v1.avsc")),
+        (EventKind::Weather, find("json/weather.v1.schema.json"), find("avro/weather.v1.avsc")),
+        (EventKind::Cargo, find("json/cargo_event.v1.schema.json"), find("avro/cargo_event.v1.avsc")),
+        (EventKind::PortOps, find("json/port_ops_event.v1.schema.json"), find("avro/port_ops_event.v1.avsc")),
     ]
 }

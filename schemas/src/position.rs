@@ -72,6 +72,14 @@ impl NavStatus {
     }
 }
 
+/// Refuses an MMSI that is not nine decimal digits.
+pub(crate) fn check_mmsi(mmsi: u32) -> Result<(), Rejection> {
+    if !(100_000_000..=999_999_999).contains(&mmsi) {
+        return Err(Rejection::new(RejectClass::MmsiInvalid, format!("mmsi {mmsi} is not nine digits")));
+    }
+    Ok(())
+}
+
 /// AIS "speed not available".
 const SOG_NOT_AVAILABLE: f32 = 102.3;
 /// AIS "course not available".
@@ -83,12 +91,7 @@ impl Position {
     /// Checks every field against `rules`, with `now` as the receive time used
     /// to judge the timestamp. Returns the first violation found.
     pub fn validate(&self, rules: &ValidationRules, now: DateTime<Utc>) -> Result<(), Rejection> {
-        if !(100_000_000..=999_999_999).contains(&self.mmsi) {
-            return Err(Rejection::new(
-                RejectClass::MmsiInvalid,
-                format!("mmsi {} is not nine digits", self.mmsi),
-            ));
-        }
+        check_mmsi(self.mmsi)?;
         if !(-90.0..=90.0).contains(&self.lat) {
             return Err(Rejection::new(
                 RejectClass::LatOutOfRange,

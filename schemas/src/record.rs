@@ -13,17 +13,37 @@ pub struct Origin {
     pub partition: i32,
     /// Offset within the partition.
     pub offset: i64,
+    /// Which event of the record this is, when one record yields several
+    /// (an NMEA record holding several sentences); 0 otherwise.
+    pub index: u16,
 }
 
 impl Origin {
-    /// A stable, unique document id for the record at these coordinates.
+    /// The origin of the first (usually only) event of the record at these coordinates.
+    pub fn new(topic: impl Into<Arc<str>>, partition: i32, offset: i64) -> Self {
+        Origin { topic: topic.into(), partition, offset, index: 0 }
+    }
+
+    /// The same record's `index`th event.
+    #[must_use]
+    pub fn with_index(mut self, index: u16) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// A stable, unique document id for the event at these coordinates.
     ///
     /// ```
-    /// let origin = porttrack_schemas::Origin { topic: "ais.positions".into(), partition: 3, offset: 42 };
-    /// assert_eq!(origin.document_id(), "ais.positions-3-42");
+    /// use porttrack_schemas::Origin;
+    /// assert_eq!(Origin::new("ais.positions", 3, 42).document_id(), "ais.positions-3-42");
+    /// assert_eq!(Origin::new("ais.nmea", 0, 7).with_index(2).document_id(), "ais.nmea-0-7-2");
     /// ```
     pub fn document_id(&self) -> String {
-        format!("{}-{}-{}", self.topic, self.partition, self.offset)
+        if self.index == 0 {
+            format!("{}-{}-{}", self.topic, self.partition, self.offset)
+        } else {
+            format!("{}-{}-{}-{}", self.topic, self.partition, self.offset, self.index)
+        }
     }
 }
 

@@ -6,11 +6,29 @@ use chrono::{DateTime, TimeZone, Utc};
 /// Why a record was refused. The set is closed and small on purpose: it is
 /// used as a metric label and as the `porttrack.error.class` dead-letter
 /// header, so it must stay bounded and stable.
+///
+/// Every class has a [`Policy`] (see [`RejectClass::policy`]); the README's
+/// dead-letter section documents them for operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectClass {
     /// The payload is not the JSON document the topic's schema describes.
     MalformedJson,
+    /// The payload is not Avro of the schema it names (or names none).
+    MalformedAvro,
+    /// The Avro payload names a schema (Confluent id or single-object
+    /// fingerprint) that neither the registry nor the local schemas know.
+    SchemaUnknown,
+    /// Not an NMEA 0183 AIS sentence, or its payload is not valid 6-bit armour
+    /// or too short for its message type.
+    MalformedNmea,
+    /// The NMEA sentence's (or tag block's) checksum does not match.
+    NmeaChecksum,
+    /// A well-formed AIS message of a type PortTrack does not decode.
+    UnsupportedMessage,
+    /// A fragment of a multi-sentence AIS message whose other parts never
+    /// arrived (timed out or evicted by the reassembly bound).
+    FragmentIncomplete,
     /// The MMSI is not nine decimal digits.
     MmsiInvalid,
     /// Latitude outside -90..=90 (or not a number).
@@ -19,34 +37,87 @@ pub enum RejectClass {
     LonOutOfRange,
     /// Event time before the earliest plausible time or too far in the future.
     TimestampAbsurd,
-    /// Another field (SOG, COG, heading, navigational status) out of range.
+    /// Another field out of range.
     FieldOutOfRange,
     /// A sink refused the record itself (for example an Elasticsearch mapping error).
     SinkRejected,
+    /// Failed on purpose by the fault-injection switch (release drills only).
+    FaultInjected,
+}
+
+/// What PortTrack does with a record of a given [`RejectClass`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Policy {
+    /// The record is wrong: dead-lettered and counted as an error (alerts and
+    /// canary analysis read the error ratio).
+    Reject,
+    /// The record may be fine but PortTrack cannot use it: dead-lettered for
+    /// later reprocessing, not counted as an error.
+    Quarantine,
+}
+
+impl Policy {
+    /// The stable name used in the `porttrack.error.policy` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Reject => "reject",
+            Policy::Quarantine => "quarantine",
+        }
+    }
 }
 
 impl RejectClass {
     /// Every class, for pre-registering metrics.
-    pub const ALL: [RejectClass; 7] = [
+    pub const ALL: [RejectClass; 14] = [
         RejectClass::MalformedJson,
+        RejectClass::MalformedAvro,
+        RejectClass::SchemaUnknown,
+        RejectClass::MalformedNmea,
+        RejectClass::NmeaChecksum,
+        RejectClass::UnsupportedMessage,
+        RejectClass::FragmentIncomplete,
         RejectClass::MmsiInvalid,
         RejectClass::LatOutOfRange,
         RejectClass::LonOutOfRange,
         RejectClass::TimestampAbsurd,
         RejectClass::FieldOutOfRange,
         RejectClass::SinkRejected,
+        RejectClass::FaultInjected,
     ];
 
     /// The stable snake_case name used in metrics and headers.
     pub fn as_str(self) -> &'static str {
         match self {
             RejectClass::MalformedJson => "malformed_json",
+            RejectClass::MalformedAvro => "malformed_avro",
+            RejectClass::SchemaUnknown => "schema_unknown",
+            RejectClass::MalformedNmea => "malformed_nmea",
+            RejectClass::NmeaChecksum => "nmea_checksum",
+            RejectClass::UnsupportedMessage => "unsupported_message",
+            RejectClass::FragmentIncomplete => "fragment_incomplete",
             RejectClass::MmsiInvalid => "mmsi_invalid",
             RejectClass::LatOutOfRange => "lat_out_of_range",
             RejectClass::LonOutOfRange => "lon_out_of_range",
             RejectClass::TimestampAbsurd => "timestamp_absurd",
             RejectClass::FieldOutOfRange => "field_out_of_range",
             RejectClass::SinkRejected => "sink_rejected",
+            RejectClass::FaultInjected => "fault_injected",
+        }
+    }
+
+    /// What happens to records of this class.
+    ///
+    /// Quarantined: an AIS type we do not decode, an incomplete multi-part
+    /// message (its parts are dead-lettered and can be replayed together), a
+    /// schema the registry does not know yet (a producer ahead of the
+    /// registry). Everything else is wrong data and rejected.
+    pub fn policy(self) -> Policy {
+        match self {
+            RejectClass::UnsupportedMessage
+            | RejectClass::FragmentIncomplete
+            | RejectClass::SchemaUnknown => Policy::Quarantine,
+            _ => Policy::Reject,
         }
     }
 }
@@ -80,6 +151,12 @@ impl fmt::Display for Rejection {
 }
 
 impl std::error::Error for Rejection {}
+
+/// A [`RejectClass::FieldOutOfRange`] rejection: the shared refusal of every
+/// event's range checks.
+pub(crate) fn out_of_range(message: String) -> Rejection {
+    Rejection::new(RejectClass::FieldOutOfRange, message)
+}
 
 /// The tunable part of validation.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,136 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::operations::{CargoEvent, PortOpsEvent};
+use crate::position::Position;
+use crate::rejection::{Rejection, ValidationRules};
+use crate::vessel_static::VesselStatic;
+use crate::weather::WeatherObservation;
+
+/// Any event PortTrack consumes, after decoding.
+///
+/// Decoders produce these whatever the wire format (JSON, Avro or NMEA);
+/// processors and sinks only ever see this type.
+///
+/// Serialised (for the file sink and dead letters) as the inner event with an
+/// `event` field naming its kind: `{"event":"position","mmsi":…}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A vessel position report.
+    Position(Position),
+    /// Vessel static and voyage data.
+    Static(VesselStatic),
+    /// A weather observation.
+    Weather(WeatherObservation),
+    /// Cargo loaded or discharged.
+    Cargo(CargoEvent),
+    /// Pilotage, towage or mooring.
+    PortOps(PortOpsEvent),
+}
+
+/// The kind of an [`Event`]: a bounded label for metrics and routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// [`Event::Position`].
+    Position,
+    /// [`Event::Static`].
+    Static,
+    /// [`Event::Weather`].
+    Weather,
+    /// [`Event::Cargo`].
+    Cargo,
+    /// [`Event::PortOps`].
+    PortOps,
+}
+
+impl EventKind {
+    /// Every kind, for pre-registering metrics.
+    pub const ALL: [EventKind; 5] =
+        [EventKind::Position, EventKind::Static, EventKind::Weather, EventKind::Cargo, EventKind::PortOps];
+
+    /// The stable snake_case name used in metrics and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Position => "position",
+            EventKind::Static => "static",
+            EventKind::Weather => "weather",
+            EventKind::Cargo => "cargo",
+            EventKind::PortOps => "port_ops",
+        }
+    }
+}
+
+impl Event {
+    /// Which kind of event this is.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::Position(_) => EventKind::Position,
+            Event::Static(_) => EventKind::Static,
+            Event::Weather(_) => EventKind::Weather,
+            Event::Cargo(_) => EventKind::Cargo,
+            Event::PortOps(_) => EventKind::PortOps,
+        }
+    }
+
+    /// Event time.
+    pub fn timestamp(&self) -> DateTime<Utc> {
+        match self {
+            Event::Position(e) => e.timestamp,
+            Event::Static(e) => e.timestamp,
+            Event::Weather(e) => e.timestamp,
+            Event::Cargo(e) => e.timestamp,
+            Event::PortOps(e) => e.timestamp,
+        }
+    }
+
+    /// The vessel the event is about, if it is about one.
+    pub fn mmsi(&self) -> Option<u32> {
+        match self {
+            Event::Position(e) => Some(e.mmsi),
+            Event::Static(e) => Some(e.mmsi),
+            Event::Weather(_) => None,
+            Event::Cargo(e) => Some(e.mmsi),
+            Event::PortOps(e) => Some(e.mmsi),
+        }
+    }
+
+    /// Validates the event with the rules of its kind.
+    pub fn validate(&self, rules: &ValidationRules, now: DateTime<Utc>) -> Result<(), Rejection> {
+        match self {
+            Event::Position(e) => e.validate(rules, now),
+            Event::Static(e) => e.validate(rules, now),
+            Event::Weather(e) => e.validate(rules, now),
+            Event::Cargo(e) => e.validate(rules, now),
+            Event::PortOps(e) => e.validate(rules, now),
+        }
+    }
+}
+
+impl From<Position> for Event {
+    fn from(e: Position) -> Self {
+        Event::Position(e)
+    }
+}
+impl From<VesselStatic> for Event {
+    fn from(e: VesselStatic) -> Self {
+        Event::Static(e)
+    }
+}
+impl From<WeatherObservation> for Event {
+    fn from(e: WeatherObservation) -> Self {
+        Event::Weather(e)
+    }
+}
+impl From<CargoEvent> for Event {
+    fn from(e: CargoEvent) -> Self {
+        Event::Cargo(e)
+    }
+}
+impl From<PortOpsEvent> for Event {
+    fn from(e: PortOpsEvent) -> Self {
+        Event::PortOps(e)
+    }
+}
