@@ -14,8 +14,8 @@ pub struct KafkaConfig {
     pub brokers: String,
     /// Consumer group id; every instance of one deployment shares it.
     pub group_id: String,
-    /// Topic carrying position reports (JSON, keyed by MMSI).
-    pub positions_topic: String,
+    /// The topics to consume, each with its wire format.
+    pub topics: Vec<TopicConfig>,
     /// Topic refused records are written to.
     pub dead_letter_topic: String,
     /// Group session timeout: how fast a dead member is noticed.
@@ -35,7 +35,7 @@ impl Default for KafkaConfig {
         KafkaConfig {
             brokers: "127.0.0.1:9092".into(),
             group_id: "porttrack".into(),
-            positions_topic: "ais.positions".into(),
+            topics: TopicConfig::defaults(),
             dead_letter_topic: "porttrack.dead-letter".into(),
             session_timeout: Duration::from_secs(30),
             max_poll_interval: Duration::from_secs(30),
@@ -44,7 +44,125 @@ impl Default for KafkaConfig {
     }
 }
 
+/// How records on a topic are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// One JSON document per record, of the schema of the topic's `event`.
+    Json,
+    /// Avro: the Confluent wire format (magic byte 0, 4-byte schema id) or
+    /// Avro single-object encoding (`C3 01`, 8-byte fingerprint). The schema
+    /// names the event.
+    Avro,
+    /// Raw NMEA 0183 AIS sentences (`!AIVDM`/`!AIVDO`), one or more lines per
+    /// record, with optional NMEA 4 tag blocks. Yields positions, static
+    /// data and weather.
+    Nmea,
+}
+
+impl Format {
+    /// Every format, for pre-registering metrics.
+    pub const ALL: [Format; 3] = [Format::Json, Format::Avro, Format::Nmea];
+
+    /// The stable name used in configuration and the `format` metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Avro => "avro",
+            Format::Nmea => "nmea",
+        }
+    }
+}
+
+/// The kind of event a JSON topic carries (configuration spelling of
+/// [`porttrack_schemas::EventKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventName {
+    /// [`porttrack_schemas::Position`].
+    Position,
+    /// [`porttrack_schemas::VesselStatic`].
+    Static,
+    /// [`porttrack_schemas::WeatherObservation`].
+    Weather,
+    /// [`porttrack_schemas::CargoEvent`].
+    Cargo,
+    /// [`porttrack_schemas::PortOpsEvent`].
+    PortOps,
+}
+
+/// One consumed topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Topic name.
+    pub name: String,
+    /// Wire format of its records.
+    pub format: Format,
+    /// For JSON topics: the event every record holds. Avro records name
+    /// their schema and NMEA sentences their message type, so those need none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventName>,
+}
+
+impl TopicConfig {
+    /// A JSON topic carrying `event`.
+    pub fn json(name: impl Into<String>, event: EventName) -> Self {
+        TopicConfig { name: name.into(), format: Format::Json, event: Some(event) }
+    }
+
+    /// The topics of a default deployment.
+    pub fn defaults() -> Vec<TopicConfig> {
+        let json =
+            |name: &str, event| TopicConfig { name: name.into(), format: Format::Json, event: Some(event) };
+        vec![
+            json("ais.positions", EventName::Position),
+            json("ais.static", EventName::Static),
+            TopicConfig { name: "ais.nmea".into(), format: Format::Nmea, event: None },
+            json("weather.observations", EventName::Weather),
+            TopicConfig { name: "terminal.cargo".into(), format: Format::Avro, event: None },
+            json("port.operations", EventName::PortOps),
+        ]
+    }
+
+    /// Checks the entry on its own.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty() {
+            return Err("kafka.topics: a topic needs a name".into());
+        }
+        match (self.format, self.event) {
+            (Format::Json, None) => Err(format!(
+                "kafka.topics: JSON topic {:?} needs `event` (position, static, weather, cargo or port_ops)",
+                self.name
+            )),
+            (Format::Nmea, Some(_)) => Err(format!(
+                "kafka.topics: NMEA topic {:?} takes no `event`: each sentence's message type decides",
+                self.name
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl KafkaConfig {
+    /// The topic names to subscribe to.
+    pub fn topic_names(&self) -> Vec<&str> {
+        self.topics.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    /// The configuration of the topic named `name`.
+    pub fn topic(&self, name: &str) -> Option<&TopicConfig> {
+        self.topics.iter().find(|t| t.name == name)
+    }
+
+    /// The first topic carrying `event` as JSON (where simulators and tools produce it).
+    pub fn json_topic_for(&self, event: EventName) -> Option<&str> {
+        self.topics
+            .iter()
+            .find(|t| t.format == Format::Json && t.event == Some(event))
+            .map(|t| t.name.as_str())
+    }
+
     /// Settings shared by every client PortTrack creates.
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();

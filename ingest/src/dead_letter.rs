@@ -21,6 +21,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 pub mod headers {
     /// The bounded error class (`malformed_json`, `mmsi_invalid`, …).
     pub const ERROR_CLASS: &str = "porttrack.error.class";
+    /// What the class's policy is: `reject` (bad data, counted as an error)
+    /// or `quarantine` (kept for reprocessing, not an error).
+    pub const ERROR_POLICY: &str = "porttrack.error.policy";
     /// A human-readable description of what was wrong.
     pub const ERROR_MESSAGE: &str = "porttrack.error.message";
     /// Topic the record was read from.
@@ -49,14 +52,15 @@ pub struct DeadLetter {
 impl DeadLetter {
     /// The headers written with the letter: the original ones, then PortTrack's.
     pub fn kafka_headers(&self) -> OwnedHeaders {
-        let mut out = OwnedHeaders::new_with_capacity(self.headers.len() + 5);
+        let mut out = OwnedHeaders::new_with_capacity(self.headers.len() + 6);
         for (key, value) in &self.headers {
             out = out.insert(Header { key, value: value.as_deref() });
         }
         let partition = self.origin.partition.to_string();
         let offset = self.origin.offset.to_string();
-        let ours: [(&str, &[u8]); 5] = [
+        let ours: [(&str, &[u8]); 6] = [
             (headers::ERROR_CLASS, self.rejection.class.as_str().as_bytes()),
+            (headers::ERROR_POLICY, self.rejection.class.policy().as_str().as_bytes()),
             (headers::ERROR_MESSAGE, self.rejection.message.as_bytes()),
             (headers::SOURCE_TOPIC, self.origin.topic.as_bytes()),
             (headers::SOURCE_PARTITION, partition.as_bytes()),
@@ -121,7 +125,7 @@ mod tests {
     #[test]
     fn headers_keep_the_originals_and_add_the_reason_and_source() {
         let letter = DeadLetter {
-            origin: Origin { topic: "ais.positions".into(), partition: 2, offset: 77 },
+            origin: Origin::new("ais.positions", 2, 77),
             key: Some(b"244123456".to_vec()),
             payload: Some(b"{".to_vec()),
             headers: vec![("traceparent".into(), Some(b"00-abc-def-01".to_vec()))],
@@ -135,6 +139,7 @@ mod tests {
         let expect = [
             ("traceparent", "00-abc-def-01"),
             (headers::ERROR_CLASS, "malformed_json"),
+            (headers::ERROR_POLICY, "reject"),
             (headers::ERROR_MESSAGE, "EOF while parsing"),
             (headers::SOURCE_TOPIC, "ais.positions"),
             (headers::SOURCE_PARTITION, "2"),

@@ -22,4 +22,6 @@ pub mod source;
 
 pub use config::KafkaConfig;
 pub use dead_letter::{DeadLetter, DeadLetterProducer};
-pub use source::{Batch, Committer, Source, SourceConfig, SourceHandle};
+pub use source::{
+    Batch, Committer, NoHooks, PartitionHooks, Source, SourceConfig, SourceError, SourceHandle,
+};

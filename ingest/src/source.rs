@@ -40,7 +40,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use porttrack_schemas::{Origin, Position, Sourced, ValidationRules};
+use porttrack_schemas::{Event, Origin, Sourced, ValidationRules};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
@@ -50,7 +50,22 @@ use tokio::sync::mpsc;
 
 use crate::config::KafkaConfig;
 use crate::dead_letter::DeadLetter;
-use crate::decode::decode_position_json;
+use crate::decode::{AvroConfig, Decoders, DecodersError, RecordIn, Refused};
+
+/// The W3C Trace Context header naming the trace a record belongs to.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Why a source could not be created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The Kafka consumer could not be created or subscribed.
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    /// The topics' decoders could not be built.
+    #[error(transparent)]
+    Decoders(#[from] DecodersError),
+}
 
 /// Tuning of the source.
 #[derive(Debug, Clone)]
@@ -65,6 +80,11 @@ pub struct SourceConfig {
     pub drain_timeout: Duration,
     /// Validation rules applied to every record.
     pub rules: ValidationRules,
+    /// Avro schema registry and local schema ids.
+    pub avro: AvroConfig,
+    /// W3C `traceparent` headers kept per batch, for the pipeline's batch
+    /// span to link to (0: none are read, as when tracing is off).
+    pub max_trace_parents: usize,
 }
 
 impl Default for SourceConfig {
@@ -75,6 +95,8 @@ impl Default for SourceConfig {
             max_in_flight_batches: 2,
             drain_timeout: Duration::from_secs(20),
             rules: ValidationRules::default(),
+            avro: AvroConfig::default(),
+            max_trace_parents: 0,
         }
     }
 }
@@ -83,7 +105,7 @@ impl Default for SourceConfig {
 #[derive(Debug)]
 pub struct Batch {
     /// Records that decoded and validated.
-    pub accepted: Vec<Sourced<Position>>,
+    pub accepted: Vec<Sourced<Event>>,
     /// Records refused, bound for the dead-letter topic.
     pub rejected: Vec<DeadLetter>,
     /// Per partition, the offset to commit once the batch is acknowledged
@@ -91,14 +113,22 @@ pub struct Batch {
     pub offsets: Vec<(Arc<str>, i32, i64)>,
     /// When the first record of the batch was consumed.
     pub opened: Instant,
+    /// The `traceparent` headers of the batch's first records, unparsed, at
+    /// most [`SourceConfig::max_trace_parents`].
+    pub trace_parents: Vec<String>,
+    /// Records with a `traceparent` beyond that cap.
+    pub trace_parents_dropped: usize,
+    /// Kafka records staged into this batch.
+    pub records: usize,
     generation: u64,
     _ticket: Ticket,
 }
 
 impl Batch {
-    /// Records in the batch, accepted and refused.
+    /// Kafka records in the batch (one record may hold several events, or
+    /// none yet: an NMEA fragment waiting for its other parts).
     pub fn len(&self) -> usize {
-        self.accepted.len() + self.rejected.len()
+        self.records
     }
 
     /// Whether the batch holds no record.
@@ -156,18 +186,48 @@ impl Drop for Ticket {
 
 #[derive(Debug, Default)]
 struct BatchBuilder {
-    accepted: Vec<Sourced<Position>>,
+    accepted: Vec<Sourced<Event>>,
     rejected: Vec<DeadLetter>,
     offsets: HashMap<(Arc<str>, i32), i64>,
+    /// Per partition, the offset of the earliest fragment still waiting for
+    /// its other parts, as of the last record staged: commits stop there.
+    held: HashMap<(Arc<str>, i32), Option<i64>>,
     opened: Option<Instant>,
+    trace_parents: Vec<String>,
+    trace_parents_dropped: usize,
+    records: usize,
 }
 
 impl BatchBuilder {
     fn len(&self) -> usize {
-        self.accepted.len() + self.rejected.len()
+        self.records.max(self.accepted.len() + self.rejected.len())
+    }
+
+    /// Stages a refusal for the dead-letter topic: the current `message`'s
+    /// bytes, or (for an expired fragment of an earlier record) the bytes the
+    /// refusal carries.
+    fn refuse(&mut self, refused: Refused, message: Option<&BorrowedMessage<'_>>) {
+        let rejection = refused.rejection;
+        metrics::counter!("porttrack_records_rejected_total", "reason" => rejection.class.as_str())
+            .increment(1);
+        tracing::debug!(%rejection, partition = refused.origin.partition, offset = refused.origin.offset, "record refused");
+        let (payload, headers, key) = match (refused.payload, message) {
+            (Some(bytes), _) => (Some(bytes), Vec::new(), None),
+            (None, Some(message)) => (
+                message.payload().map(<[u8]>::to_vec),
+                message
+                    .headers()
+                    .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                    .unwrap_or_default(),
+                message.key().map(<[u8]>::to_vec),
+            ),
+            (None, None) => (None, Vec::new(), None),
+        };
+        self.rejected.push(DeadLetter { origin: refused.origin, key, payload, headers, rejection });
     }
 
     fn push_offset(&mut self, topic: &Arc<str>, partition: i32, offset: i64) {
+        self.records += 1;
         self.opened.get_or_insert_with(Instant::now);
         let next = offset + 1;
         self.offsets
@@ -178,14 +238,27 @@ impl BatchBuilder {
 
     fn seal(&mut self, generation: u64, inflight: &Arc<InFlight>) -> Option<Batch> {
         let opened = self.opened.take()?;
-        let mut offsets: Vec<(Arc<str>, i32, i64)> =
-            self.offsets.drain().map(|((topic, partition), next)| (topic, partition, next)).collect();
+        let held = std::mem::take(&mut self.held);
+        let mut offsets: Vec<(Arc<str>, i32, i64)> = self
+            .offsets
+            .drain()
+            .map(|((topic, partition), next)| {
+                let next = match held.get(&(Arc::clone(&topic), partition)) {
+                    Some(Some(fragment)) => next.min(*fragment),
+                    _ => next,
+                };
+                (topic, partition, next)
+            })
+            .collect();
         offsets.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         Some(Batch {
             accepted: std::mem::take(&mut self.accepted),
             rejected: std::mem::take(&mut self.rejected),
             offsets,
             opened,
+            trace_parents: std::mem::take(&mut self.trace_parents),
+            trace_parents_dropped: std::mem::take(&mut self.trace_parents_dropped),
+            records: std::mem::take(&mut self.records),
             generation,
             _ticket: Ticket::new(inflight),
         })
@@ -206,7 +279,38 @@ struct CommitState {
     completed: HashMap<(Arc<str>, i32), i64>,
 }
 
-type RevokeHook = Box<dyn Fn(&[i32]) + Send + Sync>;
+/// What the owner of per-partition state does when partitions move.
+///
+/// Both hooks run on the poll thread inside the rebalance callback, so no
+/// record of an assigned partition is staged before [`assigned`] returns,
+/// and revoked partitions' batches are drained and committed before
+/// [`revoked`] is called. Partition numbers are deduplicated across topics
+/// (topics are co-partitioned by MMSI).
+///
+/// [`assigned`]: PartitionHooks::assigned
+/// [`revoked`]: PartitionHooks::revoked
+pub trait PartitionHooks: Send + Sync {
+    /// Partitions newly owned: restore their state before processing them.
+    fn assigned(&self, partitions: &[i32]);
+    /// Partitions given up: forget their state (it was checkpointed).
+    fn revoked(&self, partitions: &[i32]);
+}
+
+/// Hooks that do nothing, for sources without per-partition state.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+
+impl PartitionHooks for NoHooks {
+    fn assigned(&self, _: &[i32]) {}
+    fn revoked(&self, _: &[i32]) {}
+}
+
+fn partition_numbers(tpl: &TopicPartitionList) -> Vec<i32> {
+    let mut partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    partitions
+}
 
 /// Where the source stands on one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +339,8 @@ struct Shared {
     heartbeat_unix_ms: AtomicI64,
     lag: AtomicI64,
     consumed: std::sync::atomic::AtomicU64,
-    on_revoke: RevokeHook,
+    decoders: Mutex<Decoders>,
+    hooks: Arc<dyn PartitionHooks>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -357,11 +462,19 @@ pub struct SourceContext {
 impl ClientContext for SourceContext {
     fn stats(&self, statistics: Statistics) {
         let mut total = 0_i64;
+        // librdkafka reports every partition it knows of, and keeps the last
+        // lag of a partition this member gave up: export owned ones only (the
+        // revoke callback zeroed the others), or a stale lag outlives the move.
+        let positions = lock(&self.shared.positions);
         for (topic_name, topic) in &statistics.topics {
+            let topic_key: Arc<str> = Arc::from(topic_name.as_str());
             for (partition, p) in &topic.partitions {
                 // Partition -1 is librdkafka's internal "unassigned" bucket;
                 // a lag of -1 means unknown (not assigned or not yet fetched).
-                if *partition < 0 || p.consumer_lag < 0 {
+                if *partition < 0
+                    || p.consumer_lag < 0
+                    || !positions.contains_key(&(Arc::clone(&topic_key), *partition))
+                {
                     continue;
                 }
                 total += p.consumer_lag;
@@ -390,8 +503,19 @@ impl ConsumerContext for SourceContext {
                 let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
                 tracing::info!(?partitions, "partitions revoked: draining in-flight batches");
                 self.shared.drain_and_commit(consumer);
-                (self.shared.on_revoke)(&partitions);
+                let revoked: Vec<(Arc<str>, i32)> =
+                    tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
+                lock(&self.shared.decoders).forget_partitions(&revoked);
+                self.shared.hooks.revoked(&partition_numbers(tpl));
                 lock(&self.shared.positions).clear();
+                for e in tpl.elements() {
+                    metrics::gauge!(
+                        "porttrack_consumer_lag_records",
+                        "topic" => e.topic().to_owned(),
+                        "partition" => e.partition().to_string()
+                    )
+                    .set(0.0);
+                }
                 self.shared.assigned.store(0, Ordering::Relaxed);
                 metrics::gauge!("porttrack_partitions_assigned").set(0.0);
             }
@@ -421,6 +545,7 @@ impl ConsumerContext for SourceContext {
                     positions.insert((Arc::from(e.topic()), e.partition()), at);
                 }
                 drop(positions);
+                self.shared.hooks.assigned(&partition_numbers(tpl));
                 self.shared.assigned.store(partitions.len(), Ordering::Relaxed);
                 metrics::gauge!("porttrack_partitions_assigned").set(partitions.len() as f64);
             }
@@ -542,13 +667,14 @@ impl Source {
     /// Creates the consumer, subscribes to the positions topic and returns the
     /// source with the receiving end of its batch channel and its committer.
     ///
-    /// `on_revoke` is called with the partitions given up in a rebalance,
-    /// after their batches were drained (processors forget their state there).
+    /// `hooks` hear of partitions assigned (before their records are staged)
+    /// and revoked (after their in-flight batches were drained and committed).
     pub fn new(
         kafka: &KafkaConfig,
         config: SourceConfig,
-        on_revoke: impl Fn(&[i32]) + Send + Sync + 'static,
-    ) -> KafkaResult<(Source, mpsc::Receiver<Batch>, Committer)> {
+        hooks: Arc<dyn PartitionHooks>,
+    ) -> Result<(Source, mpsc::Receiver<Batch>, Committer), SourceError> {
+        let decoders = Decoders::new(kafka, config.rules.clone(), config.avro.clone())?;
         let (tx, rx) = mpsc::channel(config.max_in_flight_batches.max(1));
         let shared = Arc::new(Shared {
             config,
@@ -563,14 +689,15 @@ impl Source {
             heartbeat_unix_ms: AtomicI64::new(Utc::now().timestamp_millis()),
             lag: AtomicI64::new(0),
             consumed: std::sync::atomic::AtomicU64::new(0),
-            on_revoke: Box::new(on_revoke),
+            decoders: Mutex::new(decoders),
+            hooks,
         });
         let consumer: BaseConsumer<SourceContext> =
             kafka.consumer_config().create_with_context(SourceContext { shared: Arc::clone(&shared) })?;
-        consumer.subscribe(&[kafka.positions_topic.as_str()])?;
+        consumer.subscribe(&kafka.topic_names())?;
         let consumer = Arc::new(consumer);
         let committer = Committer { consumer: Arc::downgrade(&consumer), shared: Arc::clone(&shared) };
-        let topics = vec![Arc::from(kafka.positions_topic.as_str())];
+        let topics = kafka.topic_names().into_iter().map(Arc::from).collect();
         Ok((Source { consumer, shared, topics }, rx, committer))
     }
 
@@ -584,8 +711,13 @@ impl Source {
     pub fn run(self) {
         let shared = Arc::clone(&self.shared);
         let consumer = &*self.consumer;
+        let mut last_expiry = Instant::now();
         while !shared.shutdown.load(Ordering::SeqCst) {
             shared.heartbeat_unix_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+            if last_expiry.elapsed() >= Duration::from_secs(1) {
+                self.expire_fragments();
+                last_expiry = Instant::now();
+            }
             let backpressured = {
                 let mut staging = lock(&shared.staging);
                 shared.seal_if_due(&mut staging, false);
@@ -611,6 +743,47 @@ impl Source {
         consumer.unsubscribe();
         drop(self);
         tracing::info!("source stopped: left the consumer group");
+    }
+
+    /// Dead-letters NMEA fragments that waited past the reassembly timeout on
+    /// partitions no new record arrives on, and lets the next commit move past
+    /// them.
+    fn expire_fragments(&self) {
+        let (decoded, touched, held) = {
+            let mut decoders = lock(&self.shared.decoders);
+            let (decoded, touched) = decoders.expire(Utc::now());
+            let held: Vec<Option<i64>> = touched.iter().map(|(t, p)| decoders.held_offset(t, *p)).collect();
+            (decoded, touched, held)
+        };
+        if decoded.rejections.is_empty() {
+            return;
+        }
+        let positions: Vec<Option<i64>> = {
+            let positions = lock(&self.shared.positions);
+            touched
+                .iter()
+                .map(|key| match positions.get(key) {
+                    Some(FetchPosition::Next(n) | FetchPosition::Refetching(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut staging = lock(&self.shared.staging);
+        staging.builder.opened.get_or_insert_with(Instant::now);
+        for (((topic, partition), held), next) in touched.into_iter().zip(held).zip(positions) {
+            if let Some(next) = next {
+                staging
+                    .builder
+                    .offsets
+                    .entry((Arc::clone(&topic), partition))
+                    .and_modify(|o| *o = (*o).max(next))
+                    .or_insert(next);
+            }
+            staging.builder.held.insert((topic, partition), held);
+        }
+        for refused in decoded.rejections {
+            staging.builder.refuse(refused, None);
+        }
     }
 
     fn poll_timeout(&self) -> Duration {
@@ -724,6 +897,30 @@ impl Source {
         accept
     }
 
+    /// Keeps the record's W3C `traceparent` header for the batch span's
+    /// links, up to the cap; later ones are only counted.
+    fn keep_trace_parent(&self, builder: &mut BatchBuilder, message: &BorrowedMessage<'_>) {
+        let cap = self.shared.config.max_trace_parents;
+        if cap == 0 {
+            return;
+        }
+        let Some(value) = message
+            .headers()
+            .and_then(|headers| headers.iter().find(|h| h.key == TRACEPARENT))
+            .and_then(|h| h.value)
+        else {
+            return;
+        };
+        // Version 00 is 55 bytes; later versions may append fields. Anything
+        // much longer is not a trace context and is not worth keeping.
+        match std::str::from_utf8(value) {
+            Ok(v) if v.len() <= 128 && builder.trace_parents.len() < cap => {
+                builder.trace_parents.push(v.to_owned());
+            }
+            _ => builder.trace_parents_dropped += 1,
+        }
+    }
+
     fn topic(&self, name: &str) -> Arc<str> {
         self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name))
     }
@@ -736,32 +933,26 @@ impl Source {
         metrics::counter!("porttrack_records_consumed_total").increment(1);
         self.shared.consumed.fetch_add(1, Ordering::Relaxed);
 
-        let origin = Origin { topic, partition: message.partition(), offset: message.offset() };
-        let decoded = decode_position_json(
-            message.payload().unwrap_or_default(),
-            &self.shared.config.rules,
-            Utc::now(),
-        );
+        let origin = Origin::new(topic, message.partition(), message.offset());
+        let payload = message.payload().unwrap_or_default();
+        let record = RecordIn {
+            origin: &origin,
+            payload,
+            timestamp: message.timestamp().to_millis().and_then(chrono::DateTime::from_timestamp_millis),
+        };
+        let (decoded, held) = {
+            let mut decoders = lock(&self.shared.decoders);
+            let decoded = decoders.decode(&record, Utc::now());
+            let held = decoders.held_offset(&origin.topic, origin.partition);
+            (decoded, held)
+        };
         let mut staging = lock(&self.shared.staging);
         staging.builder.push_offset(&origin.topic, origin.partition, origin.offset);
-        match decoded {
-            Ok(event) => staging.builder.accepted.push(Sourced { origin, event }),
-            Err(rejection) => {
-                metrics::counter!("porttrack_records_rejected_total", "reason" => rejection.class.as_str())
-                    .increment(1);
-                tracing::debug!(%rejection, partition = origin.partition, offset = origin.offset, "record refused");
-                let headers = message
-                    .headers()
-                    .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
-                    .unwrap_or_default();
-                staging.builder.rejected.push(DeadLetter {
-                    origin,
-                    key: message.key().map(<[u8]>::to_vec),
-                    payload: message.payload().map(<[u8]>::to_vec),
-                    headers,
-                    rejection,
-                });
-            }
+        self.keep_trace_parent(&mut staging.builder, message);
+        staging.builder.held.insert((Arc::clone(&origin.topic), origin.partition), held);
+        staging.builder.accepted.extend(decoded.events);
+        for refused in decoded.rejections {
+            staging.builder.refuse(refused, Some(message));
         }
         self.shared.seal_if_due(&mut staging, false);
     }

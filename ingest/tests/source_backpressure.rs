@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
+use porttrack_ingest::config::{EventName, TopicConfig};
 use porttrack_ingest::{KafkaConfig, Source, SourceConfig};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -52,7 +53,7 @@ fn slow_sinks_pause_the_source_without_losing_or_repeating_records() {
     let kafka = KafkaConfig {
         brokers: brokers.clone(),
         group_id: "backpressure".into(),
-        positions_topic: TOPIC.into(),
+        topics: vec![TopicConfig::json(TOPIC, EventName::Position)],
         session_timeout: Duration::from_secs(6),
         max_poll_interval: Duration::from_secs(20),
         ..KafkaConfig::default()
@@ -65,7 +66,8 @@ fn slow_sinks_pause_the_source_without_losing_or_repeating_records() {
         drain_timeout: Duration::from_secs(5),
         ..SourceConfig::default()
     };
-    let (source, mut rx, committer) = Source::new(&kafka, config, |_| {}).expect("source");
+    let (source, mut rx, committer) =
+        Source::new(&kafka, config, std::sync::Arc::new(porttrack_ingest::NoHooks)).expect("source");
     let handle = source.handle();
     let thread = std::thread::spawn(move || source.run());
 

@@ -1,4 +1,4 @@
-//! Payload bytes to validated events.
+//! JSON payloads to validated events.
 //!
 //! ```
 //! use chrono::Utc;
@@ -11,7 +11,46 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use porttrack_schemas::{Position, RejectClass, Rejection, ValidationRules};
+use porttrack_schemas::{
+    CargoEvent, Event, PortOpsEvent, Position, RejectClass, Rejection, ValidationRules, VesselStatic,
+    WeatherObservation,
+};
+use serde::de::DeserializeOwned;
+
+use crate::config::EventName;
+
+/// Decodes and validates one JSON document of kind `kind`.
+///
+/// `now` is the receive time against which the event time is judged.
+pub fn decode(
+    kind: EventName,
+    payload: &[u8],
+    rules: &ValidationRules,
+    now: DateTime<Utc>,
+) -> Result<Event, Rejection> {
+    let event = match kind {
+        EventName::Position => Event::Position(parse::<Position>(payload, "position report")?),
+        EventName::Static => Event::Static(parse::<VesselStatic>(payload, "static/voyage report")?),
+        EventName::Weather => Event::Weather(parse::<WeatherObservation>(payload, "weather observation")?),
+        EventName::Cargo => Event::Cargo(parse::<CargoEvent>(payload, "cargo event")?),
+        EventName::PortOps => Event::PortOps(parse::<PortOpsEvent>(payload, "port operations event")?),
+    };
+    event.validate(rules, now)?;
+    Ok(normalize(event))
+}
+
+fn parse<T: DeserializeOwned>(payload: &[u8], what: &str) -> Result<T, Rejection> {
+    serde_json::from_slice(payload)
+        .map_err(|e| Rejection::new(RejectClass::MalformedJson, format!("not a {what}: {e}")))
+}
+
+/// Maps wire sentinels to their meaning (AIS "not available" values to `None`).
+pub fn normalize(event: Event) -> Event {
+    match event {
+        Event::Position(p) => Event::Position(p.normalize()),
+        other => other,
+    }
+}
 
 /// Decodes and validates one JSON position report.
 ///
