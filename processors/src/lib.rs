@@ -1,32 +1,134 @@
 //! PortTrack's stream processors.
 //!
 //! Processors turn decoded events into the state a port authority acts on.
-//! They are pure: no tokio, no Kafka, no SQL. The pipeline in the `porttrack`
-//! binary drives them from Kafka and hands what they hold to the sinks, and
-//! benchmarks and tests drive them directly.
+//! They are pure: no tokio, no Kafka, no SQL, no clock (time is event time,
+//! advanced by the events and by the watermark the caller passes to
+//! [`Port::tick`]). The pipeline in the `porttrack` binary drives them from
+//! Kafka and hands their outputs to the sinks; benchmarks and tests drive
+//! them directly.
 //!
-//! Roles:
+//! # Roles
 //!
-//! * [`VesselStore`]: the latest known state of every vessel, in a lock-free
-//!   concurrent map keyed by MMSI, partitioned by the Kafka partition the
-//!   vessel's reports arrive on so that a rebalance can forget exactly the
-//!   vessels this instance no longer owns.
+//! * [`Geography`]: the port's zones (port limits, approach channels,
+//!   anchorages, basins, berths, restricted zones), loaded and validated from
+//!   GeoJSON ([`ROTTERDAM_GEOJSON`] is built in), with fast point-in-zone
+//!   lookup.
+//! * [`Port`]: the processor. Keeps a [`VesselRoute`] per MMSI in a sharded
+//!   lock-free map; [`Port::process`] applies one [`Event`](porttrack_schemas::Event)
+//!   and emits typed [`Output`]s: zone entries and exits, port-call phases
+//!   ([`PortCall`], with waiting and service times), anomalies (dark periods,
+//!   speeding, stopped in a channel, dangerous goods in a restricted zone)
+//!   and weather alerts.
+//! * Congestion: [`Port::snapshot`] emits [`ZonePartial`]s per (zone,
+//!   partition); [`merge`] folds them into [`ZoneSnapshot`]s (vessels
+//!   present, queue, waiting times mean and p90, arrival and departure
+//!   rates, berth occupancy, channel transits, weather, a
+//!   [`CongestionLevel`]). [`Port::zone_gauges`] reads live gauges.
+//! * Scale-out: every piece of state belongs to a Kafka partition.
+//!   [`Port::export_partition`] / [`Port::restore_partition`] /
+//!   [`Port::forget_partition`] move a partition between instances so that
+//!   processing continues exactly as if it had never moved.
+//! * [`VesselStore`]: the original latest-position store, still used by the
+//!   pipeline until it switches to [`Port`].
+//!
+//! # Rules, briefly
+//!
+//! * **Zones** use hysteresis: an entry (exit) is confirmed after
+//!   `hysteresis_fixes` consecutive fixes inside (outside), or two
+//!   consecutive fixes spanning `hysteresis_dwell_s`; it is dated at the
+//!   first of those fixes. A vessel jittering across a boundary never
+//!   confirms anything.
+//! * **Movement** comes from speed and dwell, never `nav_status`: stopped
+//!   below `stop_speed_kn`, moving again at `move_speed_kn`; moored when
+//!   stopped `status_dwell_s` inside a berth, anchored when stopped that long
+//!   inside an anchorage or `anchored_elsewhere_after_s` anywhere else.
+//! * **Port calls** open on entering the port limits and close on leaving
+//!   them; waiting time runs from the first stopped fix at anchor to the
+//!   first moving fix, service time likewise alongside. The id is
+//!   `"{mmsi}-{arrival}"`.
+//! * **Jumps**: a fix implying more than `max_speed_kn` from the previous
+//!   one is rejected and counted (accepted after `outlier_reanchor_after`
+//!   in a row). **Dark**: a silence longer than `dark_multiple` times the
+//!   nominal AIS interval for the vessel's (inferred) class and state, while
+//!   inside the port limits.
+//! * **Order**: see [`route`](crate::VesselRoute) for exactly which parts of
+//!   the state are independent of delivery order and duplication.
+//!
+//! # Example
+//!
+//! A vessel arrives, anchors for three hours, berths for ten, and leaves:
 //!
 //! ```
-//! use chrono::{TimeZone, Utc};
-//! use porttrack_processors::{Applied, VesselStore};
-//! use porttrack_schemas::Position;
+//! use chrono::{DateTime, Duration, TimeZone, Utc};
+//! use porttrack_processors::{CallPhase, Geography, Output, Port, PortConfig, distance_nm};
+//! use porttrack_schemas::{Event, Origin, Position, Sourced};
 //!
-//! let store = VesselStore::default();
-//! let at = |s: i64| Position {
-//!     mmsi: 244_123_456, timestamp: Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap(),
-//!     lat: 51.9, lon: 4.0, sog: None, cog: None, heading: None, nav_status: None,
-//! };
-//! assert_eq!(store.apply(0, &at(10)), Applied::Newer);
-//! assert_eq!(store.apply(0, &at(5)), Applied::Stale);   // late report: kept out of the state
-//! assert_eq!(store.get(244_123_456).unwrap().last.timestamp.timestamp(), 1_700_000_010);
-//! ```
+//! /// Feeds one vessel's reports to the port, as Kafka would.
+//! struct Feed<'a> { port: &'a Port, t: DateTime<Utc>, offset: i64, out: Vec<Output> }
+//!
+//! impl Feed<'_> {
+//!     /// One report at `at` with speed `sog`, then `wait_s` seconds of silence.
+//!     fn report(&mut self, at: (f64, f64), sog: f32, wait_s: i64) {
+//!         let p = Position { mmsi: 244_123_456, timestamp: self.t, lat: at.0, lon: at.1,
+//!                            sog: Some(sog), cog: None, heading: None, nav_status: None };
+//!         let origin = Origin::new("ais.positions", 0, self.offset);
+//!         self.port.process(&Sourced { origin, event: Event::Position(p) }, &mut self.out);
+//!         self.offset += 1;
+//!         self.t += Duration::seconds(wait_s);
+//!     }
+//!     /// A straight passage at `knots`, reporting every 10 s.
+//!     fn sail(&mut self, from: (f64, f64), to: (f64, f64), knots: f32) {
+//!         let steps = (distance_nm(from, to) / (f64::from(knots) * 10.0 / 3600.0)).ceil() as i32;
+//!         for i in 0..steps {
+//!             let f = f64::from(i) / f64::from(steps);
+//!             self.report((from.0 + (to.0 - from.0) * f, from.1 + (to.1 - from.1) * f), knots, 10);
+//!         }
+//!     }
+//! }
+//!
+//! let port = Port::new(Geography::rotterdam(), PortConfig::default());
+//! let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+//! let mut feed = Feed { port: &port, t: t0, offset: 0, out: Vec::new() };
+//! let (sea, anchorage, berth) = ((52.05, 3.30), (52.08, 3.72), (51.958, 4.005));
+//!
+//! feed.sail(sea, anchorage, 12.0);              // into the port limits, to the Maas North Anchorage
+//! for _ in 0..60 { feed.report(anchorage, 0.1, 180); } // three hours at anchor (3-minute reports)
+//! feed.sail(anchorage, berth, 10.0);            // weigh anchor, to the Maasvlakte II berth
+//! for _ in 0..200 { feed.report(berth, 0.0, 180); }    // ten hours alongside
+//! feed.sail(berth, sea, 14.0);                  // and out to sea
+//!
+//! let (phase, call) = feed.out.iter().rev().find_map(|o| match o {
+//!     Output::PortCall(u) => Some((u.phase, &u.call)),
+//!     _ => None,
+//! }).unwrap();
+//! assert_eq!(phase, CallPhase::Departed);
+//! assert_eq!(call.berth.as_deref(), Some("Maasvlakte II"));
+//! assert_eq!(call.waiting_time_s, 3 * 3600);
+//! assert_eq!(call.service_time_s, 10 * 3600);
+//! assert!(call.arrival_observed);
+//! //! ```
 
+mod config;
+mod congestion;
+mod geography;
+mod history;
+mod output;
+mod port;
+mod route;
 mod vessels;
 
+pub use config::{ConfigError, CongestionThresholds, Levels, PortConfig, ReportingIntervals, WeatherLimits};
+pub use congestion::{
+    CongestionLevel, WaitStats, WeatherPartial, ZonePartial, ZoneSnapshot, ZoneWeather, merge,
+};
+pub use geography::{
+    Geography, GeographyError, ROTTERDAM_GEOJSON, Zone, ZoneId, ZoneKind, ZoneSet, distance_nm,
+};
+pub use history::PartitionHistory;
+pub use output::{
+    Anomaly, AnomalyKind, CallPhase, Direction, Output, PortCall, PortCallUpdate, Processed, Service,
+    WeatherAlert, WeatherAlertKind, ZoneTransition,
+};
+pub use port::{Counters, Eta, PartitionState, Port, RestoreError, ZoneGauges};
+pub use route::{Fix, Movement, ReportingClass, StaticData, VesselRoute};
 pub use vessels::{Applied, VesselState, VesselStore};

@@ -1,0 +1,829 @@
+//! Per-vessel route state and the rules that advance it.
+//!
+//! A [`VesselRoute`] is everything PortTrack knows about one vessel: its last
+//! fix, speeds, track, confirmed zones, movement status, joined static data,
+//! cargo on board and its current port call. [`Port`](crate::Port) keeps one
+//! per MMSI and advances it with each event; this module holds the rules.
+//!
+//!
+//! See [`VesselRoute`] for what depends on delivery order.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use porttrack_schemas::{CargoEvent, CargoOperation, PortOpsEvent, PortOpsKind, Position, VesselStatic};
+use serde::{Deserialize, Serialize};
+
+use crate::config::PortConfig;
+use crate::geography::{Geography, ZoneId, ZoneKind, ZoneSet, distance_nm};
+use crate::history::PartitionHistory;
+use crate::output::{
+    Anomaly, AnomalyKind, CallPhase, Direction, Output, PortCall, PortCallUpdate, Processed, Service,
+    ZoneTransition,
+};
+
+/// One accepted position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    /// Event time.
+    pub at: DateTime<Utc>,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Reported speed over ground, knots.
+    pub sog: Option<f32>,
+    /// Reported course over ground, degrees.
+    pub cog: Option<f32>,
+    /// Reported heading, degrees.
+    pub heading: Option<u16>,
+}
+
+impl Fix {
+    fn from_position(p: &Position) -> Fix {
+        // AIS "not available" sentinels are not values.
+        let p = p.clone().normalize();
+        Fix { at: p.timestamp, lat: p.lat, lon: p.lon, sog: p.sog, cog: p.cog, heading: p.heading }
+    }
+}
+
+/// Movement status, derived from speed and dwell (the vessel's own
+/// `nav_status` is not trusted: crews forget to change it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Movement {
+    /// Moving (at or above `move_speed_kn`).
+    UnderWay,
+    /// Stopped, not yet long enough to classify.
+    Stopped,
+    /// Stopped inside an anchorage for `status_dwell_s`, or anywhere but a
+    /// berth for `anchored_elsewhere_after_s`.
+    Anchored,
+    /// Stopped inside a berth for `status_dwell_s`.
+    Moored,
+}
+
+/// AIS transponder class, inferred from the observed reporting interval
+/// while moving (class B reports every 30 s, class A every 2–10 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReportingClass {
+    /// Class A (the default until the interval says otherwise).
+    A,
+    /// Class B.
+    B,
+}
+
+/// Static data merged field by field, with the event time of each field's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaticData {
+    /// The merged record.
+    pub merged: VesselStatic,
+    field_times: [DateTime<Utc>; 11],
+}
+
+/// A zone candidate under hysteresis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    zone: ZoneId,
+    fixes: u32,
+    since: DateTime<Utc>,
+}
+
+/// Everything known about one vessel. Serializable: it is what
+/// [`PartitionState`](crate::PartitionState) carries when a partition moves.
+///
+/// # Event time and order
+///
+/// Only a position newer (by event time) than the vessel's last accepted fix
+/// advances the movement state machine (zones, status, port call, anomalies).
+/// A position with the same event time is a duplicate and changes nothing but
+/// a counter; an older one is *late*: it is inserted into the track (if it
+/// falls within it) and otherwise ignored. Kafka keeps a vessel's records in
+/// order (topics are keyed by MMSI), so lateness only comes from the sensors
+/// and is rare; ignoring late fixes keeps every output a function of the
+/// ordered stream, and replays harmless.
+///
+/// Order-independent (the same for any order and any duplication of the same
+/// events, given no position is rejected as a jump): the last fix, the first
+/// fix time, the track (the `track_len` newest distinct fixes), the merged
+/// static data (each field comes from the newest report carrying it; reports
+/// with equal timestamps and conflicting values are the exception: the one
+/// processed last wins), cargo totals and IMDG classes on board, and the
+/// services recorded (cargo and operations events are deduplicated by event
+/// id within the last `dedup_window` ids of the vessel).
+///
+/// Order-dependent: zones, movement, smoothed speed, distance run, port calls
+/// and anomalies, which follow the fixes in the order they advanced the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VesselRoute {
+    /// The vessel.
+    pub mmsi: u32,
+    /// The Kafka partition its events arrive on.
+    pub partition: i32,
+    /// Events applied to this vessel, of every kind and outcome.
+    pub events: u64,
+    /// Event time of the newest event of any kind (eviction runs on it).
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// Event time of the earliest fix seen.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The newest accepted fix.
+    pub last: Option<Fix>,
+    /// Speed smoothed over `speed_smoothing_s` (reported SOG, or the speed
+    /// implied by consecutive fixes when SOG is absent), knots.
+    pub smoothed_sog_kn: f32,
+    /// Distance run between consecutive accepted fixes, nautical miles.
+    pub distance_nm: f64,
+    /// Recent fixes, oldest first, at most `track_len`.
+    pub track: VecDeque<Fix>,
+    /// Confirmed zones.
+    pub zones: ZoneSet,
+    /// When each confirmed zone was entered.
+    pub zone_entered: Vec<(ZoneId, DateTime<Utc>)>,
+    pending: Vec<Pending>,
+    /// Derived movement status.
+    pub movement: Movement,
+    /// First fix of the current stop.
+    pub stopped_since: Option<DateTime<Utc>>,
+    /// Zones the vessel was in when it anchored (its wait counts there).
+    pub anchored_in: ZoneSet,
+    /// Start of the current anchorage wait (the stop's first fix).
+    pub anchored_since: Option<DateTime<Utc>>,
+    /// Start of the current stay alongside (the stop's first fix).
+    pub moored_since: Option<DateTime<Utc>>,
+    /// Inferred transponder class.
+    pub class: ReportingClass,
+    moving_interval_s: f32,
+    /// Joined static and voyage data.
+    pub statics: Option<StaticData>,
+    /// The open port call.
+    pub call: Option<PortCall>,
+    /// The last closed port call (late services still attach to it).
+    pub last_call: Option<PortCall>,
+    /// TEU loaded minus TEU discharged since tracking began.
+    pub teu_on_board_change: i64,
+    /// IMDG classes loaded (sorted, unique).
+    pub imdg_classes: Vec<String>,
+    /// The berth named by the vessel's latest cargo or mooring event.
+    pub assigned_berth: Option<ZoneId>,
+    /// Whether [`Port::tick`](crate::Port::tick) reported it silent and it has not reappeared.
+    pub silent_reported: bool,
+    seen_outside_port: bool,
+    consecutive_outliers: u32,
+    speeding_reported: ZoneSet,
+    restricted_reported: ZoneSet,
+    channel_stop_reported: bool,
+    recent_ids: VecDeque<String>,
+    unattached_services: Vec<Service>,
+}
+
+/// Precomputed zone sets by kind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Masks {
+    pub(crate) port_limits: ZoneSet,
+    pub(crate) anchorage: ZoneSet,
+    pub(crate) berth: ZoneSet,
+    pub(crate) channel: ZoneSet,
+    pub(crate) restricted: ZoneSet,
+}
+
+impl Masks {
+    pub(crate) fn of(geo: &Geography) -> Masks {
+        Masks {
+            port_limits: geo.of_kind(ZoneKind::PortLimits),
+            anchorage: geo.of_kind(ZoneKind::Anchorage),
+            berth: geo.of_kind(ZoneKind::Berth),
+            channel: geo.of_kind(ZoneKind::ApproachChannel),
+            restricted: geo.of_kind(ZoneKind::Restricted),
+        }
+    }
+}
+
+/// What a step needs besides the vessel.
+pub(crate) struct Ctx<'a> {
+    pub(crate) geo: &'a Geography,
+    pub(crate) cfg: &'a PortConfig,
+    pub(crate) masks: Masks,
+    pub(crate) history: &'a Mutex<PartitionHistory>,
+    pub(crate) out: &'a mut Vec<Output>,
+}
+
+impl Ctx<'_> {
+    fn history(&self) -> MutexGuard<'_, PartitionHistory> {
+        // A panic while holding the lock cannot leave the history
+        // inconsistent in a way that matters more than losing it.
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The parts of a vessel that zone gauges count; when they change, the
+/// gauges move from the old to the new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GaugeKey {
+    pub(crate) zones: ZoneSet,
+    pub(crate) movement: Movement,
+    pub(crate) length_m: Option<u16>,
+    pub(crate) hazardous: bool,
+}
+
+const SERVICES_MAX: usize = 64;
+const UNATTACHED_MAX: usize = 16;
+
+fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_seconds()
+}
+
+fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_milliseconds()
+}
+
+impl VesselRoute {
+    /// A vessel with no events applied yet.
+    pub fn new(mmsi: u32, partition: i32) -> VesselRoute {
+        VesselRoute {
+            mmsi,
+            partition,
+            events: 0,
+            last_event_at: None,
+            first_seen: None,
+            last: None,
+            smoothed_sog_kn: 0.0,
+            distance_nm: 0.0,
+            track: VecDeque::new(),
+            zones: ZoneSet::EMPTY,
+            zone_entered: Vec::new(),
+            pending: Vec::new(),
+            movement: Movement::UnderWay,
+            stopped_since: None,
+            anchored_in: ZoneSet::EMPTY,
+            anchored_since: None,
+            moored_since: None,
+            class: ReportingClass::A,
+            moving_interval_s: 0.0,
+            statics: None,
+            call: None,
+            last_call: None,
+            teu_on_board_change: 0,
+            imdg_classes: Vec::new(),
+            assigned_berth: None,
+            silent_reported: false,
+            seen_outside_port: false,
+            consecutive_outliers: 0,
+            speeding_reported: ZoneSet::EMPTY,
+            restricted_reported: ZoneSet::EMPTY,
+            channel_stop_reported: false,
+            recent_ids: VecDeque::new(),
+            unattached_services: Vec::new(),
+        }
+    }
+
+    /// Length overall from static data.
+    pub fn length_m(&self) -> Option<u16> {
+        self.statics.as_ref().and_then(|s| s.merged.length())
+    }
+
+    /// Whether the vessel carries dangerous goods: an IMDG class was loaded,
+    /// or its AIS ship type declares a hazardous category.
+    pub fn hazardous(&self) -> bool {
+        !self.imdg_classes.is_empty()
+            || self.statics.as_ref().is_some_and(|s| s.merged.declares_hazardous_cargo())
+    }
+
+    /// Nominal reporting interval for the vessel's class and current state, seconds.
+    pub fn expected_interval_s(&self, cfg: &PortConfig) -> u32 {
+        let r = &cfg.reporting;
+        match (self.class, self.stopped_since.is_some()) {
+            (ReportingClass::A, false) => r.class_a_moving_s,
+            (ReportingClass::A, true) => r.class_a_stopped_s,
+            (ReportingClass::B, false) => r.class_b_moving_s,
+            (ReportingClass::B, true) => r.class_b_stopped_s,
+        }
+    }
+
+    /// Silence (milliseconds) beyond which the vessel is dark.
+    pub(crate) fn dark_after_ms(&self, cfg: &PortConfig) -> i64 {
+        (f64::from(self.expected_interval_s(cfg)) * f64::from(cfg.dark_multiple) * 1000.0) as i64
+    }
+
+    pub(crate) fn gauge_key(&self) -> GaugeKey {
+        GaugeKey {
+            zones: self.zones,
+            movement: self.movement,
+            length_m: self.length_m(),
+            hazardous: self.hazardous(),
+        }
+    }
+
+    pub(crate) fn in_port(&self, masks: &Masks) -> bool {
+        self.zones.intersects(masks.port_limits)
+    }
+
+    /// Applies a position report.
+    fn touch(&mut self, at: DateTime<Utc>) {
+        self.events += 1;
+        self.last_event_at = Some(self.last_event_at.map_or(at, |t| t.max(at)));
+    }
+
+    pub(crate) fn on_position(&mut self, ctx: &mut Ctx<'_>, position: &Position) -> Processed {
+        self.touch(position.timestamp);
+        let fix = Fix::from_position(position);
+        self.first_seen = Some(self.first_seen.map_or(fix.at, |f| f.min(fix.at)));
+        let Some(last) = self.last.clone() else {
+            return self.accept(ctx, fix, None);
+        };
+        if fix.at == last.at {
+            return Processed::Duplicate;
+        }
+        if fix.at < last.at {
+            return self.insert_late(ctx.cfg, fix);
+        }
+        let dt_ms = millis(last.at, fix.at);
+        let run = distance_nm((last.lat, last.lon), (fix.lat, fix.lon));
+        let implied_kn = run / (dt_ms as f64 / 3_600_000.0);
+        // A jump of a few tens of metres is GPS noise whatever the interval.
+        if run > 0.05 && implied_kn > f64::from(ctx.cfg.max_speed_kn) {
+            self.consecutive_outliers += 1;
+            if self.consecutive_outliers < ctx.cfg.outlier_reanchor_after {
+                return Processed::Outlier;
+            }
+            // Several consistent "jumps" in a row: the old fix was the bad one.
+            self.consecutive_outliers = 0;
+            return self.accept(ctx, fix, None);
+        }
+        self.consecutive_outliers = 0;
+        self.accept(ctx, fix, Some((last, dt_ms, run, implied_kn)))
+    }
+
+    fn insert_late(&mut self, cfg: &PortConfig, fix: Fix) -> Processed {
+        match self.track.binary_search_by(|f| f.at.cmp(&fix.at)) {
+            Ok(_) => Processed::Duplicate,
+            Err(0) if self.track.len() >= cfg.track_len => Processed::Late,
+            Err(i) => {
+                self.track.insert(i, fix);
+                if self.track.len() > cfg.track_len {
+                    self.track.pop_front();
+                }
+                Processed::Late
+            }
+        }
+    }
+
+    fn accept(&mut self, ctx: &mut Ctx<'_>, fix: Fix, previous: Option<(Fix, i64, f64, f64)>) -> Processed {
+        let cfg = ctx.cfg;
+        let masks = ctx.masks;
+        let speed_kn = match (fix.sog, &previous) {
+            (Some(sog), _) => Some(sog),
+            (None, Some((_, _, _, implied))) => Some(*implied as f32),
+            (None, None) => None,
+        };
+        if let Some((last, dt_ms, run, _)) = &previous {
+            self.distance_nm += run;
+            let dark_after = self.dark_after_ms(cfg);
+            if *dt_ms > dark_after && self.in_port(&masks) {
+                ctx.out.push(Output::Anomaly(Anomaly {
+                    mmsi: self.mmsi,
+                    at: fix.at,
+                    zone: None,
+                    kind: AnomalyKind::DarkPeriod { last_seen: last.at, silent_s: dt_ms / 1000 },
+                }));
+            }
+            if self.stopped_since.is_none() && *dt_ms < 120_000 {
+                let sample = *dt_ms as f32 / 1000.0;
+                self.moving_interval_s = if self.moving_interval_s == 0.0 {
+                    sample
+                } else {
+                    0.8 * self.moving_interval_s + 0.2 * sample
+                };
+                self.class =
+                    if self.moving_interval_s > 20.0 { ReportingClass::B } else { ReportingClass::A };
+            }
+            if let Some(v) = speed_kn {
+                let alpha = 1.0 - (-(*dt_ms as f32) / (cfg.speed_smoothing_s.max(1) as f32 * 1000.0)).exp();
+                self.smoothed_sog_kn += alpha * (v - self.smoothed_sog_kn);
+            }
+        } else if let Some(v) = speed_kn {
+            self.smoothed_sog_kn = v;
+        }
+        self.silent_reported = false;
+        self.track.push_back(fix.clone());
+        if self.track.len() > cfg.track_len {
+            self.track.pop_front();
+        }
+        self.last = Some(fix.clone());
+
+        // Zones, with hysteresis.
+        let observed = ctx.geo.locate(fix.lat, fix.lon);
+        if !observed.intersects(masks.port_limits) {
+            self.seen_outside_port = true;
+        }
+        self.update_zones(ctx, observed, fix.at);
+
+        // Movement.
+        match speed_kn {
+            Some(v) if v < cfg.stop_speed_kn => {
+                self.stopped_since.get_or_insert(fix.at);
+            }
+            Some(v) if v >= cfg.move_speed_kn => {
+                self.stopped_since = None;
+                self.channel_stop_reported = false;
+            }
+            _ => {}
+        }
+        let movement = self.classify(cfg, &masks, fix.at);
+        if movement != self.movement {
+            self.change_movement(ctx, movement, fix.at);
+        }
+        self.check_anomalies(ctx, fix.at);
+        Processed::Applied
+    }
+
+    fn classify(&self, cfg: &PortConfig, masks: &Masks, at: DateTime<Utc>) -> Movement {
+        let Some(since) = self.stopped_since else {
+            return Movement::UnderWay;
+        };
+        let dwell = seconds(since, at);
+        let settled = dwell >= i64::from(cfg.status_dwell_s);
+        if settled && self.zones.intersects(masks.berth) {
+            Movement::Moored
+        } else if (settled && self.zones.intersects(masks.anchorage))
+            || (dwell >= i64::from(cfg.anchored_elsewhere_after_s) && !self.zones.intersects(masks.berth))
+        {
+            Movement::Anchored
+        } else {
+            Movement::Stopped
+        }
+    }
+
+    fn update_zones(&mut self, ctx: &mut Ctx<'_>, observed: ZoneSet, at: DateTime<Utc>) {
+        let differing = ZoneSet(observed.0 ^ self.zones.0);
+        if differing.is_empty() && self.pending.is_empty() {
+            return; // the hot path: nothing near a boundary
+        }
+        self.pending.retain(|p| differing.contains(p.zone));
+        let mut confirmed: Vec<(ZoneId, DateTime<Utc>)> = Vec::new();
+        for zone in differing.iter() {
+            let i = match self.pending.iter().position(|p| p.zone == zone) {
+                Some(i) => i,
+                None => {
+                    self.pending.push(Pending { zone, fixes: 0, since: at });
+                    self.pending.len() - 1
+                }
+            };
+            let p = &mut self.pending[i];
+            p.fixes += 1;
+            let dwelled = p.fixes >= 2 && seconds(p.since, at) >= i64::from(ctx.cfg.hysteresis_dwell_s);
+            if p.fixes >= ctx.cfg.hysteresis_fixes || dwelled {
+                confirmed.push((zone, p.since));
+                self.pending.swap_remove(i);
+            }
+        }
+        if confirmed.is_empty() {
+            return;
+        }
+        // Port limits are entered first and left last, so a call is open
+        // while the vessel is in any of the port's other zones.
+        let pl = ctx.masks.port_limits;
+        let rank = |(z, _): &(ZoneId, DateTime<Utc>)| {
+            let entering = observed.contains(*z);
+            match (entering, pl.contains(*z)) {
+                (true, true) => 0,
+                (true, false) => 1,
+                (false, false) => 2,
+                (false, true) => 3,
+            }
+        };
+        confirmed.sort_by_key(|c| (rank(c), c.0));
+        for (zone, since) in confirmed {
+            if observed.contains(zone) {
+                self.enter_zone(ctx, zone, since);
+            } else {
+                self.exit_zone(ctx, zone, since);
+            }
+        }
+        self.check_restricted(ctx, at);
+    }
+
+    fn enter_zone(&mut self, ctx: &mut Ctx<'_>, zone: ZoneId, at: DateTime<Utc>) {
+        self.zones.insert(zone);
+        self.zone_entered.push((zone, at));
+        ctx.out.push(Output::Zone(ZoneTransition {
+            mmsi: self.mmsi,
+            zone,
+            direction: Direction::Entered,
+            at,
+            stay_s: None,
+        }));
+        ctx.history().zone_mut(zone).entries.push_back(at);
+        if ctx.masks.port_limits.contains(zone) && self.call.is_none() {
+            let mut call = PortCall {
+                id: format!("{}-{}", self.mmsi, at.format("%Y%m%dT%H%M%SZ")),
+                mmsi: self.mmsi,
+                arrived_at: at,
+                arrival_observed: self.seen_outside_port,
+                anchored_at: None,
+                waiting_time_s: 0,
+                berth: None,
+                berthed_at: None,
+                unberthed_at: None,
+                service_time_s: 0,
+                departed_at: None,
+                teu_loaded: 0,
+                teu_discharged: 0,
+                services: Vec::new(),
+            };
+            // Services recorded before the vessel crossed the limits (a pilot
+            // boarding outside them) belong to this call.
+            call.services.append(&mut self.unattached_services);
+            self.call = Some(call);
+            self.emit_call(ctx, CallPhase::Arrived);
+        }
+    }
+
+    fn exit_zone(&mut self, ctx: &mut Ctx<'_>, zone: ZoneId, at: DateTime<Utc>) {
+        self.zones.remove(zone);
+        let entered = self
+            .zone_entered
+            .iter()
+            .position(|(z, _)| *z == zone)
+            .map(|i| self.zone_entered.swap_remove(i).1);
+        ctx.out.push(Output::Zone(ZoneTransition {
+            mmsi: self.mmsi,
+            zone,
+            direction: Direction::Exited,
+            at,
+            stay_s: entered.map(|e| seconds(e, at)),
+        }));
+        ctx.history().zone_mut(zone).exits.push_back(at);
+        self.speeding_reported.remove(zone);
+        self.restricted_reported.remove(zone);
+        if ctx.masks.port_limits.contains(zone) && !self.in_port(&ctx.masks) {
+            if let Some(call) = self.call.as_mut() {
+                call.departed_at = Some(at);
+            }
+            self.emit_call(ctx, CallPhase::Departed);
+            self.last_call = self.call.take();
+        }
+    }
+
+    fn change_movement(&mut self, ctx: &mut Ctx<'_>, to: Movement, at: DateTime<Utc>) {
+        let from = self.movement;
+        self.movement = to;
+        // The stop began at the first stopped fix, not when the dwell rule fired.
+        let began = self.stopped_since.unwrap_or(at);
+        if from == Movement::Anchored {
+            let wait_start = self.anchored_since.take().unwrap_or(at);
+            let waited = seconds(wait_start, at).max(0);
+            {
+                let mut history = ctx.history();
+                for zone in self.anchored_in.iter() {
+                    history.zone_mut(zone).waits.push_back((at, waited));
+                }
+            }
+            self.anchored_in = ZoneSet::EMPTY;
+            if let Some(call) = self.call.as_mut() {
+                call.waiting_time_s += waited;
+            }
+            self.emit_call(ctx, CallPhase::WaitEnded);
+        }
+        if from == Movement::Moored {
+            let served = seconds(self.moored_since.unwrap_or(at), at).max(0);
+            self.moored_since = None;
+            if let Some(call) = self.call.as_mut() {
+                call.service_time_s += served;
+                call.unberthed_at = Some(at);
+            }
+            self.emit_call(ctx, CallPhase::Unberthed);
+        }
+        match to {
+            Movement::Anchored => {
+                self.anchored_in = self.zones;
+                self.anchored_since = Some(began);
+                if let Some(call) = self.call.as_mut() {
+                    call.anchored_at.get_or_insert(began);
+                }
+                self.emit_call(ctx, CallPhase::Anchored);
+            }
+            Movement::Moored => {
+                self.moored_since = Some(began);
+                let berth = self.zones.and(ctx.masks.berth).first().map(|z| ctx.geo.name(z).to_owned());
+                if let Some(call) = self.call.as_mut() {
+                    call.berthed_at.get_or_insert(began);
+                    call.berth = berth;
+                }
+                self.emit_call(ctx, CallPhase::Berthed);
+            }
+            Movement::UnderWay | Movement::Stopped => {}
+        }
+    }
+
+    fn emit_call(&self, ctx: &mut Ctx<'_>, phase: CallPhase) {
+        if let Some(call) = &self.call {
+            ctx.out.push(Output::PortCall(PortCallUpdate { phase, call: call.clone() }));
+        }
+    }
+
+    fn check_anomalies(&mut self, ctx: &mut Ctx<'_>, at: DateTime<Utc>) {
+        let limited = self.zones.and(ctx.geo.speed_limited()).minus(self.speeding_reported);
+        for zone in limited.iter() {
+            let limit = ctx.geo.zone(zone).speed_limit_kn().unwrap_or(f32::INFINITY);
+            if self.smoothed_sog_kn > limit + ctx.cfg.speed_tolerance_kn {
+                self.speeding_reported.insert(zone);
+                ctx.out.push(Output::Anomaly(Anomaly {
+                    mmsi: self.mmsi,
+                    at,
+                    zone: Some(zone),
+                    kind: AnomalyKind::Speeding { speed_kn: self.smoothed_sog_kn, limit_kn: limit },
+                }));
+            }
+        }
+        if let Some(since) = self.stopped_since
+            && !self.channel_stop_reported
+            && seconds(since, at) >= i64::from(ctx.cfg.channel_stop_after_s)
+            && let Some(zone) = self.zones.and(ctx.masks.channel).first()
+        {
+            self.channel_stop_reported = true;
+            ctx.out.push(Output::Anomaly(Anomaly {
+                mmsi: self.mmsi,
+                at,
+                zone: Some(zone),
+                kind: AnomalyKind::StoppedInChannel { since },
+            }));
+        }
+    }
+
+    /// Reports a hazardous vessel in a restricted zone, once per stay.
+    fn check_restricted(&mut self, ctx: &mut Ctx<'_>, at: DateTime<Utc>) {
+        let zones = self.zones.and(ctx.masks.restricted).minus(self.restricted_reported);
+        if zones.is_empty() || !self.hazardous() {
+            return;
+        }
+        let shiptype = self
+            .statics
+            .as_ref()
+            .filter(|s| s.merged.declares_hazardous_cargo())
+            .and_then(|s| s.merged.shiptype);
+        for zone in zones.iter() {
+            self.restricted_reported.insert(zone);
+            ctx.out.push(Output::Anomaly(Anomaly {
+                mmsi: self.mmsi,
+                at,
+                zone: Some(zone),
+                kind: AnomalyKind::HazardousInRestricted {
+                    imdg_classes: self.imdg_classes.clone(),
+                    shiptype,
+                },
+            }));
+        }
+    }
+
+    /// Applies static and voyage data: each field takes the value of the
+    /// newest report carrying it. For reports in event-time order this is
+    /// exactly [`VesselStatic::merged_with`].
+    pub(crate) fn on_static(&mut self, ctx: &mut Ctx<'_>, s: &VesselStatic) -> Processed {
+        self.touch(s.timestamp);
+        let data = self.statics.get_or_insert_with(|| StaticData {
+            merged: VesselStatic { mmsi: s.mmsi, timestamp: s.timestamp, ..VesselStatic::default() },
+            field_times: [DateTime::<Utc>::MIN_UTC; 11],
+        });
+        let before = data.merged.clone();
+        let (m, t) = (&mut data.merged, &mut data.field_times);
+        macro_rules! field {
+            ($i:expr, $f:ident) => {
+                if s.$f.is_some() && s.timestamp >= t[$i] {
+                    m.$f.clone_from(&s.$f);
+                    t[$i] = s.timestamp;
+                }
+            };
+        }
+        field!(0, imo);
+        field!(1, callsign);
+        field!(2, shipname);
+        field!(3, shiptype);
+        field!(4, to_bow);
+        field!(5, to_stern);
+        field!(6, to_port);
+        field!(7, to_starboard);
+        field!(8, draught);
+        field!(9, destination);
+        field!(10, eta);
+        m.timestamp = m.timestamp.max(s.timestamp);
+        let changed = *m != before;
+        if changed {
+            self.check_restricted(ctx, s.timestamp);
+        }
+        if changed { Processed::Applied } else { Processed::Duplicate }
+    }
+
+    /// Remembers an event id; false when it was already seen.
+    fn first_sighting(&mut self, cfg: &PortConfig, id: &str) -> bool {
+        if self.recent_ids.iter().any(|seen| seen == id) {
+            return false;
+        }
+        self.recent_ids.push_back(id.to_owned());
+        if self.recent_ids.len() > cfg.dedup_window {
+            self.recent_ids.pop_front();
+        }
+        true
+    }
+
+    /// Applies a cargo move.
+    pub(crate) fn on_cargo(&mut self, ctx: &mut Ctx<'_>, c: &CargoEvent) -> Processed {
+        self.touch(c.timestamp);
+        if !self.first_sighting(ctx.cfg, &c.event_id) {
+            return Processed::Duplicate;
+        }
+        let teu = u64::from(c.teu);
+        let berth = ctx.geo.id(&c.berth);
+        match c.operation {
+            CargoOperation::Load => {
+                self.teu_on_board_change += i64::from(c.teu);
+                if let Some(class) = &c.imdg_class
+                    && let Err(i) = self.imdg_classes.binary_search(class)
+                {
+                    self.imdg_classes.insert(i, class.clone());
+                }
+            }
+            CargoOperation::Discharge => self.teu_on_board_change -= i64::from(c.teu),
+        }
+        if let Some(zone) = berth {
+            let mut history = ctx.history();
+            let h = history.zone_mut(zone);
+            match c.operation {
+                CargoOperation::Load => h.teu_loaded += teu,
+                CargoOperation::Discharge => h.teu_discharged += teu,
+            }
+            if ctx.masks.berth.contains(zone) {
+                self.assigned_berth = Some(zone);
+            }
+        }
+        let target = self.call_at(c.timestamp);
+        if let Some(call) = target {
+            match c.operation {
+                CargoOperation::Load => call.teu_loaded += teu,
+                CargoOperation::Discharge => call.teu_discharged += teu,
+            }
+            let update = PortCallUpdate { phase: CallPhase::Cargo, call: call.clone() };
+            ctx.out.push(Output::PortCall(update));
+        }
+        self.check_restricted(ctx, c.timestamp);
+        // An unknown berth name still counts on the vessel and its call; only
+        // the per-berth totals, keyed by configured zones, skip it.
+        Processed::Applied
+    }
+
+    /// The call an event at `at` belongs to: the open one, or the last closed
+    /// one if `at` falls within it.
+    fn call_at(&mut self, at: DateTime<Utc>) -> Option<&mut PortCall> {
+        if self.call.as_ref().is_some_and(|c| at >= c.arrived_at) {
+            return self.call.as_mut();
+        }
+        if self
+            .last_call
+            .as_ref()
+            .is_some_and(|c| at >= c.arrived_at && c.departed_at.is_none_or(|d| at <= d))
+        {
+            return self.last_call.as_mut();
+        }
+        None
+    }
+
+    /// Applies a pilot, tug or mooring event: it is recorded on the port
+    /// call it falls in, or kept until the next call opens.
+    pub(crate) fn on_ops(&mut self, ctx: &mut Ctx<'_>, e: &PortOpsEvent) -> Processed {
+        self.touch(e.timestamp);
+        if !self.first_sighting(ctx.cfg, &e.event_id) {
+            return Processed::Duplicate;
+        }
+        if matches!(e.kind, PortOpsKind::MooringCompleted)
+            && let Some(zone) = e.berth.as_deref().and_then(|b| ctx.geo.id(b))
+            && ctx.masks.berth.contains(zone)
+        {
+            self.assigned_berth = Some(zone);
+        }
+        let service = Service {
+            event_id: e.event_id.clone(),
+            at: e.timestamp,
+            kind: e.kind,
+            resource: e.resource.clone(),
+            berth: e.berth.clone(),
+        };
+        match self.call_at(e.timestamp) {
+            Some(call) => {
+                if call.services.len() < SERVICES_MAX {
+                    let i = call
+                        .services
+                        .partition_point(|s| (s.at, &s.event_id) <= (service.at, &service.event_id));
+                    call.services.insert(i, service);
+                }
+                let update = PortCallUpdate { phase: CallPhase::Served, call: call.clone() };
+                ctx.out.push(Output::PortCall(update));
+            }
+            None => {
+                if self.unattached_services.len() < UNATTACHED_MAX {
+                    self.unattached_services.push(service);
+                }
+            }
+        }
+        Processed::Applied
+    }
+}
