@@ -1,0 +1,1 @@
+INSERT INTO anomalies SELECT * FROM stage_anomalies ON CONFLICT DO NOTHING

@@ -1,0 +1,1 @@
+INSERT INTO weather_alerts SELECT * FROM stage_weather_alerts ON CONFLICT DO NOTHING

@@ -1,0 +1,1 @@
+SAVEPOINT porttrack_optimistic

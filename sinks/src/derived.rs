@@ -1,0 +1,388 @@
+//! Processor outputs as the sinks store them.
+//!
+//! This is the one module that knows `porttrack-processors`' output types.
+//! [`Derived::new`] turns a batch of [`Output`]s and [`ZonePartial`]s into
+//! plain rows with zone *names* (the processors speak in [`ZoneId`] indices
+//! into their [`Geography`]) and a stable identity per row, so every sink
+//! upserts or skips on the same key and replays converge:
+//!
+//! | row | identity | replay of an older version |
+//! |---|---|---|
+//! | [`ZoneEventRow`] | `(mmsi, zone, at, direction)` | same row, skipped |
+//! | [`PortCallRow`] | the call's `id` | guarded by [`PortCallRow::progress`] |
+//! | [`AnomalyRow`] | `(mmsi, at, kind)` | same row, skipped |
+//! | [`WeatherAlertRow`] | `(zone, at, kind, station)` | same row, skipped |
+//! | [`ZonePartial`] | `(zone, partition, at)` | same row, skipped |
+//!
+//! ```
+//! use porttrack_processors::{Geography, Port, PortConfig};
+//! use porttrack_sinks::Derived;
+//!
+//! let port = Port::new(Geography::rotterdam(), PortConfig::default());
+//! let derived = Derived::new(port.geography(), &[], &[]);
+//! assert!(derived.is_empty());
+//! ```
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use porttrack_processors::{
+    Anomaly, AnomalyKind, CallPhase, Direction, Geography, Output, PortCall, WeatherAlert, ZoneId,
+    ZonePartial, ZoneTransition,
+};
+use serde::Serialize;
+
+/// One acknowledgement step's worth of processor outputs, ready for the sinks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    /// Confirmed zone entries and exits.
+    pub zone_events: Vec<ZoneEventRow>,
+    /// The newest state of every port call updated in the batch (one per id).
+    pub port_calls: Vec<PortCallRow>,
+    /// Anomalies.
+    pub anomalies: Vec<AnomalyRow>,
+    /// Weather limits crossed or cleared.
+    pub weather_alerts: Vec<WeatherAlertRow>,
+    /// Per-(zone, partition) congestion partials from a snapshot.
+    pub congestion: Vec<ZonePartial>,
+}
+
+impl Derived {
+    /// Resolves `outputs` and `partials` against `geography` (the one the
+    /// processor that emitted them uses).
+    ///
+    /// Port-call updates are coalesced here: several updates of one call in
+    /// a batch become its most advanced state, because a single upsert
+    /// statement may not touch a row twice.
+    ///
+    /// # Panics
+    ///
+    /// If an output names a zone that is not in `geography` (outputs of a
+    /// processor built on another geography), as [`Geography::zone`] does.
+    pub fn new(geography: &Geography, outputs: &[Output], partials: &[ZonePartial]) -> Derived {
+        let zone = |id: ZoneId| geography.zone(id);
+        let mut derived = Derived { congestion: partials.to_vec(), ..Derived::default() };
+        let mut calls: HashMap<&str, PortCallRow> = HashMap::new();
+        for output in outputs {
+            match output {
+                Output::Zone(t) => derived.zone_events.push(ZoneEventRow::new(t, zone(t.zone))),
+                Output::PortCall(update) => {
+                    let row = PortCallRow::new(update.phase, &update.call);
+                    match calls.get_mut(update.call.id.as_str()) {
+                        // Equal progress: the later output wins (cargo and
+                        // services change a call without a newer timestamp).
+                        Some(cur) if row.progress() >= cur.progress() => *cur = row.inherit_phase(cur),
+                        Some(_) => {}
+                        None => {
+                            calls.insert(&update.call.id, row);
+                        }
+                    }
+                }
+                Output::Anomaly(a) => {
+                    derived.anomalies.push(AnomalyRow::new(a, a.zone.map(|z| zone(z).name().to_owned())))
+                }
+                Output::Weather(w) => {
+                    derived.weather_alerts.push(WeatherAlertRow::new(w, zone(w.zone).name()))
+                }
+                // `Output` is non-exhaustive: a new kind must be given a home
+                // here before the processors emit it; until then it is loud.
+                other => {
+                    tracing::error!(?other, "processor output of an unknown kind: not stored by any sink");
+                    metrics::counter!("porttrack_derived_unstored_total").increment(1);
+                }
+            }
+        }
+        derived.port_calls = calls.into_values().collect();
+        derived.port_calls.sort_unstable_by(|a, b| a.call.id.cmp(&b.call.id));
+        derived
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows of every kind.
+    pub fn len(&self) -> usize {
+        self.zone_events.len()
+            + self.port_calls.len()
+            + self.anomalies.len()
+            + self.weather_alerts.len()
+            + self.congestion.len()
+    }
+}
+
+/// A confirmed zone entry or exit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneEventRow {
+    /// The vessel.
+    pub mmsi: u32,
+    /// Zone name.
+    pub zone: String,
+    /// Zone kind (`anchorage`, `berth`, ...).
+    pub zone_kind: &'static str,
+    /// `entered` or `exited`.
+    pub direction: &'static str,
+    /// Event time of the first fix on the new side.
+    pub at: DateTime<Utc>,
+    /// For exits, seconds inside.
+    pub stay_s: Option<i64>,
+}
+
+impl ZoneEventRow {
+    fn new(t: &ZoneTransition, zone: &porttrack_processors::Zone) -> Self {
+        ZoneEventRow {
+            mmsi: t.mmsi,
+            zone: zone.name().to_owned(),
+            zone_kind: zone.kind().as_str(),
+            direction: match t.direction {
+                Direction::Entered => "entered",
+                Direction::Exited => "exited",
+            },
+            at: t.at,
+            stay_s: t.stay_s,
+        }
+    }
+
+    /// Stable document id.
+    pub fn id(&self) -> String {
+        format!("{}-{}-{}-{}", self.mmsi, self.zone, self.at.timestamp_millis(), self.direction)
+    }
+}
+
+/// A port call as it stands after its latest update in the batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PortCallRow {
+    /// Lifecycle phase: `arrived`, `anchored`, `wait_ended`, `berthed`,
+    /// `unberthed` or `departed` (service and cargo updates keep the phase).
+    pub phase: &'static str,
+    /// Order of `phase` in the lifecycle (`arrived` 0 … `departed` 5).
+    pub phase_rank: i16,
+    /// The newest event time recorded on the call.
+    pub last_event_at: DateTime<Utc>,
+    /// The call.
+    #[serde(flatten)]
+    pub call: PortCall,
+}
+
+impl PortCallRow {
+    fn new(phase: CallPhase, call: &PortCall) -> Self {
+        let (phase, phase_rank) = lifecycle(phase).unwrap_or_else(|| phase_from_fields(call));
+        let last_event_at =
+            [Some(call.arrived_at), call.anchored_at, call.berthed_at, call.unberthed_at, call.departed_at]
+                .into_iter()
+                .flatten()
+                .chain(call.services.iter().map(|s| s.at))
+                .max()
+                .unwrap_or(call.arrived_at);
+        PortCallRow { phase, phase_rank, last_event_at, call: call.clone() }
+    }
+
+    /// A service or cargo update says nothing about the phase: keep the one
+    /// the previous update of the batch established.
+    fn inherit_phase(mut self, previous: &PortCallRow) -> Self {
+        if self.last_event_at == previous.last_event_at && self.phase_rank < previous.phase_rank {
+            self.phase = previous.phase;
+            self.phase_rank = previous.phase_rank;
+        }
+        self
+    }
+
+    /// How far the call has progressed: newer event time first, then later
+    /// phase. Sinks never replace a row with one of lower progress.
+    pub fn progress(&self) -> (DateTime<Utc>, i16) {
+        (self.last_event_at, self.phase_rank)
+    }
+
+    /// A version number increasing with [`progress`](Self::progress), for
+    /// Elasticsearch's `external_gte` versioning.
+    pub fn version(&self) -> i64 {
+        self.last_event_at.timestamp_millis().max(0) * 8 + i64::from(self.phase_rank)
+    }
+}
+
+fn lifecycle(phase: CallPhase) -> Option<(&'static str, i16)> {
+    Some(match phase {
+        CallPhase::Arrived => ("arrived", 0),
+        CallPhase::Anchored => ("anchored", 1),
+        CallPhase::WaitEnded => ("wait_ended", 2),
+        CallPhase::Berthed => ("berthed", 3),
+        CallPhase::Unberthed => ("unberthed", 4),
+        CallPhase::Departed => ("departed", 5),
+        _ => return None,
+    })
+}
+
+/// The phase a call's fields imply, for service and cargo updates.
+fn phase_from_fields(call: &PortCall) -> (&'static str, i16) {
+    if call.departed_at.is_some() {
+        ("departed", 5)
+    } else if call.unberthed_at.is_some() {
+        ("unberthed", 4)
+    } else if call.berthed_at.is_some() {
+        ("berthed", 3)
+    } else if call.anchored_at.is_some() {
+        ("anchored", 1)
+    } else {
+        ("arrived", 0)
+    }
+}
+
+/// An anomaly about one vessel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnomalyRow {
+    /// The vessel.
+    pub mmsi: u32,
+    /// When it was established.
+    pub at: DateTime<Utc>,
+    /// Zone name, if any.
+    pub zone: Option<String>,
+    /// The kind (`kind` field) and its details, flattened.
+    #[serde(flatten)]
+    pub details: AnomalyKind,
+}
+
+impl AnomalyRow {
+    fn new(a: &Anomaly, zone: Option<String>) -> Self {
+        AnomalyRow { mmsi: a.mmsi, at: a.at, zone, details: a.kind.clone() }
+    }
+
+    /// The kind's stable name (`dark_period`, `speeding`, ...).
+    pub fn kind(&self) -> String {
+        serde_json::to_value(&self.details)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// The details without the kind, as JSON.
+    pub fn details_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(&self.details).unwrap_or(serde_json::Value::Null);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("kind");
+        }
+        v
+    }
+
+    /// Stable document id.
+    pub fn id(&self) -> String {
+        format!("{}-{}-{}", self.mmsi, self.at.timestamp_millis(), self.kind())
+    }
+}
+
+/// A weather limit crossed (`raised`) or cleared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeatherAlertRow {
+    /// Zone name.
+    pub zone: String,
+    /// Reporting station.
+    pub station: String,
+    /// Observation time.
+    pub at: DateTime<Utc>,
+    /// Which limit.
+    pub kind: &'static str,
+    /// Observed value.
+    pub value: f32,
+    /// The limit.
+    pub limit: f32,
+    /// Starts (true) or clears (false).
+    pub raised: bool,
+}
+
+impl WeatherAlertRow {
+    fn new(w: &WeatherAlert, zone: &str) -> Self {
+        let kind = match w.kind {
+            porttrack_processors::WeatherAlertKind::GustAboveCraneLimit => "gust_above_crane_limit",
+            porttrack_processors::WeatherAlertKind::VisibilityBelowDepartureLimit => {
+                "visibility_below_departure_limit"
+            }
+            _ => "other",
+        };
+        WeatherAlertRow {
+            zone: zone.to_owned(),
+            station: w.station.clone(),
+            at: w.at,
+            kind,
+            value: w.value,
+            limit: w.limit,
+            raised: w.raised,
+        }
+    }
+
+    /// Stable document id.
+    pub fn id(&self) -> String {
+        format!("{}-{}-{}-{}", self.zone, self.at.timestamp_millis(), self.kind, self.station)
+    }
+}
+
+/// Stable document id of a congestion partial.
+pub fn partial_id(p: &ZonePartial) -> String {
+    format!("{}-{}-{}", p.zone, p.partition, p.at.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use porttrack_processors::{PortCallUpdate, PortConfig, Service};
+    use porttrack_schemas::PortOpsKind;
+
+    use super::*;
+
+    fn call(at: i64) -> PortCall {
+        PortCall {
+            id: "244123456-20261122T000000Z".into(),
+            mmsi: 244_123_456,
+            arrived_at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
+            arrival_observed: true,
+            anchored_at: Some(Utc.timestamp_opt(1_790_000_000 + at, 0).unwrap()),
+            waiting_time_s: 0,
+            berth: None,
+            berthed_at: None,
+            unberthed_at: None,
+            service_time_s: 0,
+            departed_at: None,
+            teu_loaded: 0,
+            teu_discharged: 0,
+            services: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn port_call_updates_coalesce_to_the_most_advanced_and_services_keep_the_phase() {
+        let geo = porttrack_processors::Port::new(Geography::rotterdam(), PortConfig::default());
+        let anchored = call(100);
+        let mut served = anchored.clone();
+        served.services.push(Service {
+            event_id: "p-1".into(),
+            at: anchored.anchored_at.unwrap(),
+            kind: PortOpsKind::PilotBoarded,
+            resource: "pilot-7".into(),
+            berth: None,
+        });
+        let outputs = vec![
+            Output::PortCall(PortCallUpdate { phase: CallPhase::Anchored, call: anchored.clone() }),
+            Output::PortCall(PortCallUpdate { phase: CallPhase::Served, call: served.clone() }),
+            // An older update arriving last changes nothing.
+            Output::PortCall(PortCallUpdate { phase: CallPhase::Arrived, call: call(-10) }),
+        ];
+        let d = Derived::new(geo.geography(), &outputs, &[]);
+        assert_eq!(d.port_calls.len(), 1);
+        let row = &d.port_calls[0];
+        assert_eq!(row.phase, "anchored");
+        assert_eq!(row.call.services.len(), 1);
+        assert_eq!(row.last_event_at, anchored.anchored_at.unwrap());
+    }
+
+    #[test]
+    fn anomaly_kind_and_details_split() {
+        let row = AnomalyRow {
+            mmsi: 244_123_456,
+            at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
+            zone: None,
+            details: AnomalyKind::Speeding { speed_kn: 14.5, limit_kn: 10.0 },
+        };
+        assert_eq!(row.kind(), "speeding");
+        assert_eq!(row.details_json(), serde_json::json!({"speed_kn": 14.5, "limit_kn": 10.0}));
+        assert_eq!(row.id(), "244123456-1790000000000-speeding");
+    }
+}

@@ -1,0 +1,488 @@
+//! The Postgres sink against the local stack's Postgres (127.0.0.1:5432):
+//! each test creates its own database and drops it at the end.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use porttrack_processors::{CallPhase, ZoneKind, ZonePartial};
+use porttrack_schemas::{Origin, RejectClass};
+use porttrack_sinks::derived::{PortCallRow, ZoneEventRow};
+use porttrack_sinks::postgres::{PostgresConfig, PostgresSink, TlsMode, migrate};
+use porttrack_sinks::{DeadLetterSummary, Derived, Sink, SinkError};
+use support::*;
+use tokio_postgres::NoTls;
+
+const ADDR: &str = "127.0.0.1:5432";
+
+/// A fresh, migrated database; dropped by [`Db::drop_now`].
+struct Db {
+    name: String,
+    config: PostgresConfig,
+}
+
+impl Db {
+    async fn create(tag: &str) -> Option<Db> {
+        if !stack_up("postgres", ADDR) {
+            return None;
+        }
+        let name = unique(tag);
+        let admin = admin().await;
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let config = PostgresConfig {
+            url: format!("postgres://postgres@{ADDR}/{name}"),
+            pool_size: 2,
+            ..Default::default()
+        };
+        assert_eq!(migrate(&config).await.unwrap(), 3);
+        assert_eq!(migrate(&config).await.unwrap(), 0, "migrations apply once");
+        Some(Db { name, config })
+    }
+
+    async fn client(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.config.url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        self.client().await.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    async fn drop_now(self) {
+        let admin = admin().await;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await.unwrap();
+    }
+}
+
+async fn admin() -> tokio_postgres::Client {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("postgres://postgres@{ADDR}/postgres"), NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// Writes until the sink acknowledges, as the pipeline does (transient errors retried).
+async fn write_until_acked(
+    sink: &PostgresSink,
+    batch: &[porttrack_schemas::Sourced<porttrack_schemas::Event>],
+) -> u32 {
+    let mut transient = 0;
+    loop {
+        match sink.write(batch).await {
+            Ok(outcome) => {
+                assert!(outcome.rejected.is_empty());
+                return transient;
+            }
+            Err(SinkError::Transient(_)) => {
+                transient += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn replaying_every_kind_changes_nothing_and_counts_exactly() {
+    let Some(db) = Db::create("replay").await else { return };
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let batch = mixed_batch();
+    sink.write(&batch).await.unwrap();
+    let tables = [
+        ("positions", 300),
+        ("vessel_state", 30),
+        ("vessels", 2),
+        ("weather", 2),
+        ("cargo_events", 2),
+        ("port_ops_events", 1),
+    ];
+    for (table, n) in tables {
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {table}")).await, n, "{table}");
+    }
+    let snapshot = "SELECT string_agg(format('%s', v), ';' ORDER BY mmsi) FROM vessel_state v";
+    let before: String = db.client().await.query_one(snapshot, &[]).await.unwrap().get(0);
+    // The same records again, and again split differently: no new rows.
+    sink.write(&batch).await.unwrap();
+    sink.write(&batch[100..]).await.unwrap();
+    for (table, n) in tables {
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {table}")).await, n, "{table} after replay");
+    }
+    let after: String = db.client().await.query_one(snapshot, &[]).await.unwrap().get(0);
+    // Not even updated_at moves: replaying the current state writes nothing.
+    assert_eq!(before, after);
+    // Two event days: two partitions, created on demand.
+    assert_eq!(db.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'positions'::regclass").await, 2);
+    assert_eq!(db.count("SELECT sum(teu_discharged)::bigint FROM cargo_inventory").await, 300);
+    assert_eq!(db.count("SELECT count(*) FROM weather_latest").await, 1);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn older_replays_never_overwrite_newer_state() {
+    let Some(db) = Db::create("order").await else { return };
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let mmsi = 244_000_009;
+    sink.write(&[position(mmsi, 100, 10)]).await.unwrap();
+    sink.write(&[position(mmsi, 50, 5)]).await.unwrap(); // older, replayed late
+    let row =
+        db.client().await.query_one("SELECT event_time, source_offset FROM vessel_state", &[]).await.unwrap();
+    assert_eq!(row.get::<_, chrono::DateTime<Utc>>(0), t(100));
+    assert_eq!(row.get::<_, i64>(1), 10);
+    assert_eq!(db.count("SELECT count(*) FROM positions").await, 2, "history keeps both");
+
+    // Static data: a newer report fills fields and never blanks them; an
+    // older one only fills blanks.
+    sink.write(&[static_report(mmsi, 100, 1, Some("NEW NAME"), None)]).await.unwrap();
+    sink.write(&[static_report(mmsi, 200, 2, None, Some(12.0))]).await.unwrap();
+    sink.write(&[static_report(mmsi, 50, 0, Some("OLD NAME"), Some(9.0))]).await.unwrap();
+    let row =
+        db.client().await.query_one("SELECT shipname, draught, last_report FROM vessels", &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>(0), "NEW NAME");
+    assert_eq!(row.get::<_, f32>(1), 12.0);
+    assert_eq!(row.get::<_, chrono::DateTime<Utc>>(2), t(200));
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_bad_row_fails_its_batch_permanently_and_leaves_nothing_behind() {
+    let Some(db) = Db::create("bad").await else { return };
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let mut bad_position = position(244_000_001, 0, 99);
+    if let porttrack_schemas::Event::Position(p) = &mut bad_position.event {
+        p.lat = 95.0; // the table's CHECK refuses it
+    }
+    let mut batch = mixed_batch();
+    batch.insert(150, bad_position.clone());
+    let err = sink.write(&batch).await.unwrap_err();
+    assert!(!err.is_transient(), "{err}");
+    assert_eq!(db.count("SELECT count(*) FROM positions").await, 0, "all or nothing");
+    assert_eq!(db.count("SELECT count(*) FROM cargo_events").await, 0, "all or nothing");
+    // A NUL byte cannot be stored in text: also the record's fault.
+    let nul = static_report(244_000_001, 0, 5, Some("BAD\0NAME"), None);
+    assert!(!sink.write(&[nul]).await.unwrap_err().is_transient());
+    // Bisected, the good part goes through and the bad record stays isolated.
+    sink.write(&batch[..150]).await.unwrap();
+    sink.write(&batch[151..]).await.unwrap();
+    assert!(!sink.write(&batch[150..151]).await.unwrap_err().is_transient());
+    assert_eq!(db.count("SELECT count(*) FROM positions").await, 300);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_transient() {
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let config = PostgresConfig {
+        url: "postgres://postgres@127.0.0.1:1/porttrack".into(),
+        connect_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let sink = PostgresSink::new(&config).unwrap();
+    let err = sink.write(&[position(244_000_001, 0, 0)]).await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(sink.check().await.unwrap_err().is_transient());
+    assert!(migrate(&config).await.unwrap_err().is_transient());
+}
+
+#[tokio::test]
+async fn tls_require_encrypts_the_session() {
+    let Some(db) = Db::create("tls").await else { return };
+    let ssl_on: String = db.client().await.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    if ssl_on != "on" {
+        eprintln!("skipping: the server has ssl = off");
+        return db.drop_now().await;
+    }
+    let config = PostgresConfig { tls: TlsMode::Require, ..db.config.clone() };
+    let sink = PostgresSink::new(&config).unwrap();
+    sink.write(&mixed_batch()).await.unwrap();
+    // Our pooled sessions are the ones using SSL in this database.
+    let encrypted = db
+        .count(&format!(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.datname = '{}' AND s.ssl",
+            db.name
+        ))
+        .await;
+    assert!(encrypted >= 1, "no encrypted session");
+    assert_eq!(db.count("SELECT count(*) FROM positions").await, 300);
+    // verify-full against the Mozilla roots refuses the server's self-signed certificate.
+    let strict =
+        PostgresSink::new(&PostgresConfig { tls: TlsMode::VerifyFull, ..db.config.clone() }).unwrap();
+    assert!(strict.check().await.is_err());
+    drop(sink);
+    drop(strict);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn derived_outputs_converge_and_move_forward_only() {
+    let Some(db) = Db::create("derived").await else { return };
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let call = |phase: CallPhase, anchored: Option<i64>, berthed: Option<i64>, waiting: i64| {
+        let mut c = porttrack_processors::PortCall {
+            id: "244000001-20260921T122640Z".into(),
+            mmsi: 244_000_001,
+            arrived_at: t(0),
+            arrival_observed: true,
+            anchored_at: anchored.map(t),
+            waiting_time_s: waiting,
+            berth: berthed.map(|_| "Maasvlakte II".to_owned()),
+            berthed_at: berthed.map(t),
+            unberthed_at: None,
+            service_time_s: 0,
+            departed_at: None,
+            teu_loaded: 0,
+            teu_discharged: 0,
+            services: Vec::new(),
+        };
+        c.teu_discharged = 10;
+        Derived { port_calls: vec![port_call_row(phase, c)], ..Derived::default() }
+    };
+    let berthed = call(CallPhase::Berthed, Some(100), Some(4000), 3000);
+    let anchored = call(CallPhase::Anchored, Some(100), None, 0);
+    sink.write_derived(&berthed).await.unwrap();
+    sink.write_derived(&anchored).await.unwrap(); // older update, replayed late
+    let row = db
+        .client()
+        .await
+        .query_one("SELECT phase, berth, waiting_time_s, berthed_at FROM port_calls", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "berthed");
+    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("Maasvlakte II"));
+    assert_eq!(row.get::<_, i64>(2), 3000);
+    assert_eq!(row.get::<_, Option<chrono::DateTime<Utc>>>(3), Some(t(4000)));
+
+    // Zone events and congestion partials: replays insert nothing; the view
+    // merges the latest partial of each (zone, partition).
+    let partial = |partition: i32, at: i64, queue: u64, waits: Vec<i64>| ZonePartial {
+        zone: "Maas North Anchorage".into(),
+        kind: ZoneKind::Anchorage,
+        berth_length_m: None,
+        partition,
+        at: t(at),
+        vessels_present: queue + 1,
+        queue_length: queue,
+        waiting_now_s: waits,
+        waits_completed_s: vec![],
+        rate_window_s: 3600,
+        entries: 2,
+        exits: 1,
+        moored_vessels: 0,
+        moored_length_m: 0,
+        moored_without_length: 0,
+        hazardous_vessels: 0,
+        teu_loaded: 0,
+        teu_discharged: 0,
+        weather: None,
+    };
+    let d = Derived {
+        zone_events: vec![zone_event(244_000_001, "entered", 10), zone_event(244_000_001, "exited", 500)],
+        congestion: vec![
+            partial(0, 0, 9, vec![1; 9]),
+            partial(0, 60, 3, vec![100, 200, 300]),
+            partial(1, 60, 2, vec![10, 1000]),
+        ],
+        ..Derived::default()
+    };
+    sink.write_derived(&d).await.unwrap();
+    sink.write_derived(&d).await.unwrap();
+    assert_eq!(db.count("SELECT count(*) FROM zone_events").await, 2);
+    assert_eq!(db.count("SELECT count(*) FROM congestion_partials").await, 3);
+    let c = db
+        .client()
+        .await
+        .query_one(
+            "SELECT partitions, queue_length, waiting_now_count, waiting_now_p90_s, arrivals_per_hour FROM congestion",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.get::<_, i64>(0), 2);
+    assert_eq!(c.get::<_, i64>(1), 5);
+    assert_eq!(c.get::<_, i64>(2), 5);
+    // Pooled waits 10, 100, 200, 300, 1000: nearest-rank p90 is the 5th.
+    assert_eq!(c.get::<_, i64>(3), 1000);
+    assert_eq!(c.get::<_, f64>(4), 4.0);
+    // The same through the processors' own merge.
+    let latest = [partial(0, 60, 3, vec![100, 200, 300]), partial(1, 60, 2, vec![10, 1000])];
+    let merged = porttrack_processors::merge(&latest, &porttrack_processors::CongestionThresholds::default());
+    assert_eq!(merged[0].waiting_now.p90_s, 1000);
+    assert_eq!(merged[0].queue_length, 5);
+    db.drop_now().await;
+}
+
+fn port_call_row(phase: CallPhase, call: porttrack_processors::PortCall) -> PortCallRow {
+    let geo = porttrack_processors::Geography::rotterdam();
+    let update = porttrack_processors::Output::PortCall(porttrack_processors::PortCallUpdate { phase, call });
+    Derived::new(&geo, &[update], &[]).port_calls.remove(0)
+}
+
+fn zone_event(mmsi: u32, direction: &'static str, at: i64) -> ZoneEventRow {
+    ZoneEventRow {
+        mmsi,
+        zone: "Maas North Anchorage".into(),
+        zone_kind: "anchorage",
+        direction,
+        at: t(at),
+        stay_s: (direction == "exited").then_some(490),
+    }
+}
+
+#[tokio::test]
+async fn dead_letters_are_counted_once_per_record_per_hour() {
+    let Some(db) = Db::create("dlq").await else { return };
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let origins: Vec<Origin> = (0..5).map(|o| Origin::new("ais.positions", 1, o)).collect();
+    let at = Utc.with_ymd_and_hms(2026, 11, 22, 8, 30, 0).unwrap();
+    let letters: Vec<DeadLetterSummary<'_>> = origins
+        .iter()
+        .enumerate()
+        .map(|(i, origin)| DeadLetterSummary {
+            origin,
+            class: if i < 3 { RejectClass::MmsiInvalid } else { RejectClass::MalformedJson },
+            reason: "bad",
+            at,
+        })
+        .collect();
+    sink.write_dead_letters(&letters).await.unwrap();
+    sink.write_dead_letters(&letters).await.unwrap(); // at-least-once: delivered twice
+    let rows = db
+        .client()
+        .await
+        .query("SELECT class, records FROM dead_letters_hourly ORDER BY class", &[])
+        .await
+        .unwrap();
+    let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, vec![("malformed_json".into(), 2), ("mmsi_invalid".into(), 3)]);
+    db.drop_now().await;
+}
+
+/// A TCP proxy in front of Postgres that can cut every connection and
+/// refuse new ones, to simulate an outage without touching the server.
+struct FlakyProxy {
+    port: u16,
+    down: Arc<AtomicBool>,
+}
+
+impl FlakyProxy {
+    async fn start() -> FlakyProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let down = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&down);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if flag.load(Ordering::SeqCst) {
+                    drop(inbound); // refused, as far as the client can tell
+                    continue;
+                }
+                let flag = Arc::clone(&flag);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(ADDR).await else { return };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    tokio::pin!(copy);
+                    loop {
+                        tokio::select! {
+                            _ = &mut copy => return,
+                            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                                if flag.load(Ordering::SeqCst) {
+                                    return; // cut: both sockets dropped mid-session
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        FlakyProxy { port, down }
+    }
+}
+
+#[tokio::test]
+async fn an_outage_is_retried_and_loses_nothing() {
+    let Some(db) = Db::create("outage").await else { return };
+    let proxy = FlakyProxy::start().await;
+    let config = PostgresConfig {
+        url: format!("postgres://postgres@127.0.0.1:{}/{}", proxy.port, db.name),
+        connect_timeout: Duration::from_secs(1),
+        ..db.config.clone()
+    };
+    let sink = PostgresSink::new(&config).unwrap();
+    let batches: Vec<Vec<_>> = (0..10)
+        .map(|b| {
+            (0..100)
+                .map(|i| {
+                    position(
+                        244_000_000 + i,
+                        i64::from(b) * 100 + i64::from(i),
+                        i64::from(b * 100 + i as i32),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    sink.write(&batches[0]).await.unwrap();
+    proxy.down.store(true, Ordering::SeqCst);
+    let down = Arc::clone(&proxy.down);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        down.store(false, Ordering::SeqCst);
+    });
+    let started = Instant::now();
+    let mut transient = 0;
+    for batch in &batches[1..] {
+        transient += write_until_acked(&sink, batch).await;
+    }
+    assert!(transient > 0, "the outage was not noticed");
+    assert!(started.elapsed() >= Duration::from_secs(2), "writes did not wait for the outage");
+    assert_eq!(db.count("SELECT count(*) FROM positions").await, 1000, "nothing lost, nothing doubled");
+    drop(sink);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn processor_checkpoints_round_trip_and_are_replaced_per_group_and_partition() {
+    use porttrack_processors::{Geography, Port, PortConfig};
+    use porttrack_schemas::{Event, Position, Sourced};
+    let Some(db) = Db::create("state").await else { return };
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let port = Port::new(Geography::rotterdam(), PortConfig::default());
+    let mut out = Vec::new();
+    for (i, p) in [0, 1].into_iter().enumerate() {
+        let position = Position {
+            mmsi: 244_000_100 + i as u32,
+            timestamp: Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap(),
+            lat: 51.98,
+            lon: 4.05,
+            sog: Some(8.0),
+            cog: Some(90.0),
+            heading: None,
+            nav_status: None,
+        };
+        port.process(
+            &Sourced { origin: Origin::new("ais.positions", p, 0), event: Event::Position(position) },
+            &mut out,
+        );
+    }
+    let states = vec![port.export_partition(0), port.export_partition(1)];
+    sink.save_processor_state("group-a", &states).await.unwrap();
+    sink.save_processor_state("group-a", &states[..1]).await.unwrap(); // replaced, not added
+    let loaded = sink.load_processor_state("group-a", &[0, 1, 2]).await.unwrap();
+    assert_eq!(loaded.len(), 2);
+    let restored = Port::new(Geography::rotterdam(), PortConfig::default());
+    for state in loaded {
+        let p = state.partition;
+        assert_eq!(state, port.export_partition(p), "partition {p} round-trips exactly");
+        restored.restore_partition(p, state).unwrap();
+    }
+    assert_eq!(restored.vessel_count(), 2);
+    assert!(sink.load_processor_state("group-b", &[0, 1]).await.unwrap().is_empty(), "groups are apart");
+    assert_eq!(db.count("SELECT count(*) FROM processor_state").await, 2);
+    db.drop_now().await;
+}

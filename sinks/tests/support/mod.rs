@@ -1,0 +1,141 @@
+//! Shared fixtures for the sink tests against the local stack.
+#![allow(dead_code, unreachable_pub)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use porttrack_schemas::{
+    CargoEvent, CargoOperation, Event, Origin, PortOpsEvent, PortOpsKind, Position, Sourced, VesselStatic,
+    WeatherObservation,
+};
+
+/// Whether the service at `addr` answers; when it does not, the test is
+/// skipped with a printed reason, unless `PORTTRACK_REQUIRE_STACK=1` (CI),
+/// which turns a missing service into a failure.
+pub fn stack_up(service: &str, addr: &str) -> bool {
+    let up = addr
+        .parse()
+        .ok()
+        .and_then(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).ok())
+        .is_some();
+    if !up {
+        if std::env::var("PORTTRACK_REQUIRE_STACK").as_deref() == Ok("1") {
+            panic!("{service} at {addr} is unreachable and PORTTRACK_REQUIRE_STACK=1");
+        }
+        eprintln!("skipping: {service} at {addr} is unreachable (deploy/local/up starts it)");
+    }
+    up
+}
+
+/// A name unique to this process and call site, for databases and index prefixes.
+pub fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("sinktest_{tag}_{}_{nanos}", std::process::id())
+}
+
+pub fn t(second: i64) -> DateTime<Utc> {
+    // 2026-09-21T12:26:40Z: two days' partitions are exercised by +86400.
+    Utc.timestamp_opt(1_790_000_000 + second, 0).unwrap()
+}
+
+pub fn position(mmsi: u32, second: i64, offset: i64) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("ais.positions", 0, offset),
+        event: Event::Position(Position {
+            mmsi,
+            timestamp: t(second),
+            lat: 51.9 + second as f64 * 1e-6,
+            lon: 4.1,
+            sog: Some(10.5),
+            cog: Some(90.0),
+            heading: Some(91),
+            nav_status: Some(0),
+        }),
+    }
+}
+
+pub fn static_report(
+    mmsi: u32,
+    second: i64,
+    offset: i64,
+    name: Option<&str>,
+    draught: Option<f32>,
+) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("ais.static", 0, offset),
+        event: Event::Static(VesselStatic {
+            mmsi,
+            timestamp: t(second),
+            shipname: name.map(str::to_owned),
+            draught,
+            imo: Some(9_321_483),
+            ..Default::default()
+        }),
+    }
+}
+
+pub fn weather(station: &str, second: i64, offset: i64) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("weather.observations", 0, offset),
+        event: Event::Weather(WeatherObservation {
+            station: station.into(),
+            timestamp: t(second),
+            lat: Some(51.98),
+            lon: Some(4.1),
+            zone: Some("Maasmond".into()),
+            wind_speed_kn: Some(22.0),
+            wind_gust_kn: Some(31.5),
+            ..Default::default()
+        }),
+    }
+}
+
+pub fn cargo(id: &str, mmsi: u32, second: i64, offset: i64, teu: u32) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("terminal.cargo", 0, offset),
+        event: Event::Cargo(CargoEvent {
+            event_id: id.into(),
+            timestamp: t(second),
+            mmsi,
+            voyage: Some("042W".into()),
+            berth: "Maasvlakte II".into(),
+            operation: CargoOperation::Discharge,
+            containers: teu / 2,
+            teu,
+            imdg_class: Some("3".into()),
+        }),
+    }
+}
+
+pub fn port_ops(id: &str, mmsi: u32, second: i64, offset: i64) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("port.operations", 0, offset),
+        event: Event::PortOps(PortOpsEvent {
+            event_id: id.into(),
+            timestamp: t(second),
+            mmsi,
+            kind: PortOpsKind::PilotBoarded,
+            resource: "pilot-17".into(),
+            shift: None,
+            berth: None,
+        }),
+    }
+}
+
+/// A batch with every event kind: 300 positions of 30 vessels over two
+/// event days, static reports, weather, cargo and port operations.
+pub fn mixed_batch() -> Vec<Sourced<Event>> {
+    let mut batch = Vec::new();
+    for i in 0..300 {
+        let mmsi = 244_000_000 + (i % 30) as u32;
+        // Half the reports on the next day: two partitions.
+        let second = i64::from(i) * 10 + if i % 2 == 0 { 0 } else { 86_400 };
+        batch.push(position(mmsi, second, i64::from(i)));
+    }
+    batch.push(static_report(244_000_001, 5, 1000, Some("EVER GIVEN"), None));
+    batch.push(static_report(244_000_002, 5, 1001, None, Some(14.5)));
+    batch.push(weather("hoek", 0, 2000));
+    batch.push(weather("hoek", 600, 2001));
+    batch.push(cargo("c-1", 244_000_001, 100, 3000, 200));
+    batch.push(cargo("c-2", 244_000_001, 200, 3001, 100));
+    batch.push(port_ops("p-1", 244_000_001, 50, 4000));
+    batch
+}
