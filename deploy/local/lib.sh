@@ -47,7 +47,7 @@ PT_PROM_ADDR="$PT_HOST:9090"
 PT_PROM_URL="http://$PT_PROM_ADDR"
 PT_PROM_CONFIG="$PT_LOCAL_DIR/prometheus.yml"
 
-PT_TOPICS=(ais.positions ais.static porttrack.dead-letter)
+PT_TOPICS=(ais.positions ais.static ais.nmea weather.observations terminal.cargo port.operations porttrack.dead-letter)
 
 # Plain logs and messages: tansu colours its output with ANSI codes otherwise.
 export NO_COLOR=1
@@ -228,7 +228,10 @@ pt_wait_ready() {
 # pt_tansu_topics: print "NAME PARTITIONS" for every topic on the broker.
 pt_tansu_topics() {
   local json
-  json=$(timeout 20 "$PT_TANSU_BIN" topic list --broker "$PT_KAFKA_URL" 2>&1) || {
+  # Listing is slow when the broker is busy (seen: 9 s and more while
+  # several test suites share it): allow a minute, and one retry.
+  json=$(timeout 60 "$PT_TANSU_BIN" topic list --broker "$PT_KAFKA_URL" 2>&1) ||
+    json=$(timeout 60 "$PT_TANSU_BIN" topic list --broker "$PT_KAFKA_URL" 2>&1) || {
     printf '%s\n' "$json" >&2
     return 1
   }
