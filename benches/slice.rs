@@ -21,6 +21,7 @@ use porttrack::config::{Config, HttpConfig};
 use porttrack::pipeline::Pipeline;
 use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
 use porttrack_ingest::KafkaConfig;
+use porttrack_ingest::config::{EventName, TopicConfig};
 use porttrack_sinks::elasticsearch::ElasticsearchConfig;
 use porttrack_sinks::postgres::PostgresConfig;
 use rdkafka::ClientConfig;
@@ -76,7 +77,7 @@ async fn slice_rate(stack: &support::Stack, topic: &str, dlq: &str, records: u64
         kafka: KafkaConfig {
             brokers: stack.brokers.clone(),
             group_id: support::unique("bench-slice"),
-            positions_topic: topic.to_owned(),
+            topics: vec![TopicConfig::json(topic, EventName::Position)],
             dead_letter_topic: dlq.to_owned(),
             ..KafkaConfig::default()
         },
@@ -123,14 +124,7 @@ fn main() {
     rt.block_on(support::create_topics(&stack.brokers, &[(&topic, PARTITIONS), (&dlq, 1)]));
 
     let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
-    let options = ProduceOptions {
-        positions_topic: topic.clone(),
-        static_topic: None,
-        rate: None,
-        count: Some(records),
-        duration: None,
-        record_acks: false,
-    };
+    let options = ProduceOptions { count: Some(records), ..ProduceOptions::positions_only(topic.clone()) };
     let mut sim = Simulator::new(SimConfig {
         vessels: 1_000,
         seed: 1,

@@ -11,15 +11,13 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use porttrack_ingest::decode::AvroConfig;
 use porttrack_ingest::{KafkaConfig, SourceConfig};
+use porttrack_processors::{Geography, Port, PortConfig};
 use porttrack_schemas::ValidationRules;
 use porttrack_sinks::elasticsearch::ElasticsearchConfig;
 use porttrack_sinks::postgres::PostgresConfig;
 use serde::{Deserialize, Serialize};
-
-/// `PORTTRACK_*` variables that are not configuration keys: the config file
-/// path (read by the CLI) and the local stack's extras.
-const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "STACK_ENV", "PROMETHEUS_URL", "PARTITIONS"];
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +29,10 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Record validation.
     pub validation: ValidationConfig,
+    /// Avro decoding: schema registry and locally mapped schema ids.
+    pub avro: AvroConfig,
+    /// Port processor: geography, rules, snapshots and checkpoints.
+    pub processors: ProcessorsConfig,
     /// Postgres sink; absent means "not configured" (the file sink stands in).
     pub postgres: Option<PostgresConfig>,
     /// Elasticsearch sink; absent means "not configured" (the file sink stands in).
@@ -41,6 +43,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Traces (OpenTelemetry); off unless an OTLP endpoint is set.
+    pub telemetry: TelemetryConfig,
 }
 
 /// The `[pipeline]` section.
@@ -57,6 +61,9 @@ pub struct PipelineConfig {
     /// How long a rebalance or shutdown waits for sinks to acknowledge in-flight batches.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
+    /// Fraction of accepted records failed on purpose, dead-lettered as
+    /// `fault_injected` (release drills only; keep 0 in production).
+    pub fault_injection_ratio: f64,
 }
 
 impl Default for PipelineConfig {
@@ -67,7 +74,58 @@ impl Default for PipelineConfig {
             batch_linger: source.batch_linger,
             max_in_flight_batches: source.max_in_flight_batches,
             drain_timeout: source.drain_timeout,
+            fault_injection_ratio: 0.0,
         }
+    }
+}
+
+/// The `[processors]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessorsConfig {
+    /// Port geography (GeoJSON); the built-in Rotterdam geography when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geography: Option<PathBuf>,
+    /// How often congestion partials are snapshotted (and dark periods checked).
+    #[serde(with = "humantime_serde")]
+    pub snapshot_interval: Duration,
+    /// Longest time between processor-state checkpoints; offsets are committed
+    /// only up to the last checkpoint.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+    /// The processor's rules and thresholds.
+    pub port: PortConfig,
+}
+
+impl Default for ProcessorsConfig {
+    fn default() -> Self {
+        ProcessorsConfig {
+            geography: None,
+            snapshot_interval: Duration::from_secs(10),
+            checkpoint_interval: Duration::from_secs(5),
+            port: PortConfig::default(),
+        }
+    }
+}
+
+impl ProcessorsConfig {
+    /// The geography this configuration names (or the built-in one).
+    pub fn geography(&self) -> anyhow::Result<Geography> {
+        match &self.geography {
+            None => Ok(Geography::rotterdam()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("processors.geography {}: {e}", path.display()))?;
+                Geography::from_geojson(&text)
+                    .map_err(|e| anyhow::anyhow!("processors.geography {}: {e}", path.display()))
+            }
+        }
+    }
+
+    /// The port processor this configuration describes.
+    pub fn port(&self) -> anyhow::Result<Port> {
+        self.port.validate().map_err(|e| anyhow::anyhow!("processors.port: {e}"))?;
+        Ok(Port::new(self.geography()?, self.port.clone()))
     }
 }
 
@@ -146,6 +204,41 @@ impl Default for LogConfig {
     }
 }
 
+/// The `[telemetry]` section: OpenTelemetry traces over OTLP/HTTP.
+///
+/// Off by default. With `otlp_endpoint` set, every batch becomes a span
+/// (`batch`, with `sink_write` and `commit` children) exported to that
+/// collector, linked to the W3C trace contexts (`traceparent` headers) of
+/// the records it carried, and JSON logs carry `trace.id` / `span.id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Base URL of an OTLP/HTTP (protobuf) collector, e.g.
+    /// `http://otel-collector:4318`; spans go to `<endpoint>/v1/traces`.
+    /// Unset: no spans are exported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// Timeout of one export request.
+    #[serde(with = "humantime_serde")]
+    pub otlp_timeout: Duration,
+    /// Fraction of batch traces kept (parent-based, then by trace id).
+    pub sample_ratio: f64,
+    /// Record trace contexts linked per batch span; the rest are counted
+    /// in `porttrack_trace_links_dropped_total`.
+    pub max_links: usize,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            otlp_timeout: Duration::from_secs(10),
+            sample_ratio: 1.0,
+            max_links: 32,
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults ← `file` (if given) ← `PORTTRACK_*` environment.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
@@ -169,7 +262,11 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(Serialized::defaults(env_tree(extra_env)));
-        figment = figment.merge(Env::prefixed("PORTTRACK_").split("__").ignore(NOT_CONFIG_KEYS));
+        // Every key lives in a section, so a configuration variable always has
+        // a `__`; others (`PORTTRACK_CONFIG`, the local stack's and tools'
+        // `PORTTRACK_PARTITIONS`, `PORTTRACK_BIN`, …) are not configuration.
+        figment =
+            figment.merge(Env::prefixed("PORTTRACK_").filter(|key| key.as_str().contains("__")).split("__"));
         let config: Config = figment.extract().map_err(Box::new)?;
         config.check().map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)
@@ -180,8 +277,33 @@ impl Config {
         if self.kafka.brokers.trim().is_empty() {
             return Err("kafka.brokers is empty".into());
         }
-        if self.kafka.positions_topic == self.kafka.dead_letter_topic {
-            return Err("kafka.dead_letter_topic must differ from kafka.positions_topic".into());
+        if self.kafka.topics.is_empty() {
+            return Err("kafka.topics is empty: nothing to consume".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.kafka.topics {
+            t.check()?;
+            if t.name == self.kafka.dead_letter_topic {
+                return Err(format!("kafka.dead_letter_topic {:?} is also a consumed topic", t.name));
+            }
+            if !seen.insert(t.name.as_str()) {
+                return Err(format!("kafka.topics lists {:?} twice", t.name));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.pipeline.fault_injection_ratio) {
+            return Err("pipeline.fault_injection_ratio must be within 0..=1".into());
+        }
+        self.processors.port.validate().map_err(|e| format!("processors.port: {e}"))?;
+        if self.processors.geography.is_some() {
+            self.processors.geography().map_err(|e| e.to_string())?;
+        }
+        if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+            return Err("telemetry.sample_ratio must be within 0..=1".into());
+        }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(format!("telemetry.otlp_endpoint {endpoint:?} must be an http:// or https:// URL"));
         }
         if self.pipeline.batch_max_records == 0 {
             return Err("pipeline.batch_max_records must be at least 1".into());
@@ -206,6 +328,13 @@ impl Config {
             rules: ValidationRules {
                 earliest: self.validation.earliest,
                 max_future_skew: self.validation.max_future_skew,
+            },
+            avro: self.avro.clone(),
+            // Trace contexts are read only to be linked by exported spans.
+            max_trace_parents: if self.telemetry.otlp_endpoint.is_some() {
+                self.telemetry.max_links
+            } else {
+                0
             },
         }
     }
@@ -270,6 +399,51 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(example, expected);
+    }
+
+    /// Every key the defaults have is written out in the example file (so
+    /// the file is a complete reference), and the file has no other keys.
+    #[test]
+    fn the_example_file_lists_every_key() {
+        fn paths(prefix: &str, v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+            match v {
+                serde_json::Value::Object(map) if !map.is_empty() => {
+                    for (k, v) in map {
+                        paths(&format!("{prefix}{k}."), v, out);
+                    }
+                }
+                // Empty tables (kafka.properties, avro.schema_ids) and arrays
+                // of tables (kafka.topics) are compared as a whole.
+                _ => {
+                    out.insert(prefix.trim_end_matches('.').to_owned());
+                }
+            }
+        }
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/porttrack.example.toml");
+        let written: serde_json::Value = Figment::from(Toml::file(&path)).extract().unwrap();
+        let defaults = serde_json::to_value(Config {
+            postgres: Some(PostgresConfig::default()),
+            elasticsearch: Some(ElasticsearchConfig::default()),
+            ..Config::default()
+        })
+        .unwrap();
+        let (mut w, mut d) = (Default::default(), Default::default());
+        paths("", &written, &mut w);
+        paths("", &defaults, &mut d);
+        // Keys without a default (secrets files, optional URLs) are shown
+        // commented out: `# password_file = …`.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let optional = |key: &String| {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            defaults.pointer(&format!("/{}", key.replace('.', "/"))).is_some_and(serde_json::Value::is_null)
+                && text.contains(&format!("# {leaf} = "))
+        };
+        let missing: Vec<&String> = d.difference(&w).filter(|k| !optional(k)).collect();
+        let extra: Vec<&String> = w.difference(&d).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "missing from the example: {missing:?}; unknown: {extra:?}"
+        );
     }
 
     #[test]

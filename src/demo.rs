@@ -78,7 +78,7 @@ pub async fn run(
     let overrides = overrides.unwrap_or_default();
     let mut config = Config::load_with(options.config.as_deref(), &overrides)
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-    crate::telemetry::init_logging(&config.log);
+    let _telemetry = crate::telemetry::init(&config.log, &config.telemetry)?;
 
     let explicit_brokers = std::env::var_os("PORTTRACK_KAFKA__BROKERS").is_some()
         || overrides.iter().any(|(k, _)| k == "PORTTRACK_KAFKA__BROKERS")
@@ -96,9 +96,7 @@ pub async fn run(
             eprintln!("demo: Kafka at {} is not reachable; using the embedded broker", config.kafka.brokers);
         }
         let cluster = MockCluster::new(1).context("starting the embedded broker")?;
-        for topic in
-            [&config.kafka.positions_topic, &config.kafka.dead_letter_topic, &"ais.static".to_owned()]
-        {
+        for topic in config.kafka.topic_names().into_iter().chain([config.kafka.dead_letter_topic.as_str()]) {
             cluster
                 .create_topic(topic, options.partitions, 1)
                 .with_context(|| format!("creating {topic}"))?;
@@ -148,14 +146,8 @@ pub async fn run(
         start: Utc::now() - chrono::Duration::from_std(options.backfill).unwrap_or_default(),
         invalid_ratio: 0.005,
     };
-    let produce_options = ProduceOptions {
-        positions_topic: config.kafka.positions_topic.clone(),
-        static_topic: Some("ais.static".into()),
-        rate: Some(options.rate),
-        count: None,
-        duration: None,
-        record_acks: false,
-    };
+    let produce_options =
+        ProduceOptions { rate: Some(options.rate), ..ProduceOptions::for_config(&config.kafka)? };
     let kafka = config.kafka.clone();
     let sim_thread = {
         let stop = Arc::clone(&stop);
@@ -174,7 +166,7 @@ pub async fn run(
         () = shutdown => {}
     }
     stop.store(true, Ordering::Relaxed);
-    let vessels = status.store.len();
+    let vessels = status.vessels();
     let report = tokio::task::spawn_blocking(move || sim_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("simulator thread panicked"))??;
@@ -210,7 +202,7 @@ async fn summarise(status: &PipelineStatus, produced: &AtomicU64, deadline: Opti
             "events/s {:>8.0} | total {:>10} | vessels {:>5} | lag {:>7} | dead-lettered {:>6} | produced {:>10}",
             rate,
             total,
-            status.store.len(),
+            status.vessels(),
             status.lag(),
             status.dead_lettered.load(Ordering::Relaxed),
             produced.load(Ordering::Relaxed),

@@ -41,9 +41,7 @@ pub async fn serve(
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.status.refresh_gauges();
-    let handle = crate::telemetry::metrics();
-    handle.run_upkeep();
-    ([("content-type", "text/plain; version=0.0.4")], handle.render())
+    ([("content-type", "text/plain; version=0.0.4")], crate::telemetry::render())
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

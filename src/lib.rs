@@ -13,8 +13,11 @@
 
 pub mod config;
 pub mod demo;
+pub mod drill;
 pub mod http;
 pub mod outputs;
 pub mod pipeline;
 pub mod sim;
+pub mod state;
 pub mod telemetry;
+pub mod tools;

@@ -12,6 +12,7 @@ use porttrack::config::Config;
 use porttrack::demo::{self, DemoOptions};
 use porttrack::pipeline::Pipeline;
 use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
+use porttrack_ingest::config::EventName;
 
 #[derive(Debug, Parser)]
 #[command(name = "porttrack", version, about = "Streaming pipeline for port traffic")]
@@ -54,9 +55,9 @@ enum Command {
         /// Start the simulated clock this far in the past (it never runs ahead of the wall clock).
         #[arg(long, value_parser = humantime::parse_duration, default_value = "6h")]
         backfill: Duration,
-        /// Topic for static/voyage data.
-        #[arg(long, default_value = "ais.static")]
-        static_topic: String,
+        /// Topic for static/voyage data (default: the configuration's JSON static topic).
+        #[arg(long)]
+        static_topic: Option<String>,
     },
     /// Run simulator and pipeline together, on the local stack or embedded.
     Demo {
@@ -82,11 +83,62 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         partitions: i32,
     },
+    /// Decode NMEA or JSON lines (a file, or stdin) and print events as JSON lines.
+    Decode {
+        /// Input file; stdin when absent or `-`.
+        file: Option<PathBuf>,
+        /// What the lines are.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: porttrack::tools::decode::InputFormat,
+        /// Event kind of untagged JSON lines.
+        #[arg(long, value_enum, default_value = "position")]
+        event: EventArg,
+        /// For NMEA: print one object per AIS message as `gpsdecode -j` does.
+        #[arg(long)]
+        gpsd_json: bool,
+        /// Configuration file (for `[validation]`).
+        #[arg(long, short, env = "PORTTRACK_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Produce a recorded file (NMEA log, MarineCadastre CSV, JSON lines) into Kafka.
+    Replay {
+        /// The recording.
+        file: PathBuf,
+        /// What the file holds (default: by extension).
+        #[arg(long, value_enum, default_value = "auto")]
+        input: porttrack::tools::replay::Recording,
+        /// Pace: 1 = original pace by event time, 60 = sixty times faster, 0 = as fast as possible.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Event kind of untagged JSON lines.
+        #[arg(long, value_enum, default_value = "position")]
+        event: EventArg,
+        /// Leave out unreadable lines instead of producing them for the dead-letter path.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Configuration file (for `[kafka]` and its topics).
+        #[arg(long, short, env = "PORTTRACK_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Exit 0 if a running instance's /healthz answers 200 (for container health checks).
+    Healthcheck {
+        /// The health endpoint.
+        #[arg(long, default_value = "http://127.0.0.1:9464/healthz")]
+        url: String,
+        /// Give up after this long.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
+        timeout: Duration,
+    },
     /// Validate a configuration and print the effective result.
     CheckConfig {
         /// Configuration file.
         #[arg(long, short, env = "PORTTRACK_CONFIG")]
         config: Option<PathBuf>,
+    },
+    /// Release drills on the local stack: a canary the analysis must abort, a rolling restart.
+    Drill {
+        #[command(subcommand)]
+        drill: porttrack::drill::DrillCommand,
     },
     /// Apply pending Postgres migrations.
     Migrate {
@@ -94,6 +146,28 @@ enum Command {
         #[arg(long, short, env = "PORTTRACK_CONFIG")]
         config: Option<PathBuf>,
     },
+}
+
+/// Event kinds, as command-line values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EventArg {
+    Position,
+    Static,
+    Weather,
+    Cargo,
+    PortOps,
+}
+
+impl From<EventArg> for EventName {
+    fn from(e: EventArg) -> Self {
+        match e {
+            EventArg::Position => EventName::Position,
+            EventArg::Static => EventName::Static,
+            EventArg::Weather => EventName::Weather,
+            EventArg::Cargo => EventName::Cargo,
+            EventArg::PortOps => EventName::PortOps,
+        }
+    }
 }
 
 fn load(config: Option<&std::path::Path>) -> anyhow::Result<Config> {
@@ -147,13 +221,13 @@ async fn main() -> anyhow::Result<()> {
                 start: chrono::Utc::now() - chrono::Duration::from_std(backfill).unwrap_or_default(),
                 invalid_ratio,
             };
+            let defaults = ProduceOptions::for_config(&config.kafka)?;
             let options = ProduceOptions {
-                positions_topic: config.kafka.positions_topic.clone(),
-                static_topic: Some(static_topic),
+                static_topic: static_topic.or(defaults.static_topic.clone()),
                 rate: (rate > 0.0).then_some(rate),
                 count,
                 duration,
-                record_acks: false,
+                ..defaults
             };
             let stop = Arc::new(AtomicBool::new(false));
             let stopper = Arc::clone(&stop);
@@ -181,6 +255,60 @@ async fn main() -> anyhow::Result<()> {
             let options = DemoOptions { config, vessels, rate, backfill, duration, embedded, partitions };
             demo::run(options, terminated()).await
         }
+        Command::Decode { file, format, event, gpsd_json, config } => {
+            let config = load(config.as_deref())?;
+            let options = porttrack::tools::decode::DecodeOptions {
+                format,
+                event: event.into(),
+                gpsd_json,
+                rules: config.source().rules,
+            };
+            let stdout = std::io::stdout().lock();
+            let stderr = std::io::stderr().lock();
+            let summary = match file.filter(|f| f.as_os_str() != "-") {
+                Some(path) => {
+                    let file =
+                        std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+                    porttrack::tools::decode::run(std::io::BufReader::new(file), stdout, stderr, &options)?
+                }
+                None => porttrack::tools::decode::run(std::io::stdin().lock(), stdout, stderr, &options)?,
+            };
+            eprintln!(
+                "decode: {} lines, {} printed, {} refused",
+                summary.lines, summary.printed, summary.refused
+            );
+            Ok(())
+        }
+        Command::Replay { file, input, speed, event, skip_invalid, config } => {
+            let config = load(config.as_deref())?;
+            porttrack::telemetry::init_logging(&config.log);
+            let options = porttrack::tools::replay::ReplayOptions {
+                recording: input,
+                speed: speed.max(0.0),
+                event: event.into(),
+                skip_invalid,
+            };
+            let (records, invalid) = porttrack::tools::replay::read(&file, &options)?;
+            eprintln!(
+                "replay: {} records from {} ({invalid} unreadable lines)",
+                records.len(),
+                file.display()
+            );
+            let report = porttrack::tools::replay::produce(&config.kafka, records, &options).await?;
+            let mut topics: Vec<_> = report.acked.iter().collect();
+            topics.sort();
+            for (topic, n) in topics {
+                println!("{topic}: {n} acknowledged");
+            }
+            anyhow::ensure!(report.failed == 0, "{} records were not delivered", report.failed);
+            Ok(())
+        }
+        Command::Healthcheck { url, timeout } => {
+            let client = reqwest::Client::builder().timeout(timeout).build()?;
+            let response = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+            anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+            Ok(())
+        }
         Command::CheckConfig { config } => {
             let config = load(config.as_deref())?;
             let mut shown = config.clone();
@@ -199,6 +327,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("configuration is valid");
             Ok(())
         }
+        Command::Drill { drill } => porttrack::drill::main(drill, terminated()).await,
         Command::Migrate { config } => {
             let config = load(config.as_deref())?;
             porttrack::telemetry::init_logging(&config.log);
@@ -217,7 +346,8 @@ fn render_config(config: &Config) -> anyhow::Result<String> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    porttrack::telemetry::init_logging(&config.log);
+    // Held until the end: dropping it flushes spans still queued for export.
+    let _telemetry = porttrack::telemetry::init(&config.log, &config.telemetry)?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), brokers = %config.kafka.brokers, group = %config.kafka.group_id, "starting");
     let sinks = porttrack::outputs::build(&config).await?;
     let pipeline = Pipeline::start(&config, sinks).await?;

@@ -61,10 +61,14 @@ async fn scenario(name: &str) -> Scenario {
 [kafka]
 brokers = "{brokers}"
 group_id = "{group}"
-positions_topic = "{topic}"
 dead_letter_topic = "{dlq}"
 session_timeout = "{SESSION_TIMEOUT_SECS}s"
 max_poll_interval = "30s"
+
+[[kafka.topics]]
+name = "{topic}"
+format = "json"
+event = "position"
 
 [pipeline]
 batch_max_records = 5000
@@ -133,15 +137,13 @@ impl Scenario {
     async fn produce_n(&self, records: u64) -> ProduceReport {
         let kafka = KafkaConfig { brokers: self.stack.brokers.clone(), ..KafkaConfig::default() };
         let options = ProduceOptions {
-            positions_topic: self.topic.clone(),
-            static_topic: None,
             // tansu's sqlite-backed group coordinator stops answering
             // heartbeats in time under an unthrottled producer on a 2-core
             // machine, and slows as its database grows over the suite.
             rate: Some(10_000.0),
             count: Some(records),
-            duration: None,
             record_acks: true,
+            ..ProduceOptions::positions_only(self.topic.clone())
         };
         let report = tokio::task::spawn_blocking(move || {
             let mut sim = Simulator::new(SimConfig {

@@ -5,7 +5,13 @@
 //! pilot, berthing, departure. Each vessel reports its position at the AIS
 //! rate its class and state call for (ITU-R M.1371: class A every 2–10 s
 //! under way, every 3 min at anchor or moored; class B every 30 s / 3 min)
-//! and its static and voyage data every 6 minutes.
+//! and its static and voyage data every 6 minutes. Around the port calls it
+//! also produces what terminal and port systems send: pilot, tug and
+//! mooring events when ships move between anchorage, channel and berth
+//! (JSON), cargo moves while they are alongside (Avro, single-object
+//! encoding, some with an IMDG class), and weather observations from three
+//! shore stations every minute, with squalls above the crane gust limit and
+//! spells of fog.
 //!
 //! [`Simulator`] yields records in event-time order and never yields an event
 //! later than the caller's clock allows; [`produce`] drives it into Kafka,
@@ -26,17 +32,19 @@ pub(crate) mod port;
 mod produce;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
-use porttrack_schemas::{NavStatus, Position, RejectClass};
+use chrono::{DateTime, Duration, DurationRound, Timelike, Utc};
+use porttrack_schemas::{
+    CargoEvent, CargoOperation, Event, NavStatus, PortOpsEvent, PortOpsKind, Position, RejectClass,
+    WeatherObservation,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 
 pub use produce::{AckedRecord, ProduceOptions, ProduceReport, produce};
 
-use port::{ANCHORAGES, CHANNEL_START, ENTRANCE, LatLon, SEA_POINTS, TERMINALS};
+use port::{BERTHS, CHANNEL_START, ENTRANCE, LatLon, SEA_POINTS, STATIONS, TERMINALS, places};
 
 /// What the simulation generates.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,21 +68,29 @@ impl Default for SimConfig {
 /// Which stream a record belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
-    /// Position reports (AIS types 1/2/3/18/19).
+    /// Position reports (JSON).
     Positions,
     /// Static and voyage data (AIS types 5/24).
     Static,
+    /// Weather observations (JSON).
+    Weather,
+    /// Cargo moves (Avro, single-object encoding).
+    Cargo,
+    /// Pilot, tug and mooring events (JSON).
+    Ops,
 }
 
 /// What the pipeline must do with a record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expect {
-    /// A valid position report, as the pipeline should decode it.
+    /// A valid position: the pipeline must store exactly this.
     Valid(Position),
-    /// An invalid record the pipeline must dead-letter with this class.
+    /// An invalid position: the pipeline must dead-letter it with this class.
     Invalid(RejectClass),
     /// A static/voyage record.
     Static,
+    /// A weather, cargo or operations event (valid).
+    Other,
 }
 
 /// One generated Kafka record.
@@ -132,6 +148,19 @@ struct Vessel {
 enum Kind {
     Position,
     Static,
+    /// A weather station's observation.
+    Weather(usize),
+    /// A cargo move (the move's number) of a vessel alongside.
+    Cargo(u8),
+}
+
+/// A weather station's state: a random walk with squalls and fog spells.
+#[derive(Debug, Clone)]
+struct Station {
+    wind_kn: f64,
+    direction: f64,
+    squall_until: Option<DateTime<Utc>>,
+    fog_until: Option<DateTime<Utc>>,
 }
 
 /// A report due: (when, tie-breaking sequence, vessel index, what).
@@ -145,6 +174,12 @@ pub struct Simulator {
     vessels: Vec<Vessel>,
     queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
+    /// Records due at the current event time (port operations at a phase change).
+    pending: VecDeque<SimRecord>,
+    stations: Vec<Station>,
+    /// Encodes cargo events (Avro single-object); `None` leaves them out.
+    avro: Option<porttrack_ingest::decode::AvroCatalog>,
+    events: u64,
 }
 
 const MIDS: &[u32] = &[244, 245, 211, 636, 538, 477, 357, 563, 219, 235, 249, 255];
@@ -183,7 +218,31 @@ impl Simulator {
             };
             vessels.push(Vessel::spawn(mmsi, start, &mut rng));
         }
-        let mut sim = Simulator { config, rng, vessels, queue: BinaryHeap::new(), seq: 0 };
+        let stations = STATIONS
+            .iter()
+            .map(|_| Station {
+                wind_kn: rng.random_range(10.0..25.0),
+                direction: rng.random_range(180.0..300.0),
+                squall_until: None,
+                fog_until: None,
+            })
+            .collect();
+        let avro = porttrack_ingest::decode::AvroCatalog::new(Default::default()).ok();
+        let mut sim = Simulator {
+            config,
+            rng,
+            vessels,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            pending: VecDeque::new(),
+            stations,
+            avro,
+            events: 0,
+        };
+        for s in 0..STATIONS.len() {
+            let at = start + Duration::milliseconds(sim.rng.random_range(0..60_000));
+            sim.schedule(at, s, Kind::Weather(s));
+        }
         for i in 0..sim.vessels.len() {
             // Stagger first reports so the stream does not start with a burst.
             let p = start + Duration::milliseconds(sim.rng.random_range(0..10_000));
@@ -213,11 +272,31 @@ impl Simulator {
     /// vessel always has a next report scheduled.
     pub fn next_record(&mut self) -> SimRecord {
         loop {
+            if let Some(record) = self.pending.pop_front() {
+                return record;
+            }
             let Some(Reverse((at, _, i, kind))) = self.queue.pop() else {
                 unreachable!("every vessel always has its next report scheduled");
             };
-            let v = &mut self.vessels[i];
-            v.advance(at, &mut self.rng);
+            match kind {
+                Kind::Weather(s) => {
+                    self.schedule(at + Duration::minutes(1), s, kind);
+                    return self.weather_record(s, at);
+                }
+                Kind::Cargo(n) => {
+                    if let Some(record) = self.cargo_record(i, n, at) {
+                        return record;
+                    }
+                    continue;
+                }
+                Kind::Position | Kind::Static => {}
+            }
+            let before = self.vessels[i].phase;
+            self.vessels[i].advance(at, &mut self.rng);
+            if self.vessels[i].phase != before {
+                self.phase_changed(i, before, at);
+            }
+            let v = &self.vessels[i];
             if v.phase == Phase::Away {
                 // Out of range: look again when it is back.
                 let back = v.until.max(at + Duration::seconds(1));
@@ -235,7 +314,138 @@ impl Simulator {
                     self.schedule(at + interval, i, Kind::Position);
                     self.position_record(position)
                 }
+                Kind::Weather(_) | Kind::Cargo(_) => unreachable!("handled above"),
             };
+        }
+    }
+
+    /// Port operations when a vessel changes phase; cargo moves once alongside.
+    fn phase_changed(&mut self, i: usize, before: Phase, at: DateTime<Utc>) {
+        let after = self.vessels[i].phase;
+        let berth = BERTHS.get(self.vessels[i].terminal).copied();
+        let tug = format!("SMIT {}", ["ORCA", "HUDSON", "ELBE", "NJORD"][self.rng.random_range(0..4)]);
+        let pilot = format!("pilot-{:02}", self.rng.random_range(1..60));
+        let crew = format!("moor-{}", self.rng.random_range(1..9));
+        let shift = if (6..18).contains(&at.time().hour()) { "day" } else { "night" };
+        let ops: Vec<(PortOpsKind, String, Option<&str>)> = match (before, after) {
+            (_, Phase::Inbound) => vec![(PortOpsKind::PilotBoarded, pilot, None)],
+            (_, Phase::Moored) => vec![
+                (PortOpsKind::TugAssigned, tug.clone(), berth),
+                (PortOpsKind::MooringCompleted, crew, berth),
+                (PortOpsKind::TugReleased, tug, berth),
+                (PortOpsKind::PilotDisembarked, pilot, berth),
+            ],
+            (Phase::Moored, Phase::Outbound) => vec![
+                (PortOpsKind::PilotBoarded, pilot, berth),
+                (PortOpsKind::TugAssigned, tug.clone(), berth),
+                (PortOpsKind::UnmooringCompleted, crew, berth),
+                (PortOpsKind::TugReleased, tug, berth),
+            ],
+            (Phase::Outbound, Phase::Away) => vec![(PortOpsKind::PilotDisembarked, pilot, None)],
+            _ => Vec::new(),
+        };
+        let mmsi = self.vessels[i].mmsi;
+        for (kind, resource, berth) in ops {
+            self.events += 1;
+            let event = PortOpsEvent {
+                event_id: format!("ops-{mmsi}-{}", self.events),
+                timestamp: at,
+                mmsi,
+                kind,
+                resource,
+                shift: Some(shift.to_owned()),
+                berth: berth.map(str::to_owned),
+            };
+            self.pending.push_back(SimRecord {
+                stream: Stream::Ops,
+                key: mmsi.to_string(),
+                payload: serde_json::to_vec(&event).unwrap_or_default(),
+                event_time: at,
+                expect: Expect::Other,
+            });
+        }
+        if after == Phase::Moored && (70..80).contains(&self.vessels[i].ship_type) {
+            // Discharge, then load, while alongside.
+            let (discharge, load) = (self.rng.random_range(30..90), self.rng.random_range(120..240));
+            self.schedule(at + Duration::minutes(discharge), i, Kind::Cargo(0));
+            self.schedule(at + Duration::minutes(load), i, Kind::Cargo(1));
+        }
+    }
+
+    fn cargo_record(&mut self, i: usize, n: u8, at: DateTime<Utc>) -> Option<SimRecord> {
+        let v = &self.vessels[i];
+        if v.phase != Phase::Moored {
+            return None; // left early: the move did not happen
+        }
+        let containers = self.rng.random_range(20..400_u32);
+        let teu = containers + self.rng.random_range(0..=containers / 2);
+        let imdg = self
+            .rng
+            .random_bool(0.1)
+            .then(|| ["2.1", "3", "6.1", "8", "9"][self.rng.random_range(0..5)].to_owned());
+        self.events += 1;
+        let event = Event::Cargo(CargoEvent {
+            event_id: format!("cargo-{}-{}", v.mmsi, self.events),
+            timestamp: at,
+            mmsi: v.mmsi,
+            voyage: Some(format!("{:03}{}", self.events % 1000, if n == 0 { "E" } else { "W" })),
+            berth: BERTHS.get(v.terminal).copied().unwrap_or("Europoort").to_owned(),
+            operation: if n == 0 { CargoOperation::Discharge } else { CargoOperation::Load },
+            containers,
+            teu,
+            imdg_class: imdg,
+        });
+        let payload = porttrack_ingest::decode::avro::encode(self.avro.as_ref()?, &event, None).ok()?;
+        Some(SimRecord {
+            stream: Stream::Cargo,
+            key: v.mmsi.to_string(),
+            payload,
+            event_time: at,
+            expect: Expect::Other,
+        })
+    }
+
+    fn weather_record(&mut self, s: usize, at: DateTime<Utc>) -> SimRecord {
+        let (id, zone, pos) = STATIONS[s];
+        let rng = &mut self.rng;
+        let st = &mut self.stations[s];
+        st.wind_kn = (st.wind_kn + rng.random_range(-1.5..1.5)).clamp(4.0, 32.0);
+        st.direction = (st.direction + rng.random_range(-5.0..5.0)).rem_euclid(360.0);
+        if st.squall_until.is_none_or(|t| t < at) && rng.random_bool(0.005) {
+            st.squall_until = Some(at + Duration::minutes(rng.random_range(10..25)));
+        }
+        if st.fog_until.is_none_or(|t| t < at) && rng.random_bool(0.002) {
+            st.fog_until = Some(at + Duration::minutes(rng.random_range(30..90)));
+        }
+        let squall = st.squall_until.is_some_and(|t| t >= at);
+        let gust =
+            if squall { rng.random_range(40.0..52.0) } else { st.wind_kn * rng.random_range(1.2..1.5) };
+        let visibility = if st.fog_until.is_some_and(|t| t >= at) {
+            rng.random_range(0.2..0.9)
+        } else {
+            rng.random_range(3.0..12.0)
+        };
+        let round1 = |x: f64| ((x * 10.0).round() / 10.0) as f32;
+        let observation = WeatherObservation {
+            station: id.to_owned(),
+            timestamp: at,
+            lat: zone.is_none().then_some(pos.0),
+            lon: zone.is_none().then_some(pos.1),
+            zone: zone.map(str::to_owned),
+            wind_speed_kn: Some(round1(st.wind_kn)),
+            wind_gust_kn: Some(round1(gust)),
+            wind_direction_deg: Some(st.direction.round() as u16 % 360),
+            visibility_nm: Some(round1(visibility)),
+            wave_height_m: Some(round1(st.wind_kn / 12.0)),
+            pressure_hpa: Some(round1(1013.0 - st.wind_kn / 3.0)),
+            air_temperature_c: Some(8.5),
+        };
+        SimRecord {
+            stream: Stream::Weather,
+            key: id.to_owned(),
+            payload: serde_json::to_vec(&observation).unwrap_or_default(),
+            event_time: at,
+            expect: Expect::Other,
         }
     }
 
@@ -339,7 +549,7 @@ impl Vessel {
             }
             25..45 => {
                 v.phase = Phase::Anchored;
-                v.pos = jitter(pick(rng, ANCHORAGES), 1.5, rng);
+                v.pos = jitter(pick(rng, &places().anchorages), 1.5, rng);
                 v.until = now + hours(rng, 0.2, 6.0);
             }
             45..55 => {
@@ -360,7 +570,7 @@ impl Vessel {
         self.phase = Phase::Approaching;
         let speed = rng.random_range(11.0..16.0);
         self.path = if rng.random_bool(0.6) {
-            vec![(jitter(pick(rng, ANCHORAGES), 1.5, rng), speed)]
+            vec![(jitter(pick(rng, &places().anchorages), 1.5, rng), speed)]
         } else {
             vec![(CHANNEL_START, speed)]
         };
@@ -369,19 +579,19 @@ impl Vessel {
     fn go_inbound(&mut self) {
         self.phase = Phase::Inbound;
         self.path = vec![(CHANNEL_START, 10.0), (ENTRANCE, 10.0)];
-        self.path.extend(TERMINALS[self.terminal].route.iter().map(|p| (*p, 6.0)));
+        self.path.extend(places().routes[self.terminal].iter().map(|p| (*p, 6.0)));
     }
 
     fn moor(&mut self, now: DateTime<Utc>, rng: &mut SmallRng) {
         self.phase = Phase::Moored;
-        self.pos = TERMINALS[self.terminal].route.last().copied().unwrap_or(ENTRANCE);
+        self.pos = places().routes[self.terminal].last().copied().unwrap_or(ENTRANCE);
         self.path.clear();
         self.until = now + hours(rng, 0.5, 24.0);
     }
 
     fn go_outbound(&mut self, rng: &mut SmallRng) {
         self.phase = Phase::Outbound;
-        let route = TERMINALS[self.terminal].route;
+        let route = places().routes[self.terminal].as_slice();
         self.path = route.iter().rev().skip(1).map(|p| (*p, 6.0)).collect();
         self.path.push((ENTRANCE, 6.0));
         self.path.push((CHANNEL_START, 12.0));
@@ -489,19 +699,22 @@ impl Vessel {
             Phase::Outbound | Phase::Away => "GBFXT",
             _ => "NLRTM",
         };
-        let payload = json!({
-            "mmsi": self.mmsi,
-            "timestamp": t,
-            "imo": (self.imo != 0).then_some(self.imo),
-            "call_sign": self.call_sign,
-            "name": self.name,
-            "ship_type": self.ship_type,
-            "dim_a": self.dims.0, "dim_b": self.dims.1, "dim_c": self.dims.2, "dim_d": self.dims.3,
-            "draught": self.draught,
-            "destination": destination,
-            "eta": (self.phase != Phase::Moored).then(|| t + Duration::hours(6)),
-            "terminal": TERMINALS[self.terminal].name,
-        });
+        let report = porttrack_schemas::VesselStatic {
+            mmsi: self.mmsi,
+            timestamp: t,
+            imo: (self.imo != 0).then_some(self.imo),
+            callsign: Some(self.call_sign.clone()),
+            shipname: Some(self.name.clone()),
+            shiptype: Some(self.ship_type),
+            to_bow: Some(self.dims.0),
+            to_stern: Some(self.dims.1),
+            to_port: Some(self.dims.2.into()),
+            to_starboard: Some(self.dims.3.into()),
+            draught: Some(self.draught),
+            destination: Some(destination.to_owned()),
+            eta: (self.phase != Phase::Moored).then(|| t + Duration::hours(6)),
+        };
+        let payload = serde_json::to_value(&report).unwrap_or_default();
         SimRecord {
             stream: Stream::Static,
             key: self.mmsi.to_string(),
@@ -540,6 +753,7 @@ mod tests {
                     assert_eq!(err.class, class, "{}", String::from_utf8_lossy(&r.payload));
                 }
                 Expect::Static => assert_eq!(r.stream, Stream::Static),
+                Expect::Other => assert!(matches!(r.stream, Stream::Weather | Stream::Cargo | Stream::Ops)),
             }
         }
         assert!(invalid > 500, "about 5% of ~19k position records: {invalid}");

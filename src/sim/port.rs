@@ -2,6 +2,12 @@
 //! anchorages, entrance and a few terminals. Coordinates are WGS 84 degrees
 //! (lat, lon), accurate to a few hundred metres: good enough to exercise
 //! zones and congestion, not for navigation.
+//!
+//! Where ships wait and berth comes from the same geography the processor
+//! uses (`processors/ports/rotterdam.geojson`): anchorage spots are the
+//! anchorage zones' centroids and each terminal's route ends at its berth
+//! zone's centroid ([`places`]). The sea points, channel and inner-harbour
+//! waypoints below only shape the tracks between them.
 
 /// A point, `(lat, lon)` in degrees.
 pub(crate) type LatLon = (f64, f64);
@@ -22,17 +28,67 @@ pub(crate) const ENTRANCE: LatLon = (51.985, 4.045);
 /// A terminal with the inner-harbour waypoints from the entrance to its berth.
 #[derive(Debug)]
 pub(crate) struct Terminal {
-    pub(crate) name: &'static str,
     pub(crate) route: &'static [LatLon],
 }
 
+/// The berth (zone name in `processors/ports/rotterdam.geojson`) of each of [`TERMINALS`].
+pub(crate) const BERTHS: &[&str] = &["Maasvlakte II", "Europoort", "Botlek", "Waalhaven"];
+
+/// Weather stations: `(id, zone reported for, position)`.
+pub(crate) const STATIONS: &[(&str, Option<&str>, LatLon)] = &[
+    ("hoek-van-holland", Some("Maasmond"), (51.978, 4.12)),
+    ("maasvlakte", Some("Yangtzehaven"), (51.96, 4.0)),
+    ("botlek", None, (51.885, 4.28)),
+];
+
 /// Terminals, with routes from [`ENTRANCE`] to the berth (last point).
 pub(crate) const TERMINALS: &[Terminal] = &[
-    Terminal { name: "Maasvlakte II", route: &[(51.975, 4.02), (51.958, 4.005)] },
-    Terminal { name: "Europoort", route: &[(51.965, 4.10), (51.950, 4.14)] },
-    Terminal { name: "Botlek", route: &[(51.962, 4.13), (51.905, 4.22), (51.885, 4.28)] },
-    Terminal { name: "Waalhaven", route: &[(51.962, 4.13), (51.900, 4.30), (51.893, 4.43)] },
+    Terminal { route: &[(51.975, 4.02), (51.958, 4.005)] },
+    Terminal { route: &[(51.965, 4.10), (51.950, 4.14)] },
+    Terminal { route: &[(51.962, 4.13), (51.905, 4.22), (51.885, 4.28)] },
+    Terminal { route: &[(51.962, 4.13), (51.900, 4.30), (51.893, 4.43)] },
 ];
+
+/// The anchorages and terminal routes, from the processor's geography.
+#[derive(Debug)]
+pub(crate) struct Places {
+    /// Where ships anchor: the anchorage zones' centroids.
+    pub(crate) anchorages: Vec<LatLon>,
+    /// Per terminal, the waypoints from the entrance to the berth zone's centroid.
+    pub(crate) routes: Vec<Vec<LatLon>>,
+}
+
+/// [`Places`] of the built-in geography, computed once.
+pub(crate) fn places() -> &'static Places {
+    static PLACES: std::sync::OnceLock<Places> = std::sync::OnceLock::new();
+    PLACES.get_or_init(|| {
+        use porttrack_processors::{Geography, ZoneKind};
+        let geography = Geography::rotterdam();
+        let mut anchorages: Vec<LatLon> = geography
+            .zones()
+            .iter()
+            .filter(|z| z.kind() == ZoneKind::Anchorage)
+            .map(porttrack_processors::Zone::centroid)
+            .collect();
+        if anchorages.is_empty() {
+            anchorages = ANCHORAGES.to_vec();
+        }
+        let routes = TERMINALS
+            .iter()
+            .zip(BERTHS)
+            .map(|(t, berth)| {
+                let mut route = t.route.to_vec();
+                if let Some(zone) = geography.id(berth).map(|id| geography.zone(id))
+                    && let Some(last) = route.last_mut()
+                {
+                    *last = zone.centroid();
+                }
+                route
+            })
+            .collect();
+        Places { anchorages, routes }
+    })
+}
 
 /// Nautical miles between two points (equirectangular; fine at port scale).
 pub(crate) fn distance_nm(a: LatLon, b: LatLon) -> f64 {
@@ -63,6 +119,25 @@ pub(crate) fn advance(a: LatLon, b: LatLon, nm: f64) -> LatLon {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_come_from_the_processors_geography() {
+        use porttrack_processors::{Geography, ZoneKind};
+        let geography = Geography::rotterdam();
+        let p = places();
+        assert_eq!(p.anchorages.len(), 2);
+        for a in &p.anchorages {
+            assert!(
+                geography.locate(a.0, a.1).iter().any(|z| geography.zone(z).kind() == ZoneKind::Anchorage)
+            );
+        }
+        for (route, berth) in p.routes.iter().zip(BERTHS) {
+            let end = route.last().copied().unwrap();
+            let inside: Vec<&str> =
+                geography.locate(end.0, end.1).iter().map(|z| geography.name(z)).collect();
+            assert!(inside.contains(berth), "{berth}: {inside:?}");
+        }
+    }
 
     #[test]
     fn geometry_is_sane() {

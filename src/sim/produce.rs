@@ -9,7 +9,7 @@ use chrono::Utc;
 use porttrack_ingest::KafkaConfig;
 use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 
 use super::{Expect, Simulator, Stream};
@@ -21,6 +21,12 @@ pub struct ProduceOptions {
     pub positions_topic: String,
     /// Topic for static/voyage data; `None` skips those records.
     pub static_topic: Option<String>,
+    /// Topic for weather observations (JSON); `None` skips them.
+    pub weather_topic: Option<String>,
+    /// Topic for cargo events (Avro); `None` skips them.
+    pub cargo_topic: Option<String>,
+    /// Topic for port operations events (JSON); `None` skips them.
+    pub ops_topic: Option<String>,
     /// Records per second across both streams; `None` is as fast as possible.
     pub rate: Option<f64>,
     /// Stop after this many position records (valid and invalid).
@@ -29,6 +35,44 @@ pub struct ProduceOptions {
     pub duration: Option<Duration>,
     /// Keep every acknowledged position record's partition, offset and ground truth.
     pub record_acks: bool,
+}
+
+impl ProduceOptions {
+    /// Every stream to the topics `kafka` consumes: positions and static data
+    /// to the JSON topics of their kind, weather and operations likewise,
+    /// cargo to the first Avro topic.
+    pub fn for_config(kafka: &KafkaConfig) -> anyhow::Result<ProduceOptions> {
+        use porttrack_ingest::config::{EventName, Format};
+        Ok(ProduceOptions {
+            positions_topic: kafka
+                .json_topic_for(EventName::Position)
+                .context("kafka.topics has no JSON position topic for the simulator")?
+                .to_owned(),
+            static_topic: kafka.json_topic_for(EventName::Static).map(str::to_owned),
+            weather_topic: kafka.json_topic_for(EventName::Weather).map(str::to_owned),
+            cargo_topic: kafka.topics.iter().find(|t| t.format == Format::Avro).map(|t| t.name.clone()),
+            ops_topic: kafka.json_topic_for(EventName::PortOps).map(str::to_owned),
+            rate: None,
+            count: None,
+            duration: None,
+            record_acks: false,
+        })
+    }
+
+    /// Positions only, to `topic` (benchmarks and tests of the position path).
+    pub fn positions_only(topic: impl Into<String>) -> ProduceOptions {
+        ProduceOptions {
+            positions_topic: topic.into(),
+            static_topic: None,
+            weather_topic: None,
+            cargo_topic: None,
+            ops_topic: None,
+            rate: None,
+            count: None,
+            duration: None,
+            record_acks: false,
+        }
+    }
 }
 
 /// An acknowledged position record.
@@ -73,7 +117,7 @@ impl ProducerContext for SimContext {
         match result {
             Ok(message) => {
                 self.acked.fetch_add(1, Ordering::Relaxed);
-                if self.record && *expect != Expect::Static {
+                if self.record && matches!(*expect, Expect::Valid(_) | Expect::Invalid(_)) {
                     let ack = AckedRecord {
                         partition: message.partition(),
                         offset: message.offset(),
@@ -150,18 +194,26 @@ pub fn produce(
         }
         let record = sim.next_record();
         let topic = match record.stream {
-            Stream::Positions => options.positions_topic.as_str(),
-            Stream::Static => match &options.static_topic {
-                Some(t) => t.as_str(),
-                None => continue,
-            },
+            Stream::Positions => Some(options.positions_topic.as_str()),
+            Stream::Static => options.static_topic.as_deref(),
+            Stream::Weather => options.weather_topic.as_deref(),
+            Stream::Cargo => options.cargo_topic.as_deref(),
+            Stream::Ops => options.ops_topic.as_deref(),
         };
+        let Some(topic) = topic else { continue };
         if record.stream == Stream::Positions {
             positions += 1;
         }
+        // Every record starts a trace, as an instrumented sensor gateway would:
+        // the pipeline links its batch spans to these (W3C trace context).
+        let traceparent =
+            format!("00-{:032x}-{:016x}-01", rand::random::<u128>() | 1, rand::random::<u64>() | 1);
+        let headers =
+            OwnedHeaders::new().insert(Header { key: "traceparent", value: Some(traceparent.as_str()) });
         let mut pending = BaseRecord::with_opaque_to(topic, Box::new(record.expect))
             .key(&record.key)
-            .payload(&record.payload);
+            .payload(&record.payload)
+            .headers(headers);
         loop {
             match producer.send(pending) {
                 Ok(()) => break,

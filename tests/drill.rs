@@ -1,0 +1,137 @@
+//! The release drills (`porttrack drill`) as tests, at small volumes, on the
+//! local stack: real `porttrack run` processes, tansu, Postgres,
+//! osmem-server and the stack's Prometheus (which scrapes the drill's
+//! instances through the `porttrack-drill` file-SD job).
+//!
+//! The tests call the same library functions as the command and assert on
+//! their reports: the analysis' decision (a fault-injecting canary is aborted
+//! because of its error ratio; a healthy one is promoted, so the analysis can
+//! also say yes), the stable instances untouched by the abort, and the
+//! Jepsen-style check: nothing lost, nothing duplicated, nothing misplaced.
+//!
+//! Each run leaves its configuration and instance logs in
+//! `target/test-runs/drill-*/`.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use porttrack::drill::{self, AnalysisOptions, CanaryOptions, DrillEnv, LoadOptions, RollingOptions};
+
+/// Drills run one at a time: they share one broker, one Prometheus and two
+/// cores, and their timings are part of what they report.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const INVALID_RATIO: f64 = 0.01;
+
+fn env() -> DrillEnv {
+    // The drill logs its phases (with --nocapture they show as they happen).
+    porttrack::telemetry::init_logging(&porttrack::config::LogConfig::default());
+    let stack = support::stack();
+    DrillEnv {
+        brokers: stack.brokers.clone(),
+        postgres_url: stack.postgres_url.clone(),
+        elasticsearch_url: stack.elasticsearch_url.clone(),
+        prometheus_url: stack.prometheus_url.clone(),
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_porttrack")),
+        runs_dir: support::repo_root().join("target/test-runs"),
+        // Asked from Prometheus, as the command does.
+        targets_dir: None,
+    }
+}
+
+/// Modest load: osmem-server indexes about 2k documents/s, and a debug build
+/// of three instances shares two cores with the stack.
+fn load() -> LoadOptions {
+    LoadOptions { rate: 500.0, vessels: 300, invalid_ratio: INVALID_RATIO, partitions: 4 }
+}
+
+fn analysis() -> AnalysisOptions {
+    AnalysisOptions {
+        initial_delay: Duration::from_secs(20),
+        interval: Duration::from_secs(10),
+        count: 4,
+        ..AnalysisOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "release drill: minutes of load on the shared broker; run alone with `cargo test --test drill -- --ignored --test-threads 1` on a quiet stack"]
+async fn a_fault_injecting_canary_is_aborted_and_nothing_is_lost_or_duplicated() {
+    let _serial = SERIAL.lock().await;
+    let options =
+        CanaryOptions { fault_ratio: 0.2, load: load(), analysis: analysis(), ..CanaryOptions::default() };
+    let report = drill::canary(&env(), &options).await.unwrap();
+    eprintln!("{report}");
+
+    assert!(
+        report.decision.aborted_by("error-ratio"),
+        "aborted because of the error ratio: {:?}",
+        report.decision
+    );
+    assert!(
+        report.time_to_decision <= report.decision_bound,
+        "decided within the bound: {:?} > {:?}",
+        report.time_to_decision,
+        report.decision_bound
+    );
+    assert!(report.canary_consuming_after.is_some(), "the canary took part before it was judged");
+    assert!(report.canary_fault_injected > 0, "the switch failed some records");
+    let (canary, stable) = (report.canary_error_ratio.unwrap(), report.stable_error_ratio.unwrap());
+    assert!(canary > 0.1, "canary error ratio {canary}");
+    assert!(stable < INVALID_RATIO * 3.0, "stable error ratio {stable}: stable is not what failed");
+    assert!(report.stable_survived, "the stable instances ran throughout and stopped cleanly");
+    assert!(report.reassigned_after.is_some(), "the canary's partitions went back to stable");
+
+    let check = &report.check;
+    assert!(check.is_clean(), "{check}");
+    assert_eq!((check.lost, check.duplicated, check.misplaced), (0, 0, 0));
+    assert!(check.dead_lettered.get("fault_injected").is_some_and(|n| *n > 0), "{check}");
+    assert!(check.stored > 0 && check.stored < check.valid, "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "release drill: minutes of load on the shared broker; run alone with `cargo test --test drill -- --ignored --test-threads 1` on a quiet stack"]
+async fn a_healthy_canary_is_promoted() {
+    let _serial = SERIAL.lock().await;
+    let options =
+        CanaryOptions { fault_ratio: 0.0, load: load(), analysis: analysis(), ..CanaryOptions::default() };
+    let report = drill::canary(&env(), &options).await.unwrap();
+    eprintln!("{report}");
+
+    assert_eq!(report.decision, drill::Decision::Promote);
+    assert_eq!(report.canary_fault_injected, 0);
+    assert!(report.canary_committed > 0, "the canary did work");
+    assert!(report.stable_survived);
+    let check = &report.check;
+    assert!(check.is_clean(), "{check}");
+    assert_eq!(check.stored, check.valid, "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "release drill: minutes of load on the shared broker; run alone with `cargo test --test drill -- --ignored --test-threads 1` on a quiet stack"]
+async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
+    let _serial = SERIAL.lock().await;
+    // Two instances: every restart is two rebalances, and tansu's coordinator
+    // is the slow part of this test; the command defaults to three.
+    let options = RollingOptions {
+        instances: 2,
+        load: load(),
+        settle: Duration::from_secs(10),
+        between: Duration::from_secs(3),
+        keep: false,
+    };
+    let report = drill::rolling_restart(&env(), &options).await.unwrap();
+    eprintln!("{report}");
+
+    assert_eq!(report.restarts.len(), 2);
+    let check = &report.check;
+    assert!(check.is_clean(), "{check}");
+    assert_eq!((check.lost, check.duplicated, check.misplaced), (0, 0, 0));
+    assert_eq!(check.stored, check.valid, "no fault injection here: every valid record stored");
+    assert!(report.longest_pause > Duration::ZERO);
+    assert!(report.max_commit_lag > 0);
+}
