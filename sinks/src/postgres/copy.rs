@@ -19,7 +19,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::classify;
-use crate::SinkError;
+use crate::{PositionRef, SinkError};
 use crate::derived::{AnomalyRow, PortCallRow, WeatherAlertRow, ZoneEventRow};
 
 /// A staged kind: its `COPY` statement, the column types, and its merges.
@@ -54,12 +54,15 @@ pub(super) const POSITIONS: Kind = Kind {
         Type::INT2,
         Type::INT2,
     ],
-    // merge_positions runs only when the optimistic insert finds duplicates
-    // (see `merge_positions`).
+    // merge_positions runs only when the direct COPY finds duplicates (see
+    // `stage_positions`); vessel_state is merged from the staged rows.
     merges: &[sql!("merge_vessel_state")],
 };
 
-const INSERT_POSITIONS: &str = sql!("insert_positions");
+/// Positions COPYed straight into the partitioned history (same columns).
+pub(super) const POSITIONS_DIRECT: Kind =
+    Kind { copy: sql!("copy_positions_direct"), types: POSITIONS.types, merges: &[] };
+
 const MERGE_POSITIONS: &str = sql!("merge_positions");
 const SAVEPOINT: &str = sql!("savepoint");
 const ROLLBACK_TO_SAVEPOINT: &str = sql!("rollback_to_savepoint");
@@ -218,8 +221,9 @@ pub(super) const DEAD_LETTERS: Kind = Kind {
 
 /// Every staged kind, in the order a batch is merged.
 #[cfg(test)]
-pub(super) const ALL: [&Kind; 11] = [
+pub(super) const ALL: [&Kind; 12] = [
     &POSITIONS,
+    &POSITIONS_DIRECT,
     &VESSELS,
     &WEATHER,
     &CARGO,
@@ -305,8 +309,7 @@ pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>
         kinds[k] = true;
     }
     if kinds[0] {
-        copy_positions(tx, records).await?;
-        merge_positions(tx).await?;
+        stage_positions(tx, records).await?;
         merge(tx, &POSITIONS).await?;
     }
     if kinds[1] {
@@ -412,38 +415,71 @@ pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>
     Ok(())
 }
 
-/// Positions: every row goes to the history and, coalesced, to vessel_state.
-pub(super) async fn copy_positions(
-    tx: &Transaction<'_>,
-    records: &[Sourced<Event>],
-) -> Result<u64, SinkError> {
-    copy_rows!(tx, POSITIONS, |w| {
-        for r in crate::positions(records) {
-            let p = r.event;
-            let c = Coords::of(r.origin);
-            let mmsi = i32_of("mmsi", p.mmsi)?;
-            let heading = p.heading.map(|h| i16_of("heading", h)).transpose()?;
-            let status = p.nav_status.map(i16::from);
-            write_row(
-                w,
-                &[
-                    &p.timestamp,
-                    &c.topic,
-                    &c.partition,
-                    &c.offset,
-                    &c.index,
-                    &mmsi,
-                    &p.lat,
-                    &p.lon,
-                    &p.sog,
-                    &p.cog,
-                    &heading,
-                    &status,
-                ],
-            )
-            .await?;
+/// Positions: every row goes to the history and, coalesced per vessel, to
+/// `stage_positions` for the `vessel_state` merge.
+///
+/// The history is written by one binary COPY straight into `positions`
+/// inside a savepoint: no staging copy and no per-row conflict arbitration,
+/// so the common case costs what a bulk load costs. A replay (after a crash,
+/// or another instance's rebalance) makes that COPY fail with a unique
+/// violation; then the sink rolls back to the savepoint, stages every row and
+/// merges with `ON CONFLICT DO NOTHING`, which skips the rows already there.
+pub(super) async fn stage_positions(tx: &Transaction<'_>, records: &[Sourced<Event>]) -> Result<(), SinkError> {
+    tx.batch_execute(SAVEPOINT).await.map_err(classify)?;
+    match copy_positions(tx, &POSITIONS_DIRECT, crate::positions(records)).await? {
+        Ok(_) => {
+            copy_positions(tx, &POSITIONS, crate::latest_per_vessel(records).into_iter()).await?.map_err(classify)?;
         }
-    })
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            tx.batch_execute(ROLLBACK_TO_SAVEPOINT).await.map_err(classify)?;
+            copy_positions(tx, &POSITIONS, crate::positions(records)).await?.map_err(classify)?;
+            let merge = tx.prepare_cached(MERGE_POSITIONS).await.map_err(classify)?;
+            tx.execute(&merge, &[]).await.map_err(classify)?;
+        }
+        Err(e) => return Err(classify(e)),
+    }
+    Ok(())
+}
+
+/// COPYs position rows with `kind`'s statement. The outer error is a value
+/// that fits no column (the record's fault); the inner one is Postgres's,
+/// left unclassified so the caller can tell a unique violation apart.
+async fn copy_positions<'r>(
+    tx: &Transaction<'_>,
+    kind: &Kind,
+    rows: impl Iterator<Item = PositionRef<'r>>,
+) -> Result<Result<u64, tokio_postgres::Error>, SinkError> {
+    let sink = match tx.copy_in(kind.copy).await {
+        Ok(sink) => sink,
+        Err(e) => return Ok(Err(e)),
+    };
+    let writer = BinaryCopyInWriter::new(sink, kind.types);
+    pin_mut!(writer);
+    for r in rows {
+        let p = r.event;
+        let c = Coords::of(r.origin);
+        let mmsi = i32_of("mmsi", p.mmsi)?;
+        let heading = p.heading.map(|h| i16_of("heading", h)).transpose()?;
+        let status = p.nav_status.map(i16::from);
+        let row: [&(dyn ToSql + Sync); 12] = [
+            &p.timestamp,
+            &c.topic,
+            &c.partition,
+            &c.offset,
+            &c.index,
+            &mmsi,
+            &p.lat,
+            &p.lon,
+            &p.sog,
+            &p.cog,
+            &heading,
+            &status,
+        ];
+        if let Err(e) = writer.as_mut().write(&row).await {
+            return Ok(Err(e));
+        }
+    }
+    Ok(writer.finish().await)
 }
 
 /// Static reports, merged per vessel first (oldest to newest, the order
@@ -495,25 +531,6 @@ async fn copy_vessels(tx: &Transaction<'_>, records: &[Sourced<Event>]) -> Resul
             .await?;
         }
     })
-}
-
-/// Moves staged positions into the history: optimistically with a plain
-/// INSERT (the common case, no row there yet), falling back to the
-/// idempotent `ON CONFLICT DO NOTHING` when a replay (or another instance
-/// after a rebalance) already wrote some of them.
-pub(super) async fn merge_positions(tx: &Transaction<'_>) -> Result<(), SinkError> {
-    tx.batch_execute(SAVEPOINT).await.map_err(classify)?;
-    let insert = tx.prepare_cached(INSERT_POSITIONS).await.map_err(classify)?;
-    match tx.execute(&insert, &[]).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-            tx.batch_execute(ROLLBACK_TO_SAVEPOINT).await.map_err(classify)?;
-            let merge = tx.prepare_cached(MERGE_POSITIONS).await.map_err(classify)?;
-            tx.execute(&merge, &[]).await.map_err(classify)?;
-            Ok(())
-        }
-        Err(e) => Err(classify(e)),
-    }
 }
 
 /// Runs a kind's merge statements.
