@@ -394,6 +394,13 @@ impl Stage {
             let age = (now - r.event.timestamp()).num_milliseconds().max(0) as f64 / 1000.0;
             metrics::histogram!("porttrack_event_age_seconds").record(age);
         }
+        // Every sink has acknowledged the batch (and its dead letters): this
+        // is when its records became durable, whatever their event time says.
+        let now_ms = now.timestamp_millis();
+        let latency = metrics::histogram!("porttrack_record_latency_seconds");
+        for t in &batch.record_times_ms {
+            latency.record((now_ms - t).max(0) as f64 / 1000.0);
+        }
         metrics::histogram!("porttrack_batch_size_records").record(batch.len() as f64);
         self.uncheckpointed.push(batch);
     }

@@ -243,6 +243,12 @@ pub fn release_version() -> String {
 /// Latency buckets, in seconds: 1 ms to 60 s.
 const SECONDS_BUCKETS: &[f64] =
     &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+/// Record-latency buckets, in seconds: finer around the 1 s objective, so a
+/// p99 read off them is good to 0.1 s there.
+pub const RECORD_LATENCY_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
 /// Batch-size buckets, in records.
 const RECORDS_BUCKETS: &[f64] = &[1.0, 10.0, 100.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0];
 
@@ -251,6 +257,13 @@ pub fn metrics() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+            // A full-name matcher is consulted before suffixes.
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("porttrack_record_latency_seconds".into()),
+                    RECORD_LATENCY_BUCKETS,
+                )
+            })
             .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_records".into()), RECORDS_BUCKETS))
             .map(|b| b.build_recorder())
             .map(|recorder| {
@@ -459,6 +472,11 @@ pub fn describe() {
         "porttrack_event_age_seconds",
         Unit::Seconds,
         "Event time to durable write, per committed record."
+    );
+    describe_histogram!(
+        "porttrack_record_latency_seconds",
+        Unit::Seconds,
+        "Kafka record timestamp (producer create time) to every sink's acknowledgement, per record."
     );
     describe_counter!(
         "porttrack_derived_unstored_total",

@@ -120,6 +120,10 @@ pub struct Batch {
     pub trace_parents_dropped: usize,
     /// Kafka records staged into this batch.
     pub records: usize,
+    /// The Kafka timestamps (the producer's create time, or the broker's
+    /// log-append time), in ms since the epoch, of the batch's records that
+    /// carry one: what record-to-store latency is measured from.
+    pub record_times_ms: Vec<i64>,
     generation: u64,
     _ticket: Ticket,
 }
@@ -196,6 +200,7 @@ struct BatchBuilder {
     trace_parents: Vec<String>,
     trace_parents_dropped: usize,
     records: usize,
+    record_times_ms: Vec<i64>,
 }
 
 impl BatchBuilder {
@@ -259,6 +264,7 @@ impl BatchBuilder {
             trace_parents: std::mem::take(&mut self.trace_parents),
             trace_parents_dropped: std::mem::take(&mut self.trace_parents_dropped),
             records: std::mem::take(&mut self.records),
+            record_times_ms: std::mem::take(&mut self.record_times_ms),
             generation,
             _ticket: Ticket::new(inflight),
         })
@@ -948,6 +954,9 @@ impl Source {
         };
         let mut staging = lock(&self.shared.staging);
         staging.builder.push_offset(&origin.topic, origin.partition, origin.offset);
+        if let Some(t) = record.timestamp {
+            staging.builder.record_times_ms.push(t.timestamp_millis());
+        }
         self.keep_trace_parent(&mut staging.builder, message);
         staging.builder.held.insert((Arc::clone(&origin.topic), origin.partition), held);
         staging.builder.accepted.extend(decoded.events);
