@@ -154,7 +154,9 @@ pub fn positions(records: &[Sourced<Event>]) -> impl Iterator<Item = PositionRef
 }
 
 /// The latest report per vessel in `records`: by event time, ties broken by
-/// the later offset, so the choice is the same on every replay.
+/// the later offset and then the later event index within the record (the
+/// order `vessel_state`'s guard uses), so the choice is the same on every
+/// replay.
 pub fn latest_per_vessel(records: &[Sourced<Event>]) -> Vec<PositionRef<'_>> {
     let mut latest: std::collections::HashMap<u32, PositionRef<'_>> =
         std::collections::HashMap::with_capacity(records.len() / 4 + 1);
@@ -162,7 +164,9 @@ pub fn latest_per_vessel(records: &[Sourced<Event>]) -> Vec<PositionRef<'_>> {
         latest
             .entry(r.event.mmsi)
             .and_modify(|cur| {
-                if (r.event.timestamp, r.origin.offset) >= (cur.event.timestamp, cur.origin.offset) {
+                if (r.event.timestamp, r.origin.offset, r.origin.index)
+                    >= (cur.event.timestamp, cur.origin.offset, cur.origin.index)
+                {
                     *cur = r;
                 }
             })

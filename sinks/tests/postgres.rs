@@ -12,7 +12,7 @@ use chrono::{TimeZone, Utc};
 use porttrack_processors::{CallPhase, ZoneKind, ZonePartial};
 use porttrack_schemas::{Origin, RejectClass};
 use porttrack_sinks::derived::{PortCallRow, ZoneEventRow};
-use porttrack_sinks::postgres::{PostgresConfig, PostgresSink, TlsMode, migrate};
+use porttrack_sinks::postgres::{PostgresConfig, PostgresSink, TlsMode, migrate, migration_names};
 use porttrack_sinks::{DeadLetterSummary, Derived, Sink, SinkError};
 use support::*;
 use tokio_postgres::NoTls;
@@ -38,7 +38,7 @@ impl Db {
             pool_size: 2,
             ..Default::default()
         };
-        assert_eq!(migrate(&config).await.unwrap(), 3);
+        assert_eq!(migrate(&config).await.unwrap(), migration_names().len(), "every migration applies");
         assert_eq!(migrate(&config).await.unwrap(), 0, "migrations apply once");
         Some(Db { name, config })
     }

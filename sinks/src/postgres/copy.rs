@@ -19,8 +19,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::classify;
-use crate::{PositionRef, SinkError};
 use crate::derived::{AnomalyRow, PortCallRow, WeatherAlertRow, ZoneEventRow};
+use crate::{PositionRef, SinkError};
 
 /// A staged kind: its `COPY` statement, the column types, and its merges.
 pub(super) struct Kind {
@@ -54,16 +54,16 @@ pub(super) const POSITIONS: Kind = Kind {
         Type::INT2,
         Type::INT2,
     ],
-    // merge_positions runs only when the direct COPY finds duplicates (see
-    // `stage_positions`); vessel_state is merged from the staged rows.
-    merges: &[sql!("merge_vessel_state")],
+    // Staged only when the direct COPY met rows already there (see
+    // `stage_positions`).
+    merges: &[sql!("merge_positions")],
 };
 
 /// Positions COPYed straight into the partitioned history (same columns).
 pub(super) const POSITIONS_DIRECT: Kind =
     Kind { copy: sql!("copy_positions_direct"), types: POSITIONS.types, merges: &[] };
 
-const MERGE_POSITIONS: &str = sql!("merge_positions");
+const UPSERT_VESSEL_STATE: &str = sql!("upsert_vessel_state");
 const SAVEPOINT: &str = sql!("savepoint");
 const ROLLBACK_TO_SAVEPOINT: &str = sql!("rollback_to_savepoint");
 
@@ -310,7 +310,7 @@ pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>
     }
     if kinds[0] {
         stage_positions(tx, records).await?;
-        merge(tx, &POSITIONS).await?;
+        upsert_vessel_state(tx, &crate::latest_per_vessel(records)).await?;
     }
     if kinds[1] {
         copy_vessels(tx, records).await?;
@@ -415,29 +415,71 @@ pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>
     Ok(())
 }
 
-/// Positions: every row goes to the history and, coalesced per vessel, to
-/// `stage_positions` for the `vessel_state` merge.
+/// Positions into the history.
 ///
-/// The history is written by one binary COPY straight into `positions`
-/// inside a savepoint: no staging copy and no per-row conflict arbitration,
-/// so the common case costs what a bulk load costs. A replay (after a crash,
-/// or another instance's rebalance) makes that COPY fail with a unique
-/// violation; then the sink rolls back to the savepoint, stages every row and
-/// merges with `ON CONFLICT DO NOTHING`, which skips the rows already there.
-pub(super) async fn stage_positions(tx: &Transaction<'_>, records: &[Sourced<Event>]) -> Result<(), SinkError> {
+/// One binary COPY straight into `positions` inside a savepoint: no staging
+/// copy and no per-row conflict arbitration, so the common case costs what a
+/// bulk load costs. A replay (after a crash, or another instance's
+/// rebalance) makes that COPY fail with a unique violation; then the sink
+/// rolls back to the savepoint, stages every row and merges with
+/// `ON CONFLICT DO NOTHING`, which skips the rows already there.
+pub(super) async fn stage_positions(
+    tx: &Transaction<'_>,
+    records: &[Sourced<Event>],
+) -> Result<(), SinkError> {
     tx.batch_execute(SAVEPOINT).await.map_err(classify)?;
     match copy_positions(tx, &POSITIONS_DIRECT, crate::positions(records)).await? {
-        Ok(_) => {
-            copy_positions(tx, &POSITIONS, crate::latest_per_vessel(records).into_iter()).await?.map_err(classify)?;
-        }
+        Ok(_) => Ok(()),
         Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
             tx.batch_execute(ROLLBACK_TO_SAVEPOINT).await.map_err(classify)?;
             copy_positions(tx, &POSITIONS, crate::positions(records)).await?.map_err(classify)?;
-            let merge = tx.prepare_cached(MERGE_POSITIONS).await.map_err(classify)?;
-            tx.execute(&merge, &[]).await.map_err(classify)?;
+            merge(tx, &POSITIONS).await
         }
-        Err(e) => return Err(classify(e)),
+        Err(e) => Err(classify(e)),
     }
+}
+
+/// The batch's newest report per vessel into `vessel_state`, as one
+/// statement over array parameters (`upsert_vessel_state.sql`).
+async fn upsert_vessel_state(tx: &Transaction<'_>, latest: &[PositionRef<'_>]) -> Result<(), SinkError> {
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let n = latest.len();
+    let mut mmsi = Vec::with_capacity(n);
+    let mut time = Vec::with_capacity(n);
+    let mut lat = Vec::with_capacity(n);
+    let mut lon = Vec::with_capacity(n);
+    let mut sog = Vec::with_capacity(n);
+    let mut cog = Vec::with_capacity(n);
+    let mut heading = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut topic = Vec::with_capacity(n);
+    let mut partition = Vec::with_capacity(n);
+    let mut offset = Vec::with_capacity(n);
+    let mut index = Vec::with_capacity(n);
+    for r in latest {
+        let (p, c) = (r.event, Coords::of(r.origin));
+        mmsi.push(i32_of("mmsi", p.mmsi)?);
+        time.push(p.timestamp);
+        lat.push(p.lat);
+        lon.push(p.lon);
+        sog.push(p.sog);
+        cog.push(p.cog);
+        heading.push(p.heading.map(|h| i16_of("heading", h)).transpose()?);
+        status.push(p.nav_status.map(i16::from));
+        topic.push(c.topic);
+        partition.push(c.partition);
+        offset.push(c.offset);
+        index.push(c.index);
+    }
+    let statement = tx.prepare_cached(UPSERT_VESSEL_STATE).await.map_err(classify)?;
+    tx.execute(
+        &statement,
+        &[&mmsi, &time, &lat, &lon, &sog, &cog, &heading, &status, &topic, &partition, &offset, &index],
+    )
+    .await
+    .map_err(classify)?;
     Ok(())
 }
 

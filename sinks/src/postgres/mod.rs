@@ -333,8 +333,12 @@ mod tests {
     fn every_staged_kind_lists_one_type_per_copied_column() {
         for kind in copy::ALL {
             // The statement without its SQL comments, which may hold parentheses.
-            let sql: String =
-                kind.copy.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            let sql: String = kind
+                .copy
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
             let open = sql.find('(').unwrap();
             let close = sql[open..].find(')').unwrap() + open;
             let columns = sql[open + 1..close].split(',').count();

@@ -1,15 +1,19 @@
--- Latest state per vessel, coalesced per batch (DISTINCT ON: one row per
--- MMSI, as ON CONFLICT DO UPDATE may not touch a row twice). The WHERE guard
--- makes it idempotent and order-proof: a replayed or late report never
--- overwrites a newer one, and replaying the current one writes nothing.
+-- Latest state per vessel. The sink coalesces each batch to one row per
+-- MMSI (its newest report: event time, then offset, then index), since
+-- ON CONFLICT DO UPDATE may not touch a row twice, and passes the rows as
+-- arrays: one statement, no staging round trip. The WHERE guard makes it
+-- idempotent and order-proof: a replayed or late report never overwrites a
+-- newer one, and replaying the current one writes nothing.
 INSERT INTO vessel_state AS v
     (mmsi, event_time, lat, lon, sog, cog, heading, nav_status,
      source_topic, source_partition, source_offset, source_index, updated_at)
-SELECT DISTINCT ON (mmsi)
-       mmsi, event_time, lat, lon, sog, cog, heading, nav_status,
+SELECT mmsi, event_time, lat, lon, sog, cog, heading, nav_status,
        source_topic, source_partition, source_offset, source_index, now()
-FROM stage_positions
-ORDER BY mmsi, event_time DESC, source_offset DESC, source_index DESC
+FROM unnest($1::integer[], $2::timestamptz[], $3::double precision[], $4::double precision[],
+            $5::real[], $6::real[], $7::smallint[], $8::smallint[],
+            $9::text[], $10::integer[], $11::bigint[], $12::smallint[])
+     AS s (mmsi, event_time, lat, lon, sog, cog, heading, nav_status,
+           source_topic, source_partition, source_offset, source_index)
 ON CONFLICT (mmsi) DO UPDATE SET
     event_time       = EXCLUDED.event_time,
     lat              = EXCLUDED.lat,
