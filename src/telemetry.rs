@@ -246,8 +246,8 @@ const SECONDS_BUCKETS: &[f64] =
 /// Record-latency buckets, in seconds: finer around the 1 s objective, so a
 /// p99 read off them is good to 0.1 s there.
 pub const RECORD_LATENCY_BUCKETS: &[f64] = &[
-    0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0, 30.0,
-    60.0,
+    0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0,
+    30.0, 60.0,
 ];
 /// Batch-size buckets, in records.
 const RECORDS_BUCKETS: &[f64] = &[1.0, 10.0, 100.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 25_000.0];
