@@ -25,10 +25,12 @@
 //! let mut decoders = Decoders::new(&KafkaConfig::default(), ValidationRules::default(), Default::default()).unwrap();
 //! let now = Utc::now();
 //! let json = format!(r#"{{"mmsi":244123456,"timestamp":"{}","lat":51.95,"lon":4.05}}"#, now.to_rfc3339());
-//! let out = decoders.decode(&RecordIn::new(Origin::new("ais.positions", 0, 7), json.as_bytes()), now);
+//! let origin = Origin::new("ais.positions", 0, 7);
+//! let out = decoders.decode(&RecordIn::new(&origin, json.as_bytes()), now);
 //! assert!(matches!(&out.events[0].event, Event::Position(p) if p.mmsi == 244_123_456));
 //!
-//! let out = decoders.decode(&RecordIn::new(Origin::new("ais.positions", 0, 8), b"{"), now);
+//! let origin = Origin::new("ais.positions", 0, 8);
+//! let out = decoders.decode(&RecordIn::new(&origin, b"{"), now);
 //! assert_eq!(out.rejections[0].rejection.class, RejectClass::MalformedJson);
 //! ```
 
