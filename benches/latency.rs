@@ -59,10 +59,6 @@ const LATENCY: &str = "porttrack_record_latency_seconds_bucket";
 const WRITE: &str = "porttrack_sink_write_duration_seconds_bucket{sink=\"postgres\"";
 const OBJECTIVE_SECONDS: f64 = 1.0;
 
-fn env_or(key: &str, default: u64) -> u64 {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 type Buckets = BTreeMap<u64, (f64, u64)>;
 
 /// Cumulative bucket counts of histogram `metric`, by upper bound.
@@ -129,9 +125,9 @@ fn exact(v: &mut [i64], q: f64) -> f64 {
 }
 
 fn main() {
-    let rate = env_or("PORTTRACK_BENCH_RATE", 20_000);
-    let seconds = env_or("PORTTRACK_BENCH_SECONDS", 60);
-    let warmup = env_or("PORTTRACK_BENCH_WARMUP_SECONDS", 10).min(seconds / 2);
+    let rate = support::env_or("PORTTRACK_BENCH_RATE", 20_000);
+    let seconds = support::env_or("PORTTRACK_BENCH_SECONDS", 60);
+    let warmup = support::env_or("PORTTRACK_BENCH_WARMUP_SECONDS", 10).min(seconds / 2);
     let records = rate * seconds;
     let stack = support::stack();
     let rt =

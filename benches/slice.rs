@@ -30,10 +30,6 @@ use rdkafka::message::Message;
 
 const PARTITIONS: i32 = 4;
 
-fn env_or(key: &str, default: u64) -> u64 {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -114,8 +110,8 @@ async fn slice_rate(stack: &support::Stack, topic: &str, dlq: &str, records: u64
 }
 
 fn main() {
-    let records = env_or("PORTTRACK_BENCH_RECORDS", 100_000);
-    let runs = env_or("PORTTRACK_BENCH_RUNS", 3).max(1);
+    let records = support::env_or("PORTTRACK_BENCH_RECORDS", 100_000);
+    let runs = support::env_or("PORTTRACK_BENCH_RUNS", 3).max(1);
     let stack = support::stack();
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");

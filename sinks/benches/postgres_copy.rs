@@ -22,10 +22,9 @@ use chrono::{TimeZone, Utc};
 use futures::pin_mut;
 use porttrack_schemas::{Event, Origin, Position, Sourced};
 use porttrack_sinks::Sink;
-use porttrack_sinks::postgres::{PostgresConfig, PostgresSink, migrate};
+use porttrack_sinks::postgres::{POSITION_COPY_TYPES, PostgresConfig, PostgresSink, migrate};
 use tokio_postgres::NoTls;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::Type;
 
 const ADDR: &str = "127.0.0.1:5432";
 const BATCH: usize = 5_000;
@@ -178,21 +177,7 @@ fn tempfile_path(records: &[Sourced<Event>]) -> std::path::PathBuf {
 async fn raw_copy(client: &tokio_postgres::Client, records: &[Sourced<Event>]) {
     let sink =
         client.copy_in(&format!("COPY positions ({COLUMNS}) FROM STDIN (FORMAT binary)")).await.unwrap();
-    let types = [
-        Type::TIMESTAMPTZ,
-        Type::TEXT,
-        Type::INT4,
-        Type::INT8,
-        Type::INT2,
-        Type::INT4,
-        Type::FLOAT8,
-        Type::FLOAT8,
-        Type::FLOAT4,
-        Type::FLOAT4,
-        Type::INT2,
-        Type::INT2,
-    ];
-    let writer = BinaryCopyInWriter::new(sink, &types);
+    let writer = BinaryCopyInWriter::new(sink, POSITION_COPY_TYPES);
     pin_mut!(writer);
     for r in records {
         let Event::Position(p) = &r.event else { continue };

@@ -55,6 +55,11 @@ pub fn stack() -> &'static Stack {
     })
 }
 
+/// An unsigned number from the environment (bench sizes), or `default`.
+pub fn env_or(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// A name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -38,22 +38,27 @@ macro_rules! sql {
 pub(super) const STAGING: &str = sql!("staging");
 pub(super) const ENSURE_PARTITION: &str = sql!("ensure_partition");
 
+/// The binary types of the `positions` COPY columns, in the order of
+/// `copy_positions*.sql`: event_time, source_topic, source_partition,
+/// source_offset, source_index, mmsi, lat, lon, sog, cog, heading, nav_status.
+pub const POSITION_COPY_TYPES: &[Type] = &[
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::INT4,
+    Type::INT8,
+    Type::INT2,
+    Type::INT4,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT4,
+    Type::FLOAT4,
+    Type::INT2,
+    Type::INT2,
+];
+
 pub(super) const POSITIONS: Kind = Kind {
     copy: sql!("copy_positions"),
-    types: &[
-        Type::TIMESTAMPTZ,
-        Type::TEXT,
-        Type::INT4,
-        Type::INT8,
-        Type::INT2,
-        Type::INT4,
-        Type::FLOAT8,
-        Type::FLOAT8,
-        Type::FLOAT4,
-        Type::FLOAT4,
-        Type::INT2,
-        Type::INT2,
-    ],
+    types: POSITION_COPY_TYPES,
     // Staged only when the direct COPY met rows already there (see
     // `stage_positions`).
     merges: &[sql!("merge_positions")],
@@ -61,7 +66,7 @@ pub(super) const POSITIONS: Kind = Kind {
 
 /// Positions COPYed straight into the partitioned history (same columns).
 pub(super) const POSITIONS_DIRECT: Kind =
-    Kind { copy: sql!("copy_positions_direct"), types: POSITIONS.types, merges: &[] };
+    Kind { copy: sql!("copy_positions_direct"), types: POSITION_COPY_TYPES, merges: &[] };
 
 const UPSERT_VESSEL_STATE: &str = sql!("upsert_vessel_state");
 const SAVEPOINT: &str = sql!("savepoint");

@@ -67,6 +67,7 @@ use porttrack_schemas::{Event, Sourced};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 
+pub use copy::POSITION_COPY_TYPES;
 pub use tls::TlsMode;
 
 use crate::{DeadLetterSummary, Derived, Sink, SinkError, WriteOutcome};
