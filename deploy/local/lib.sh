@@ -2,13 +2,18 @@
 #
 # Shared helpers for deploy/local/{up,down,status}. Sourced, never executed.
 #
-# The local stack is four services on loopback:
-#   tansu         Kafka-compatible broker        127.0.0.1:9092   (started by `up`)
-#   postgres      the machine's PostgreSQL       127.0.0.1:5432   (ensured, never stopped)
-#   osmem-server  OpenSearch-compatible server   127.0.0.1:9200   (started by `up`)
-#   prometheus    our own Prometheus instance    127.0.0.1:9090   (started by `up`)
+# The local stack is five services on loopback, every one started by `up`
+# and stopped by `down`:
+#   kafka         Apache Kafka 4.4.0, KRaft (broker+controller)
+#                   PLAINTEXT 127.0.0.1:9092, SASL_SSL (SCRAM-SHA-512) 127.0.0.1:9096,
+#                   controller 127.0.0.1:9097
+#   postgres      a PostgreSQL cluster of the stack's own   127.0.0.1:5432
+#   search        OpenSearch 2.19 (Elasticsearch-API)       http://127.0.0.1:9200
+#   prometheus    Prometheus                                http://127.0.0.1:9090
+#   alertmanager  Alertmanager                              http://127.0.0.1:9093
 #
-# Services started by `up` keep `<name>.pid` and `<name>.log` in the state dir.
+# Services keep `<name>.pid` (postgres: its postmaster.pid) and `<name>.log`
+# in the state dir.
 
 # --- locations and settings ---------------------------------------------------
 
@@ -16,41 +21,47 @@ PT_LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PT_REPO_ROOT="$(cd "$PT_LOCAL_DIR/../.." && pwd)"
 
 PT_STATE_DIR="${PORTTRACK_STACK_DIR:-$PT_REPO_ROOT/.porttrack/stack}"
-# tansu runs with its cwd in the state dir, so the path must be absolute.
 case $PT_STATE_DIR in /*) ;; *) PT_STATE_DIR="$PWD/$PT_STATE_DIR" ;; esac
 PT_ENV_FILE="$PT_STATE_DIR/stack.env"
 PT_LOCK_FILE="$PT_STATE_DIR/.lock"
+PT_TLS_DIR="$PT_STATE_DIR/tls"
+PT_SECRETS_DIR="$PT_STATE_DIR/secrets"
 
+# Downloads (Maven jars) are cached here across purges and checkouts.
 PT_CACHE="${PORTTRACK_CACHE:-/var/cache/porttrack}"
-PT_TANSU_VERSION=0.6.0
-PT_TANSU_ROOT="$PT_CACHE/tansu-$PT_TANSU_VERSION"
-PT_TANSU_BIN="${TANSU_BIN:-$PT_TANSU_ROOT/bin/tansu}"
-# sqlite by default: durable across restarts, and correct when a consumer
-# fetches from an offset inside a producer batch. tansu 0.6's memory:// engine
-# (dynostore) serves only batches whose *base* offset is at or after the fetch
-# offset, silently skipping the rest of the batch that holds it; a consumer that
-# resumes or restarts mid-batch loses records (seen: 30-200 per resume).
-PT_TANSU_STORAGE="${PORTTRACK_TANSU_STORAGE:-sqlite://tansu.db}"
+PT_M2="$PT_CACHE/m2"
+
+PT_KAFKA_VERSION=4.4.0
+PT_KAFKA_LIB="$PT_CACHE/kafka-$PT_KAFKA_VERSION/lib"
+PT_KAFKA_DIR="$PT_STATE_DIR/kafka"
+PT_KAFKA_HEAP="${PORTTRACK_KAFKA_HEAP:-1g}"
+
+PT_SEARCH_DIR="$PT_STATE_DIR/search"
 
 # Upper bound (seconds) for every readiness wait.
-PT_READY_TIMEOUT="${PORTTRACK_READY_TIMEOUT:-60}"
+PT_READY_TIMEOUT="${PORTTRACK_READY_TIMEOUT:-120}"
 
 PT_HOST=127.0.0.1
-PT_KAFKA_ADDR="$PT_HOST:9092"
-PT_KAFKA_URL="tcp://$PT_KAFKA_ADDR"
+PT_KAFKA_PORT=9092
+PT_KAFKA_SASL_PORT=9096
+PT_KAFKA_CONTROLLER_PORT=9097
+PT_KAFKA_ADDR="$PT_HOST:$PT_KAFKA_PORT"
+PT_KAFKA_SASL_ADDR="$PT_HOST:$PT_KAFKA_SASL_PORT"
+PT_KAFKA_SASL_USER=porttrack
 PT_PG_PORT=5432
 PT_PG_DB=porttrack
 PT_PG_URL="postgres://postgres@$PT_HOST:$PT_PG_PORT/$PT_PG_DB"
-PT_ES_ADDR="$PT_HOST:9200"
-PT_ES_URL="http://$PT_ES_ADDR"
+PT_ES_PORT=9200
+PT_ES_URL="http://$PT_HOST:$PT_ES_PORT"
 PT_PROM_ADDR="$PT_HOST:9090"
 PT_PROM_URL="http://$PT_PROM_ADDR"
 PT_PROM_CONFIG="$PT_LOCAL_DIR/prometheus.yml"
+PT_AM_ADDR="$PT_HOST:9093"
+PT_AM_URL="http://$PT_AM_ADDR"
+PT_AM_CONFIG="$PT_LOCAL_DIR/alertmanager.yml"
 
+PT_SERVICES=(kafka postgres search prometheus alertmanager)
 PT_TOPICS=(ais.positions ais.static ais.nmea weather.observations terminal.cargo port.operations porttrack.dead-letter)
-
-# Plain logs and messages: tansu colours its output with ANSI codes otherwise.
-export NO_COLOR=1
 
 # --- output -------------------------------------------------------------------
 
@@ -75,17 +86,32 @@ pt_fail() {
 pt_pidfile() { printf '%s/%s.pid' "$PT_STATE_DIR" "$1"; }
 pt_logfile() { printf '%s/%s.log' "$PT_STATE_DIR" "$1"; }
 
-# Process name (/proc/PID/comm) each managed service runs under; used to tell
-# our process from an unrelated one that reused a stale pid. (So TANSU_BIN must
-# be the tansu executable or a symlink to it, not a wrapper script.)
-pt_comm() {
+# PostgreSQL's data directory. The server runs as the `postgres` user, which
+# must be able to reach it: the state dir when every parent lets it through
+# (a checkout under /work or /tmp), /var/lib/porttrack otherwise.
+pt_pg_data() {
+  local want="$PT_STATE_DIR/postgres"
+  if [[ -n ${PORTTRACK_PG_DATA:-} ]]; then
+    printf '%s' "$PORTTRACK_PG_DATA"
+  elif [[ -f $PT_STATE_DIR/postgres.datadir ]]; then
+    cat "$PT_STATE_DIR/postgres.datadir"
+  elif id postgres >/dev/null 2>&1 && runuser -u postgres -- test -x "$PT_STATE_DIR" 2>/dev/null; then
+    printf '%s' "$want"
+  else
+    printf '%s' "/var/lib/porttrack/postgres"
+  fi
+}
+
+# pt_marker NAME: a string that the service's /proc/PID/cmdline contains; it
+# tells our process from an unrelated one that reused a stale pid (kafka and
+# search are both `java`).
+pt_marker() {
   case $1 in
-    tansu) # the kernel keeps the first 15 bytes of the executable's name
-      local exe=${PT_TANSU_BIN##*/}
-      printf '%s' "${exe:0:15}"
-      ;;
-    osmem-server) printf 'osmem-server' ;;
+    kafka) printf 'kafka.Kafka' ;;
+    search) printf 'PortTrackSearchNode' ;;
     prometheus) printf 'prometheus' ;;
+    alertmanager) printf 'alertmanager' ;;
+    postgres) printf 'postgres' ;;
     *) return 1 ;;
   esac
 }
@@ -99,18 +125,21 @@ pt_pid_alive() {
   [[ ${stat%% *} != Z ]]
 }
 
-# pt_running_pid NAME: print the pid from NAME's pidfile if that process is
-# alive and really is NAME (not an unrelated process that reused a stale pid);
-# status 1 otherwise.
+# pt_running_pid NAME: print NAME's pid if that process is alive and really is
+# NAME; status 1 otherwise.
 pt_running_pid() {
-  local name=$1 pidfile pid comm
-  pidfile=$(pt_pidfile "$name")
+  local name=$1 pidfile pid cmdline
+  if [[ $name == postgres ]]; then
+    pidfile="$(pt_pg_data)/postmaster.pid"
+  else
+    pidfile=$(pt_pidfile "$name")
+  fi
   [[ -r $pidfile ]] || return 1
-  pid=$(<"$pidfile")
+  pid=$(head -n 1 "$pidfile")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   pt_pid_alive "$pid" || return 1
-  { comm=$(<"/proc/$pid/comm"); } 2>/dev/null || return 1
-  [[ $comm == "$(pt_comm "$name")" ]] || return 1
+  { cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline"); } 2>/dev/null || return 1
+  [[ $cmdline == *"$(pt_marker "$name")"* ]] || return 1
   printf '%s\n' "$pid"
 }
 
@@ -137,7 +166,7 @@ pt_spawn() {
   printf '%s\n' "$!" >"$(pt_pidfile "$name")"
 }
 
-# pt_stop NAME: stop NAME by its pidfile (TERM, then KILL after 15 s).
+# pt_stop NAME: stop NAME by its pidfile (TERM, then KILL after 30 s).
 pt_stop() {
   local name=$1 pid i
   if ! pid=$(pt_running_pid "$name"); then
@@ -146,12 +175,12 @@ pt_stop() {
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+  for ((i = 0; i < 300; i++)); do
+    pt_pid_alive "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
-    pt_warn "$name (pid $pid) ignored SIGTERM for 15 s; sending SIGKILL"
+  if pt_pid_alive "$pid"; then
+    pt_warn "$name (pid $pid) ignored SIGTERM for 30 s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$(pt_pidfile "$name")"
@@ -172,13 +201,21 @@ pt_psql() {
   PGCONNECT_TIMEOUT=3 psql -h "$PT_HOST" -p "$PT_PG_PORT" -U postgres -X -q -t -A "$@"
 }
 
+# Kafka is ready once the broker has registered and answers on both client
+# listeners: the log line is written after every acceptor started.
+pt_kafka_ready() {
+  pt_tcp_open "$PT_HOST" "$PT_KAFKA_PORT" && pt_tcp_open "$PT_HOST" "$PT_KAFKA_SASL_PORT" &&
+    grep -q 'Kafka Server started' "$(pt_logfile kafka)" 2>/dev/null
+}
+
 # pt_probe NAME: the real readiness check of each service.
 pt_probe() {
   case $1 in
-    tansu) pt_tcp_open "$PT_HOST" 9092 ;;
+    kafka) pt_kafka_ready ;;
     postgres) pt_psql -d postgres -c 'select 1' >/dev/null 2>&1 ;;
-    osmem-server) pt_http_ok "$PT_ES_URL/" ;;
+    search) [[ $(curl -s --max-time 2 "$PT_ES_URL/_cluster/health?wait_for_status=yellow&timeout=1s" 2>/dev/null) == *'"status":"'[gy]* ]] ;;
     prometheus) pt_http_ok "$PT_PROM_URL/-/ready" ;;
+    alertmanager) pt_http_ok "$PT_AM_URL/-/ready" ;;
     *) return 1 ;;
   esac
 }
@@ -201,8 +238,6 @@ pt_port_owner() {
 # pt_wait_ready NAME: wait (bounded) until NAME's probe passes while the
 # process in its pidfile stays alive. On death or timeout: fail with the log
 # tail (a process that timed out is stopped, so the next `up` starts afresh).
-# Liveness is checked by pid only: right after pt_spawn the process may not
-# have exec'd the service binary yet, so its name is checked once it is ready.
 pt_wait_ready() {
   local name=$1 deadline=$((SECONDS + PT_READY_TIMEOUT)) log pid pidfile
   log=$(pt_logfile "$name")
@@ -219,63 +254,49 @@ pt_wait_ready() {
       rm -f "$pidfile"
       pt_fail "$name" "not ready after ${PT_READY_TIMEOUT}s, stopped it (log: $log)" "$log"
     fi
-    sleep 0.2
+    sleep 0.3
   done
 }
 
-# --- tansu helpers -------------------------------------------------------------------
+# --- kafka helpers -------------------------------------------------------------------
 
-# pt_tansu_topics: print "NAME PARTITIONS" for every topic on the broker.
-pt_tansu_topics() {
-  local json
-  # Listing is slow when the broker is busy (seen: 9 s and more while
-  # several test suites share it): allow a minute, and one retry.
-  json=$(timeout 60 "$PT_TANSU_BIN" topic list --broker "$PT_KAFKA_URL" 2>&1) ||
-    json=$(timeout 60 "$PT_TANSU_BIN" topic list --broker "$PT_KAFKA_URL" 2>&1) || {
-    printf '%s\n' "$json" >&2
-    return 1
-  }
-  python3 -c '
-import json, sys
-for t in json.load(sys.stdin):
-    print(t["name"], len(t.get("partitions") or []))
-' <<<"$json"
+# pt_kafka_topics ARGS...: deploy/local/kafka/Topics.java on the broker's classpath.
+pt_kafka_topics() {
+  timeout 90 java -cp "$PT_KAFKA_LIB/*" "$PT_LOCAL_DIR/kafka/Topics.java" "$PT_KAFKA_ADDR" "$@"
 }
 
 # --- status lines (shared by `status` and the summary of `up`) ------------------------
 
 # pt_status_line NAME: print one line "up|down  NAME  ADDRESS  (details)";
-# status 0 when the service is up (for managed services: our process, alive
-# and answering its probe).
+# status 0 when the service is up (our process, alive, answering its probe).
 pt_status_line() {
-  local name=$1 addr state=down detail='' pid topics storage
+  local name=$1 addr state=down detail='' pid
   case $name in
-    tansu) addr=$PT_KAFKA_ADDR ;;
+    kafka) addr="$PT_KAFKA_ADDR" ;;
     postgres) addr="$PT_HOST:$PT_PG_PORT" ;;
-    osmem-server) addr=$PT_ES_URL ;;
+    search) addr=$PT_ES_URL ;;
     prometheus) addr=$PT_PROM_URL ;;
+    alertmanager) addr=$PT_AM_URL ;;
     *) printf 'unknown service %s\n' "$name" >&2; return 1 ;;
   esac
-  if [[ $name == postgres ]]; then
-    if ! pt_probe postgres; then
-      detail='not accepting connections as user postgres'
-    elif ! pt_pg_has_db; then
-      detail="server up, but database $PT_PG_DB is missing"
-    else
-      state=up detail="database $PT_PG_DB; machine service, left running by down"
-    fi
-  elif pid=$(pt_running_pid "$name"); then
+  if pid=$(pt_running_pid "$name"); then
     if pt_probe "$name"; then
       state=up detail="pid $pid"
-      if [[ $name == tansu ]]; then
-        storage=$(cat "$PT_STATE_DIR/tansu.storage" 2>/dev/null || printf '?')
-        topics=$(pt_tansu_topics 2>/dev/null | awk '{printf "%s%s(%s)", sep, $1, $2; sep=" "}') || true
-        detail+=", storage $storage, topics: ${topics:-none}"
-      fi
+      case $name in
+        kafka) detail+=", Apache Kafka $PT_KAFKA_VERSION KRaft, SASL_SSL on $PT_KAFKA_SASL_ADDR" ;;
+        postgres)
+          if pt_pg_has_db; then
+            detail+=", database $PT_PG_DB, data $(pt_pg_data)"
+          else
+            state=down detail+=", but database $PT_PG_DB is missing"
+          fi
+          ;;
+        search) detail+=", $(curl -s --max-time 2 "$PT_ES_URL/" | python3 -c 'import json,sys; v=json.load(sys.stdin)["version"]; print(v.get("distribution","elasticsearch"), v["number"])' 2>/dev/null || printf '?')" ;;
+      esac
     else
       detail="pid $pid alive but not answering"
     fi
-  elif pt_probe "$name"; then
+  elif pt_tcp_open "$PT_HOST" "${addr##*:}"; then
     detail="address answered by $(pt_port_owner "${addr##*:}"), not by a process started by up"
   else
     detail='not running'
