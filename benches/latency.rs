@@ -24,12 +24,6 @@
 //! 1 s for record latency; exact for the plain consumer) and whether p99 met
 //! the objective.
 //!
-//! On this machine the broker sets the floor: tansu 0.6 answers each fetch
-//! only after sleeping half the fetch's max wait (tansu-storage
-//! `src/service/fetch.rs`), ~250 ms with librdkafka's default, and its
-//! sqlite store accepts about 10,000 records/s while it is also read.
-//! Lowering `fetch.wait.max.ms` was tried: more fetches slowed tansu more.
-//!
 //! `PORTTRACK_BENCH_RATE` (events/s, default 20000),
 //! `PORTTRACK_BENCH_SECONDS` (default 60) and
 //! `PORTTRACK_BENCH_WARMUP_SECONDS` (default 10) size it.
@@ -172,9 +166,8 @@ fn main() {
     let options = ProduceOptions {
         rate: Some(rate as f64),
         count: Some(records),
-        // No traceparent headers: tansu serves each one with an extra SQL
-        // statement per record, which caps what it accepts well below the
-        // rate measured here (AIS receivers send none anyway).
+        // No traceparent headers: AIS receivers send none, and the plain
+        // consumer baseline reads the same bytes.
         trace_context: false,
         ..ProduceOptions::positions_only(topic.clone())
     };

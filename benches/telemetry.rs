@@ -24,9 +24,9 @@
 //! real [`Pipeline`]: source thread, decoding, the port processor, the file
 //! sinks, dead letters, checkpoints and commits, from the first consumed
 //! record to the last committed one. That is every place telemetry touches,
-//! while the shared local stack (tansu on sqlite, Postgres, osmem-server,
-//! other engineers' tests on two cores) would add noise far larger than the
-//! effect measured. The rounds alternate which mode goes first, and the
+//! while the shared local stack (Kafka, Postgres, the search engine, other
+//! engineers' tests on two cores) would add noise far larger than the effect
+//! measured. The rounds alternate which mode goes first, and the
 //! report gives medians and their ratio (target: on/off ≥ 0.95).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report

@@ -1,7 +1,8 @@
 //! The release drills (`porttrack drill`) as tests, at small volumes, on the
-//! local stack: real `porttrack run` processes, tansu, Postgres,
-//! osmem-server and the stack's Prometheus (which scrapes the drill's
-//! instances through the `porttrack-drill` file-SD job).
+//! local stack: real `porttrack run` processes, Apache Kafka, Postgres,
+//! the search engine and the stack's Prometheus (which scrapes the drill's
+//! instances through the `porttrack-drill` file-SD job). They run in the
+//! default `cargo test --workspace`, one at a time.
 //!
 //! The tests call the same library functions as the command and assert on
 //! their reports: the analysis' decision (a fault-injecting canary is aborted
@@ -43,8 +44,8 @@ fn env() -> DrillEnv {
     }
 }
 
-/// Modest load: osmem-server indexes about 2k documents/s, and a debug build
-/// of three instances shares two cores with the stack.
+/// Modest load: a debug build of three instances shares two cores with the
+/// whole stack, and the drills judge behaviour, not throughput.
 fn load() -> LoadOptions {
     LoadOptions { rate: 500.0, vessels: 300, invalid_ratio: INVALID_RATIO, partitions: 4 }
 }
@@ -59,7 +60,6 @@ fn analysis() -> AnalysisOptions {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "release drill: minutes of load on the shared broker; run alone with `cargo test --test drill -- --ignored --test-threads 1` on a quiet stack"]
 async fn a_fault_injecting_canary_is_aborted_and_nothing_is_lost_or_duplicated() {
     let _serial = SERIAL.lock().await;
     let options =
@@ -94,7 +94,6 @@ async fn a_fault_injecting_canary_is_aborted_and_nothing_is_lost_or_duplicated()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "release drill: minutes of load on the shared broker; run alone with `cargo test --test drill -- --ignored --test-threads 1` on a quiet stack"]
 async fn a_healthy_canary_is_promoted() {
     let _serial = SERIAL.lock().await;
     let options =
@@ -112,13 +111,11 @@ async fn a_healthy_canary_is_promoted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "release drill: minutes of load on the shared broker; run alone with `cargo test --test drill -- --ignored --test-threads 1` on a quiet stack"]
 async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
     let _serial = SERIAL.lock().await;
-    // Two instances: every restart is two rebalances, and tansu's coordinator
-    // is the slow part of this test; the command defaults to three.
+    // Three instances, as the command defaults to.
     let options = RollingOptions {
-        instances: 2,
+        instances: 3,
         load: load(),
         settle: Duration::from_secs(10),
         between: Duration::from_secs(3),
@@ -127,7 +124,7 @@ async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
     let report = drill::rolling_restart(&env(), &options).await.unwrap();
     eprintln!("{report}");
 
-    assert_eq!(report.restarts.len(), 2);
+    assert_eq!(report.restarts.len(), 3);
     let check = &report.check;
     assert!(check.is_clean(), "{check}");
     assert_eq!((check.lost, check.duplicated, check.misplaced), (0, 0, 0));

@@ -1,8 +1,8 @@
 //! Every input format end to end against the real local stack: JSON static,
 //! weather and operations events, Avro cargo events (single-object and
 //! Confluent framing), raw NMEA replayed from gpsd's sample log, and broken
-//! records of each — through tansu and the pipeline into Postgres and
-//! osmem-server, with the refusals on the dead-letter topic under the right
+//! records of each — through Kafka and the pipeline into Postgres and the
+//! search engine, with the refusals on the dead-letter topic under the right
 //! class and policy.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
@@ -205,7 +205,6 @@ format = "nmea"
 brokers = "{brokers}"
 group_id = "{group}"
 dead_letter_topic = "{dlq}"
-session_timeout = "30s"
 max_poll_interval = "30s"
 {topics}
 [avro.schema_ids]

@@ -62,7 +62,6 @@ async fn configure(
 brokers = "{brokers}"
 group_id = "{group}"
 dead_letter_topic = "{dlq}"
-session_timeout = "30s"
 max_poll_interval = "30s"
 
 [pipeline]

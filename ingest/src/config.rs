@@ -18,7 +18,18 @@ pub struct KafkaConfig {
     pub topics: Vec<TopicConfig>,
     /// Topic refused records are written to.
     pub dead_letter_topic: String,
-    /// Group session timeout: how fast a dead member is noticed.
+    /// The consumer-group protocol; see [`GroupProtocol`].
+    pub group_protocol: GroupProtocol,
+    /// Static membership (KIP-345): a stable id per instance, such as the
+    /// Kubernetes pod name of a StatefulSet. A restarted member with the same
+    /// id takes its partitions back without a rebalance, if it returns within
+    /// the session timeout; meanwhile nobody consumes them. Empty: dynamic
+    /// membership (every start is a new member), right for Deployments and
+    /// Rollouts whose pod names change.
+    pub group_instance_id: String,
+    /// Group session timeout: how fast a dead member is noticed. Classic
+    /// protocol only: with `consumer` the broker's
+    /// `group.consumer.session.timeout.ms` decides.
     #[serde(with = "humantime_serde")]
     pub session_timeout: Duration,
     /// Longest gap between polls before librdkafka leaves the group. Also
@@ -37,9 +48,43 @@ impl Default for KafkaConfig {
             group_id: "porttrack".into(),
             topics: TopicConfig::defaults(),
             dead_letter_topic: "porttrack.dead-letter".into(),
+            group_protocol: GroupProtocol::default(),
+            group_instance_id: String::new(),
             session_timeout: Duration::from_secs(30),
             max_poll_interval: Duration::from_secs(30),
             properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// How the group's members agree on who owns which partition.
+///
+/// Both keep partitions with the same number on one member across topics
+/// ("range"), which the processors need: their state is per partition
+/// number, since every topic is keyed by MMSI with the same partition count.
+/// (`cooperative-sticky` balances topic-partitions one by one and would split
+/// them, so it is not offered.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupProtocol {
+    /// KIP-848 (Kafka ≥ 4.0, librdkafka ≥ 2.12): the broker computes
+    /// assignments with its sticky `range` assignor and members hear of them
+    /// incrementally, so a join or a leave moves only the partitions that
+    /// change owner; everyone else keeps consuming and committing. Session
+    /// timeout and heartbeat interval are broker settings.
+    #[default]
+    Consumer,
+    /// The classic protocol with the eager `range` assignor, for brokers
+    /// before 4.0: every rebalance revokes every partition of every member.
+    Classic,
+}
+
+impl GroupProtocol {
+    /// librdkafka's `group.protocol` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupProtocol::Consumer => "consumer",
+            GroupProtocol::Classic => "classic",
         }
     }
 }
@@ -187,10 +232,20 @@ impl KafkaConfig {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
-            .set("session.timeout.ms", millis(self.session_timeout))
-            .set("heartbeat.interval.ms", millis(self.session_timeout / 4))
+            .set("group.protocol", self.group_protocol.as_str())
             .set("max.poll.interval.ms", millis(self.max_poll_interval))
             .set("statistics.interval.ms", "1000");
+        match self.group_protocol {
+            // librdkafka refuses the classic settings under KIP-848.
+            GroupProtocol::Consumer => config.set("group.remote.assignor", "range"),
+            GroupProtocol::Classic => config
+                .set("partition.assignment.strategy", "range")
+                .set("session.timeout.ms", millis(self.session_timeout))
+                .set("heartbeat.interval.ms", millis(self.session_timeout / 4)),
+        };
+        if !self.group_instance_id.is_empty() {
+            config.set("group.instance.id", &self.group_instance_id);
+        }
         for (key, value) in &self.properties {
             config.set(key, value);
         }

@@ -16,20 +16,30 @@
 //!   acknowledged: batches are completed in the order they were sealed (one
 //!   channel, one consumer of it) and a batch's commit covers only its own
 //!   records.
-//! * Before partitions are given up in a rebalance, the staged records are
-//!   sealed, in-flight batches are drained (bounded by
+//! * Rebalances are incremental (KIP-848, see [`GroupProtocol`]): a callback
+//!   names only the partitions that move. Before partitions are given up, the
+//!   staged records are sealed, in-flight batches are drained (bounded by
 //!   [`SourceConfig::drain_timeout`]) and their offsets committed
-//!   synchronously, so the next owner starts where this one stopped. A batch
-//!   that completes after that point belongs to an older generation and does
-//!   not commit: its records are replayed by the new owner, which the
-//!   idempotent sinks absorb.
+//!   synchronously, so the next owner starts where this one stopped; the
+//!   partitions this member keeps are committed in the same step and go on
+//!   being consumed. A batch that completes after that point belongs to an
+//!   older generation and does not commit: its records are replayed by the
+//!   new owner, and the kept partitions restart from their committed offsets,
+//!   which the idempotent sinks absorb.
+//!
+//! [`GroupProtocol`]: crate::config::GroupProtocol
 //! * The source owns the fetch position. It knows, per assigned partition,
 //!   the next offset it must stage (from the committed offset at assignment,
-//!   then from every staged record). librdkafka's pause/resume can drop
-//!   records it had prefetched (seen against tansu: gaps of 30–200 offsets
-//!   after each resume), so on resume the source seeks every partition back
-//!   to its own position; a record arriving past that position triggers one
+//!   then from every staged record). Pausing a partition discards what
+//!   librdkafka had prefetched for it, so on resume the source seeks every
+//!   partition back to its own position. A record arriving past that
+//!   position (a gap: a broker that served too little, or records the
+//!   source skipped by mistake) triggers one
 //!   re-fetch from it, and a record before it (a re-delivery) is skipped.
+//!   Apache Kafka itself never skips; the check stays as a defence against
+//!   Kafka-compatible brokers that do (it caught one) and costs one comparison per
+//!   record. A gap the broker confirms (compaction, transaction markers) is
+//!   counted and logged.
 //! * Memory stays bounded during a sink outage: at most
 //!   `max_in_flight_batches` batches in the channel, one pending, and what
 //!   librdkafka had already fetched before the partitions were paused.
@@ -92,12 +102,9 @@ impl Default for SourceConfig {
         SourceConfig {
             batch_max_records: 5_000,
             batch_linger: Duration::from_millis(100),
-            // Each pause and resume costs a fresh fetch, and a broker that
-            // answers fetches late (tansu sleeps ~250 ms per fetch) makes
-            // that dear: measured with `cargo bench --bench slice`, Postgres
-            // only, 100k records: 9,120 records/s at 2, 21,103/s at 8 (raw
-            // rdkafka 34,873 and 23,279/s in those runs). Memory stays
-            // bounded: 8 batches of at most `batch_max_records`.
+            // Each pause and resume costs a fresh fetch, so room for several
+            // batches keeps the source fetching while the sinks write.
+            // Memory stays bounded: 8 batches of at most `batch_max_records`.
             max_in_flight_batches: 8,
             drain_timeout: Duration::from_secs(20),
             rules: ValidationRules::default(),
@@ -317,13 +324,6 @@ impl PartitionHooks for NoHooks {
     fn revoked(&self, _: &[i32]) {}
 }
 
-fn partition_numbers(tpl: &TopicPartitionList) -> Vec<i32> {
-    let mut partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
-    partitions.sort_unstable();
-    partitions.dedup();
-    partitions
-}
-
 /// Where the source stands on one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FetchPosition {
@@ -347,6 +347,9 @@ struct Shared {
     positions: Mutex<HashMap<(Arc<str>, i32), FetchPosition>>,
     assigned: AtomicUsize,
     paused: AtomicBool,
+    /// Set when fetch positions were moved back (see
+    /// `Shared::restart_from_committed`); the poll loop seeks before polling.
+    rewind: AtomicBool,
     shutdown: AtomicBool,
     heartbeat_unix_ms: AtomicI64,
     lag: AtomicI64,
@@ -430,11 +433,13 @@ impl Shared {
 
     /// Called on revocation and at shutdown: drain, commit synchronously, and
     /// open a new generation so stragglers cannot commit.
-    fn drain_and_commit<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) {
+    /// Returns whether every batch was acknowledged in time.
+    fn drain_and_commit<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> bool {
         let deadline = Instant::now() + self.config.drain_timeout;
         let flushed = self.flush(deadline);
         let drained = self.inflight.wait_zero(deadline);
-        if !(flushed && drained) {
+        let clean = flushed && drained;
+        if !clean {
             tracing::warn!(
                 flushed,
                 drained,
@@ -447,7 +452,7 @@ impl Shared {
             std::mem::take(&mut commits.completed)
         };
         if completed.is_empty() {
-            return;
+            return clean;
         }
         let mut tpl = TopicPartitionList::with_capacity(completed.len());
         for ((topic, partition), next) in &completed {
@@ -462,7 +467,90 @@ impl Shared {
                 tracing::warn!(error = %e, "synchronous offset commit failed; records after the last commit will be replayed");
             }
         }
+        clean
     }
+
+    fn set_assigned(&self, partitions: usize) {
+        self.assigned.store(partitions, Ordering::Relaxed);
+        metrics::gauge!("porttrack_partitions_assigned").set(partitions as f64);
+    }
+
+    /// Moves the fetch position of `partitions` back to their committed
+    /// offsets; the poll loop seeks there before its next poll.
+    fn restart_from_committed<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        partitions: &[(Arc<str>, i32)],
+    ) {
+        let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+        for (topic, partition) in partitions {
+            tpl.add_partition(topic, *partition);
+        }
+        let committed = match consumer.committed_offsets(tpl, self.config.drain_timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "reading committed offsets to restart kept partitions; they restart unknown");
+                TopicPartitionList::new()
+            }
+        };
+        let mut positions = lock(&self.positions);
+        for (topic, partition) in partitions {
+            positions
+                .insert((Arc::clone(topic), *partition), committed_position(&committed, topic, *partition));
+        }
+        tracing::warn!(partitions = ?tp_list(partitions), "kept partitions restart from their committed offsets");
+        self.rewind.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The fetch position a partition starts from: its committed offset, or
+/// unknown (where `auto.offset.reset` puts it).
+fn committed_position(committed: &TopicPartitionList, topic: &str, partition: i32) -> FetchPosition {
+    match committed.find_partition(topic, partition).map(|c| c.offset()) {
+        Some(Offset::Offset(o)) => FetchPosition::Next(o),
+        _ => FetchPosition::Unknown,
+    }
+}
+
+/// The partition numbers among `changed` that no partition in `owned` has:
+/// processor state is per partition number (topics are co-partitioned), so
+/// it is restored when the first topic's partition of a number arrives and
+/// forgotten when the last one leaves.
+fn numbers_not_in(changed: &[(Arc<str>, i32)], owned: &HashMap<(Arc<str>, i32), FetchPosition>) -> Vec<i32> {
+    let mut numbers: Vec<i32> =
+        changed.iter().map(|(_, p)| *p).filter(|p| !owned.keys().any(|(_, q)| q == p)).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+}
+
+/// Logs when this member owns a partition number on some topics but not on
+/// others: the range assignor keeps them together when every topic has the
+/// same partition count, so this means the topics' counts differ.
+fn warn_unless_copartitioned(owned: &HashMap<(Arc<str>, i32), FetchPosition>) {
+    let mut by_topic: HashMap<&str, Vec<i32>> = HashMap::new();
+    for (topic, partition) in owned.keys() {
+        by_topic.entry(&**topic).or_default().push(*partition);
+    }
+    for list in by_topic.values_mut() {
+        list.sort_unstable();
+    }
+    let mut lists = by_topic.values();
+    if let Some(first) = lists.next()
+        && lists.any(|l| l != first)
+    {
+        tracing::warn!(
+            assignment = ?by_topic,
+            "assignment is not co-partitioned: give every topic the same partition count"
+        );
+    }
+}
+
+/// `topic[partition]` pairs for logs, sorted.
+fn tp_list(partitions: &[(Arc<str>, i32)]) -> Vec<String> {
+    let mut v: Vec<String> = partitions.iter().map(|(t, p)| format!("{t}[{p}]")).collect();
+    v.sort();
+    v
 }
 
 /// The librdkafka callbacks of the source's consumer.
@@ -509,57 +597,71 @@ impl ClientContext for SourceContext {
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        // Under the KIP-848 protocol both lists are increments: the
+        // partitions that move, never the whole assignment. (The classic
+        // eager protocol revokes everything, then assigns the new set, which
+        // is the same code with bigger lists.)
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 metrics::counter!("porttrack_rebalances_total", "kind" => "revoke").increment(1);
-                let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
-                tracing::info!(?partitions, "partitions revoked: draining in-flight batches");
-                self.shared.drain_and_commit(consumer);
                 let revoked: Vec<(Arc<str>, i32)> =
                     tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
+                tracing::info!(partitions = ?tp_list(&revoked), "partitions revoked: draining in-flight batches");
+                let clean = self.shared.drain_and_commit(consumer);
                 lock(&self.shared.decoders).forget_partitions(&revoked);
-                self.shared.hooks.revoked(&partition_numbers(tpl));
-                lock(&self.shared.positions).clear();
-                for e in tpl.elements() {
+                let (released, kept) = {
+                    let mut positions = lock(&self.shared.positions);
+                    for key in &revoked {
+                        positions.remove(key);
+                    }
+                    let kept: Vec<(Arc<str>, i32)> = positions.keys().cloned().collect();
+                    (numbers_not_in(&revoked, &positions), kept)
+                };
+                self.shared.hooks.revoked(&released);
+                for (topic, partition) in &revoked {
                     metrics::gauge!(
                         "porttrack_consumer_lag_records",
-                        "topic" => e.topic().to_owned(),
-                        "partition" => e.partition().to_string()
+                        "topic" => topic.to_string(),
+                        "partition" => partition.to_string()
                     )
                     .set(0.0);
                 }
-                self.shared.assigned.store(0, Ordering::Relaxed);
-                metrics::gauge!("porttrack_partitions_assigned").set(0.0);
+                if !clean && !kept.is_empty() {
+                    // Batches of the partitions this member keeps were cut
+                    // off by the new generation without being acknowledged:
+                    // their offsets will never commit, and later batches
+                    // must not commit past them. Start those partitions
+                    // again from their committed offsets (the sinks absorb
+                    // the replay).
+                    self.shared.restart_from_committed(consumer, &kept);
+                }
+                self.shared.set_assigned(kept.len());
             }
             Rebalance::Assign(tpl) => {
                 metrics::counter!("porttrack_rebalances_total", "kind" => "assign").increment(1);
-                let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
-                tracing::info!(?partitions, "partitions assigned");
+                let added: Vec<(Arc<str>, i32)> =
+                    tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
+                tracing::info!(partitions = ?tp_list(&added), "partitions assigned");
                 let committed = consumer
                     .committed_offsets((*tpl).clone(), self.shared.config.drain_timeout)
                     .unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "reading committed offsets; positions start unknown");
                         TopicPartitionList::new()
                     });
-                let mut positions = lock(&self.shared.positions);
-                positions.clear();
-                for e in tpl.elements() {
-                    let at = committed
-                        .find_partition(e.topic(), e.partition())
-                        .and_then(|c| {
-                            if let Offset::Offset(o) = c.offset() {
-                                Some(FetchPosition::Next(o))
-                            } else {
-                                None
-                            }
-                        })
-                        .unwrap_or(FetchPosition::Unknown);
-                    positions.insert((Arc::from(e.topic()), e.partition()), at);
-                }
-                drop(positions);
-                self.shared.hooks.assigned(&partition_numbers(tpl));
-                self.shared.assigned.store(partitions.len(), Ordering::Relaxed);
-                metrics::gauge!("porttrack_partitions_assigned").set(partitions.len() as f64);
+                let (gained, total) = {
+                    let mut positions = lock(&self.shared.positions);
+                    let gained = numbers_not_in(&added, &positions);
+                    for (topic, partition) in &added {
+                        positions.insert(
+                            (Arc::clone(topic), *partition),
+                            committed_position(&committed, topic, *partition),
+                        );
+                    }
+                    warn_unless_copartitioned(&positions);
+                    (gained, positions.len())
+                };
+                self.shared.hooks.assigned(&gained);
+                self.shared.set_assigned(total);
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
         }
@@ -697,6 +799,7 @@ impl Source {
             positions: Mutex::default(),
             assigned: AtomicUsize::new(0),
             paused: AtomicBool::new(false),
+            rewind: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             heartbeat_unix_ms: AtomicI64::new(Utc::now().timestamp_millis()),
             lag: AtomicI64::new(0),
@@ -736,6 +839,11 @@ impl Source {
                 shared.dispatch(&mut staging)
             };
             self.set_paused(backpressured);
+            if shared.rewind.swap(false, Ordering::SeqCst)
+                && let Err(e) = self.rewind_to_positions()
+            {
+                tracing::error!(error = %e, "seeking kept partitions back to their committed offsets");
+            }
             let timeout = if backpressured { Duration::from_millis(50) } else { self.poll_timeout() };
             match consumer.poll(timeout) {
                 Some(Ok(message)) => self.stage(&message),
@@ -859,7 +967,12 @@ impl Source {
     fn in_sequence(&self, topic: &Arc<str>, message: &BorrowedMessage<'_>) -> bool {
         let (partition, offset) = (message.partition(), message.offset());
         let mut positions = lock(&self.shared.positions);
-        let at = positions.get(&(Arc::clone(topic), partition)).copied().unwrap_or(FetchPosition::Unknown);
+        let Some(at) = positions.get(&(Arc::clone(topic), partition)).copied() else {
+            // Not (or no longer) this member's: a record librdkafka fetched
+            // before the partition was revoked. Its new owner reads it.
+            tracing::debug!(partition, offset, "record of a partition this member does not own; skipped");
+            return false;
+        };
         let accept = match at {
             FetchPosition::Unknown => true,
             FetchPosition::Next(n) | FetchPosition::Refetching(n) if offset == n => true,

@@ -1,5 +1,5 @@
-//! CPU cost of the Elasticsearch path per document, apart from the server
-//! (osmem-server, not PortTrack, is the bottleneck there): encoding a
+//! CPU cost of the Elasticsearch path per document, apart from the server:
+//! encoding a
 //! 5,000-position `_bulk` body, compressing it, and parsing a 5,000-item
 //! response.
 //!

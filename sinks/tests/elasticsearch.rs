@@ -1,5 +1,5 @@
-//! The Elasticsearch sink against the local stack's osmem-server
-//! (http://127.0.0.1:9200). Each test uses its own index prefix and deletes
+//! The Elasticsearch sink against the local stack's search engine
+//! (OpenSearch, http://127.0.0.1:9200). Each test uses its own index prefix and deletes
 //! its indices at the end.
 #![allow(clippy::unwrap_used)]
 
@@ -25,9 +25,9 @@ struct Es {
 }
 
 impl Es {
-    fn new(tag: &str) -> Option<Es> {
-        stack_up("osmem-server", ADDR)
-            .then(|| Es { prefix: unique(tag).replace('_', "-"), http: reqwest::Client::new() })
+    fn new(tag: &str) -> Es {
+        require("search engine", ADDR);
+        Es { prefix: unique(tag).replace('_', "-"), http: reqwest::Client::new() }
     }
 
     fn config(&self) -> ElasticsearchConfig {
@@ -87,7 +87,7 @@ async fn write_until_acked(
 
 #[tokio::test]
 async fn replaying_every_kind_yields_the_same_documents() {
-    let Some(es) = Es::new("replay") else { return };
+    let es = Es::new("replay");
     // Small requests, several in flight: the split and the concurrency are exercised.
     let sink = es.sink(ElasticsearchConfig { batch_max_docs: 40, concurrency: 3, ..es.config() }).await;
     let batch = mixed_batch();
@@ -124,7 +124,7 @@ async fn replaying_every_kind_yields_the_same_documents() {
 
 #[tokio::test]
 async fn derived_documents_are_idempotent_and_port_calls_only_move_forward() {
-    let Some(es) = Es::new("derived") else { return };
+    let es = Es::new("derived");
     let sink = es.sink(es.config()).await;
     let geo = porttrack_processors::Geography::rotterdam();
     let call = |phase, berthed: Option<i64>| {
@@ -239,7 +239,7 @@ async fn derived_documents_are_idempotent_and_port_calls_only_move_forward() {
 
 #[tokio::test]
 async fn a_mapping_refusal_is_a_rejected_record_with_its_reason() {
-    let Some(es) = Es::new("strict") else { return };
+    let es = Es::new("strict");
     let sink = es.sink(es.config()).await;
     // The positions template replaced by a narrower strict mapping (no
     // `cog`): documents with a course are refused, the others stored.
@@ -272,7 +272,7 @@ async fn a_mapping_refusal_is_a_rejected_record_with_its_reason() {
     es.cleanup().await;
 }
 
-/// A proxy in front of osmem-server that turns the first `faults` answers
+/// A proxy in front of the search engine that turns the first `faults` answers
 /// of `_bulk` requests into per-item 429/503s (every other item) after
 /// forwarding them, and counts `_bulk` requests.
 async fn faulty_proxy(faults: usize) -> (String, Arc<AtomicUsize>) {
@@ -316,7 +316,7 @@ async fn faulty_proxy(faults: usize) -> (String, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn overloaded_and_failing_items_are_retried_until_stored() {
-    let Some(es) = Es::new("retry") else { return };
+    let es = Es::new("retry");
     es.sink(es.config()).await; // templates, directly
     let (url, requests) = faulty_proxy(3).await;
     let sink = es.sink(ElasticsearchConfig { url, gzip: false, ..es.config() }).await;
@@ -340,7 +340,7 @@ async fn overloaded_and_failing_items_are_retried_until_stored() {
     es.cleanup().await;
 }
 
-/// Resumes osmem-server even if the test panics while it is stopped.
+/// Resumes the search engine even if the test panics while it is stopped.
 struct Frozen(String);
 
 impl Frozen {
@@ -358,12 +358,10 @@ impl Drop for Frozen {
 
 #[tokio::test]
 async fn a_frozen_server_delays_writes_and_loses_nothing() {
-    let Some(es) = Es::new("outage") else { return };
-    let pid_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../.porttrack/stack/osmem-server.pid");
-    let Ok(pid) = std::fs::read_to_string(pid_file) else {
-        eprintln!("skipping: {pid_file} not found (osmem-server not started by deploy/local/up)");
-        return es.cleanup().await;
-    };
+    let es = Es::new("outage");
+    let pid_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../.porttrack/stack/search.pid");
+    let pid = std::fs::read_to_string(pid_file)
+        .unwrap_or_else(|e| panic!("{pid_file}: {e} (the search engine is started by deploy/local/up)"));
     let sink = es.sink(ElasticsearchConfig { request_timeout: Duration::from_secs(1), ..es.config() }).await;
     let batches: Vec<Vec<_>> = (0..5)
         .map(|b| (0..100).map(|i| position(244_000_000 + i as u32, b * 100 + i, b * 100 + i)).collect())

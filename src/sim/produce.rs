@@ -36,9 +36,9 @@ pub struct ProduceOptions {
     /// Keep every acknowledged position record's partition, offset and ground truth.
     pub record_acks: bool,
     /// Give every record a W3C `traceparent` header, as an instrumented
-    /// sensor gateway would (on by default). Benchmarks of the broker-bound
-    /// path turn it off: tansu stores and serves each header with one more
-    /// SQL statement per record.
+    /// sensor gateway would (on by default). Benchmarks that compare the
+    /// pipeline with a plain consumer turn it off, so both read the same
+    /// bytes.
     pub trace_context: bool,
 }
 
@@ -168,7 +168,9 @@ pub fn produce(
         .set("linger.ms", "10")
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "500000")
-        .set("message.timeout.ms", "300000");
+        // Long enough to ride out a broker restart (a few seconds here);
+        // a record still unacknowledged after a minute is a failure.
+        .set("message.timeout.ms", "60000");
     for (k, v) in &kafka.properties {
         config.set(k, v);
     }
@@ -238,8 +240,8 @@ pub fn produce(
             p.store(sent, Ordering::Relaxed);
         }
     }
-    // A slow broker only makes this take longer; it is not a reason to fail.
-    producer.flush(Duration::from_secs(300)).context("flushing simulated records")?;
+    // Every record is acknowledged or failed within message.timeout.ms.
+    producer.flush(Duration::from_secs(90)).context("flushing simulated records")?;
     let context = producer.context();
     let acks = std::mem::take(&mut *context.acks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     Ok(ProduceReport {

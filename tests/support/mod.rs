@@ -1,6 +1,9 @@
 //! Shared fixtures for tests that run against the real local stack
-//! (tansu, Postgres, osmem-server), started by `deploy/local/up`.
+//! (Apache Kafka, Postgres, the search engine, Prometheus), started by
+//! `deploy/local/up`.
 #![allow(dead_code, unreachable_pub)]
+
+pub mod slice;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -110,9 +113,12 @@ pub fn committed(brokers: &str, group: &str, topic: &str, partitions: i32) -> Ha
     let committed = loop {
         match consumer.committed_offsets(tpl.clone(), Duration::from_secs(10)) {
             Ok(c) => break c,
-            Err(e) if attempts < 5 => {
+            // The coordinator may be moving or still loading its partition
+            // of __consumer_offsets: transient, retried for about 20 s.
+            Err(e) if attempts < 20 => {
                 attempts += 1;
                 eprintln!("reading committed offsets: {e}; retrying");
+                std::thread::sleep(Duration::from_secs(1));
             }
             Err(e) => panic!("committed offsets: {e}"),
         }
@@ -201,7 +207,34 @@ pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
-/// Elasticsearch (osmem-server in tests) helpers.
+/// The partition numbers a `porttrack run` instance owns at the end of its
+/// log, replayed from its incremental "partitions assigned" and "partitions
+/// revoked" lines (each lists `topic[partition]` entries).
+pub fn owned_partitions(log: &Path) -> std::collections::BTreeSet<i32> {
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let mut owned = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let assigned = line.contains("partitions assigned");
+        if !assigned && !line.contains("partitions revoked") {
+            continue;
+        }
+        for entry in line.split('"').filter(|t| t.ends_with(']')) {
+            let Some(p) =
+                entry.rsplit_once('[').and_then(|(_, n)| n.trim_end_matches(']').parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if assigned {
+                owned.insert(p);
+            } else {
+                owned.remove(&p);
+            }
+        }
+    }
+    owned
+}
+
+/// Elasticsearch-API helpers (the local stack runs OpenSearch).
 pub mod es {
     use serde_json::{Value, json};
 

@@ -8,7 +8,8 @@
 // `list` prints "NAME PARTITIONS" per topic. `ensure` creates the missing
 // topics with PARTITIONS partitions (replication 1), then prints every named
 // topic's partition count; it never changes an existing topic, so a count
-// that differs is the caller's to report. One JVM does all of it, where
+// that differs is the caller's to report; it also makes the cluster create its
+// offsets topic. One JVM does all of it, where
 // kafka-topics.sh would start one per topic.
 
 import java.util.ArrayList;
@@ -56,6 +57,11 @@ public class Topics {
                         }
                     }
                     print(admin, wanted);
+                    // Look up a group coordinator once: on a new cluster that
+                    // creates __consumer_offsets, so the first consumer group
+                    // does not wait for it (COORDINATOR_NOT_AVAILABLE).
+                    admin.listConsumerGroupOffsets("porttrack-local-warmup").partitionsToOffsetAndMetadata()
+                            .get(60, TimeUnit.SECONDS);
                 }
                 default -> {
                     System.err.println("unknown command " + args[1]);

@@ -1,8 +1,11 @@
 //! The Elasticsearch sink: one document per accepted event and per processor
 //! output, through `_bulk`.
 //!
-//! Written for Elasticsearch 8 semantics (and tested against osmem-server,
-//! an OpenSearch-compatible stand-in that lacks ILM and data streams):
+//! Written for Elasticsearch 8 semantics. The local stack and the tests run
+//! OpenSearch 2.19 (no Elasticsearch server can be installed on the project's
+//! machines), which serves every request of the default mode; the ILM and
+//! data-stream mode below is Elasticsearch-only, and its requests are
+//! unit-tested as sent:
 //!
 //! * **Families.** Every event kind and derived kind has an index family
 //!   ([`Family`]) with an index template (`PUT _index_template/{prefix}-{family}`,

@@ -7,22 +7,38 @@ use porttrack_schemas::{
     WeatherObservation,
 };
 
-/// Whether the service at `addr` answers; when it does not, the test is
-/// skipped with a printed reason, unless `PORTTRACK_REQUIRE_STACK=1` (CI),
-/// which turns a missing service into a failure.
-pub fn stack_up(service: &str, addr: &str) -> bool {
-    let up = addr
-        .parse()
+fn answers(addr: &str) -> bool {
+    addr.parse()
         .ok()
         .and_then(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).ok())
-        .is_some();
-    if !up {
-        if std::env::var("PORTTRACK_REQUIRE_STACK").as_deref() == Ok("1") {
-            panic!("{service} at {addr} is unreachable and PORTTRACK_REQUIRE_STACK=1");
-        }
-        eprintln!("skipping: {service} at {addr} is unreachable (deploy/local/up starts it)");
+        .is_some()
+}
+
+/// Makes sure the local stack's `service` answers at `addr`: when it does
+/// not, runs `deploy/local/up` (once per test process), and fails the test
+/// naming the service if it still does not. A sink test never passes
+/// without its server.
+pub fn require(service: &str, addr: &str) {
+    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if answers(addr) {
+        return;
     }
-    up
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let started = *UP.get_or_init(|| {
+        std::process::Command::new(format!("{root}/deploy/local/up"))
+            .current_dir(root)
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    assert!(
+        started && answers(addr),
+        "{service} at {addr} is unreachable, and deploy/local/up could not start it (see its output above)"
+    );
+}
+
+/// The local stack's CA, which signed its servers' certificates.
+pub fn stack_ca_file() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.porttrack/stack/tls/ca.pem"))
 }
 
 /// A name unique to this process and call site, for databases and index prefixes.
