@@ -95,7 +95,7 @@ pt_pg_data() {
     printf '%s' "$PORTTRACK_PG_DATA"
   elif [[ -f $PT_STATE_DIR/postgres.datadir ]]; then
     cat "$PT_STATE_DIR/postgres.datadir"
-  elif id postgres >/dev/null 2>&1 && runuser -u postgres -- test -x "$PT_STATE_DIR" 2>/dev/null; then
+  elif ((EUID != 0)) || { id postgres >/dev/null 2>&1 && runuser -u postgres -- test -x "$PT_STATE_DIR" 2>/dev/null; }; then
     printf '%s' "$want"
   else
     printf '%s' "/var/lib/porttrack/postgres"
