@@ -123,3 +123,42 @@ async fn endpoints_answer_and_prometheus_scrapes_the_pipeline() {
     assert_eq!(scraped, Some(RECORDS_HERE as f64), "Prometheus scraped the instance's counter");
     terminate(pipeline);
 }
+
+/// The pipeline against Kafka's SASL_SSL listener: SCRAM-SHA-512 over TLS,
+/// the server's certificate checked against the stack's CA. Consumption,
+/// commits and dead letters all go through it; a wrong password is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_consumes_and_commits_over_sasl_ssl() {
+    let _serial = SERIAL.lock().await;
+    let s = scenario("sasl").await;
+    let sasl = &s.stack.sasl;
+    let mut properties = String::from("\n[kafka.properties]\n");
+    for (k, v) in sasl.properties(None) {
+        properties.push_str(&format!("\"{k}\" = \"{v}\"\n"));
+    }
+    let config = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace(&format!("brokers = \"{}\"", s.stack.brokers), &format!("brokers = \"{}\"", sasl.brokers));
+    let config = config.replacen("\n[[kafka.topics]]", &format!("{properties}\n[[kafka.topics]]"), 1);
+    std::fs::write(&s.config, config).unwrap();
+
+    let mut pipeline = s.spawn("sasl");
+    let report = s.produce_n(5_000).await;
+    s.wait_committed(&expected_next(&report.acks), &mut [("sasl", &mut pipeline)]);
+    terminate(pipeline);
+    verify(&s, &report).await;
+
+    // The listener really checks: a wrong password is refused.
+    let mut client = rdkafka::ClientConfig::new();
+    client.set("bootstrap.servers", &sasl.brokers);
+    for (k, v) in sasl.properties(Some("not-the-password")) {
+        client.set(k, v);
+    }
+    let consumer: rdkafka::consumer::BaseConsumer = client.create().unwrap();
+    let refused = rdkafka::consumer::Consumer::fetch_metadata(&consumer, None, Duration::from_secs(10));
+    assert!(
+        refused.is_err(),
+        "metadata over SASL_SSL with a wrong password: {:?}",
+        refused.map(|m| m.orig_broker_id())
+    );
+}

@@ -26,6 +26,31 @@ pub struct Stack {
     pub elasticsearch_url: String,
     pub prometheus_url: String,
     pub partitions: i32,
+    /// Kafka's SASL_SSL listener (SCRAM-SHA-512, TLS with the stack's CA).
+    pub sasl: SaslListener,
+}
+
+/// The local Kafka's secured listener and the credentials `up` made for it.
+#[derive(Debug, Clone)]
+pub struct SaslListener {
+    pub brokers: String,
+    pub username: String,
+    pub password_file: PathBuf,
+    pub ca_file: PathBuf,
+}
+
+impl SaslListener {
+    /// librdkafka properties that connect to it (`password` overrides the real one).
+    pub fn properties(&self, password: Option<&str>) -> Vec<(String, String)> {
+        let real = std::fs::read_to_string(&self.password_file).expect("SCRAM password file");
+        vec![
+            ("security.protocol".into(), "sasl_ssl".into()),
+            ("sasl.mechanism".into(), "SCRAM-SHA-512".into()),
+            ("sasl.username".into(), self.username.clone()),
+            ("sasl.password".into(), password.unwrap_or(real.trim()).to_owned()),
+            ("ssl.ca.location".into(), self.ca_file.display().to_string()),
+        ]
+    }
 }
 
 pub fn repo_root() -> PathBuf {
@@ -54,6 +79,12 @@ pub fn stack() -> &'static Stack {
             elasticsearch_url: get("PORTTRACK_ELASTICSEARCH__URL"),
             prometheus_url: get("PORTTRACK_PROMETHEUS_URL"),
             partitions: get("PORTTRACK_PARTITIONS").parse().unwrap_or(4),
+            sasl: SaslListener {
+                brokers: get("PORTTRACK_KAFKA_SASL_SSL_BROKERS"),
+                username: get("PORTTRACK_KAFKA_SASL_USERNAME"),
+                password_file: PathBuf::from(get("PORTTRACK_KAFKA_SASL_PASSWORD_FILE")),
+                ca_file: PathBuf::from(get("PORTTRACK_TLS_CA_FILE")),
+            },
         }
     })
 }
