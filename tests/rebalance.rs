@@ -158,11 +158,14 @@ async fn rolling_restart_of_three_keeps_unmoved_partitions_committing() {
     verify(&s, &report).await;
 }
 
+/// When a sample was taken, and the committed offset of each partition.
+type Sample = (DateTime<Utc>, HashMap<i32, i64>);
+
 /// The group's committed offsets per partition, read every 200 ms with one
 /// consumer that never joins the group (OffsetFetch only).
 struct CommitSampler {
     stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Vec<(DateTime<Utc>, HashMap<i32, i64>)>>>,
+    samples: Arc<Mutex<Vec<Sample>>>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -205,7 +208,7 @@ impl CommitSampler {
         self.samples.lock().unwrap().last().map(|(_, c)| c.clone())
     }
 
-    fn stop(self) -> Vec<(DateTime<Utc>, HashMap<i32, i64>)> {
+    fn stop(self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap();
         std::mem::take(&mut *self.samples.lock().unwrap())
@@ -243,7 +246,7 @@ fn revocations(logs: &[impl AsRef<Path>]) -> BTreeMap<i32, Vec<DateTime<Utc>>> {
 /// offset did not move: among stretches during which `p` was revoked
 /// somewhere (a move), and among the others.
 fn pauses(
-    samples: &[(DateTime<Utc>, HashMap<i32, i64>)],
+    samples: &[Sample],
     p: i32,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
