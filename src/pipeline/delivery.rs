@@ -1,0 +1,327 @@
+//! Delivery: how a batch becomes durable and committed.
+//!
+//! * Every sink writes the batch until it acknowledges
+//!   ([`write_until_acked`]): transient failures are retried for as long as
+//!   it takes (the source pauses meanwhile); a permanent failure is bisected
+//!   down to the records at fault, which become dead letters
+//!   (`sink_rejected`).
+//! * Refused records go to the dead-letter topic, acknowledged before the
+//!   batch counts as done; the sinks keep a summary of them.
+//! * The processor state of every owned partition is checkpointed, and only
+//!   then are the batches it covers handed to the `Committer`
+//!   (`porttrack_ingest`), which commits their offsets.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use chrono::Utc;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use porttrack_ingest::{Batch, DeadLetter};
+use porttrack_schemas::{Event, Rejection, Sourced};
+use porttrack_sinks::retry::Backoff;
+use porttrack_sinks::{Derived, Sink, SinkError};
+use tracing::Instrument as _;
+
+use super::PipelineStatus;
+use super::stage::Stage;
+
+impl Stage {
+    /// Saves the state of every owned partition, then commits the batches it covers.
+    pub(super) async fn checkpoint_and_commit(&mut self) {
+        if self.uncheckpointed.is_empty() {
+            return;
+        }
+        let span = tracing::info_span!(
+            "commit",
+            batches = self.uncheckpointed.len(),
+            records = self.uncheckpointed.iter().map(Batch::len).sum::<usize>(),
+        );
+        self.checkpoint_and_commit_inner().instrument(span).await;
+    }
+
+    async fn checkpoint_and_commit_inner(&mut self) {
+        let states: Vec<_> =
+            self.port.partitions().into_iter().map(|p| self.port.export_partition(p)).collect();
+        let mut attempt = 0;
+        loop {
+            match self.state.save(&states).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "checkpointing processor state failed; retrying");
+                    metrics::counter!("porttrack_sink_errors_total", "sink" => "state", "kind" => "transient")
+                        .increment(1);
+                    tokio::time::sleep(self.backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+        self.last_checkpoint = Instant::now();
+        for batch in self.uncheckpointed.drain(..) {
+            let records = batch.len() as u64;
+            metrics::histogram!("porttrack_batch_duration_seconds")
+                .record(batch.opened.elapsed().as_secs_f64());
+            metrics::counter!("porttrack_records_committed_total").increment(records);
+            self.status.committed.fetch_add(records, Ordering::Relaxed);
+            self.committer.complete(batch);
+        }
+        self.status.progressed();
+    }
+
+    pub(super) async fn dead_letter(&self, letters: &[DeadLetter]) {
+        let mut attempt = 0;
+        loop {
+            match self.dlq.send_all(letters).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "dead-letter write failed; retrying");
+                    metrics::counter!("porttrack_sink_errors_total", "sink" => "dead_letter", "kind" => "transient")
+                        .increment(1);
+                    tokio::time::sleep(self.backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+        for l in letters {
+            metrics::counter!("porttrack_dead_letters_total", "reason" => l.rejection.class.as_str())
+                .increment(1);
+        }
+        self.status.dead_lettered.fetch_add(letters.len() as u64, Ordering::Relaxed);
+        self.summarise_dead_letters(letters).await;
+    }
+
+    /// Counts the dead letters in the sinks that keep a summary for
+    /// dashboards (Postgres `dead_letters`). The topic is the authority, so a
+    /// permanent failure here is logged and skipped; transient ones are retried.
+    async fn summarise_dead_letters(&self, letters: &[DeadLetter]) {
+        let at = Utc::now();
+        let summaries: Vec<porttrack_sinks::DeadLetterSummary<'_>> = letters
+            .iter()
+            .map(|l| porttrack_sinks::DeadLetterSummary {
+                origin: &l.origin,
+                class: l.rejection.class,
+                reason: &l.rejection.message,
+                at,
+            })
+            .collect();
+        for sink in &self.sinks {
+            let mut attempt = 0;
+            loop {
+                match sink.write_dead_letters(&summaries).await {
+                    Ok(()) => break,
+                    Err(SinkError::Permanent(message)) => {
+                        tracing::error!(sink = sink.name(), %message, "dead-letter summary refused");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(sink = sink.name(), error = %e, attempt, "dead-letter summary failed; retrying");
+                        tokio::time::sleep(self.backoff.delay(attempt)).await;
+                        attempt += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A dead letter for an accepted event refused after decoding (by a sink or
+/// the fault-injection switch). The batch keeps the decoded event, not the
+/// record's bytes, so the letter carries the event re-encoded as JSON.
+pub(super) fn letter_for(r: &Sourced<Event>, rejection: Rejection) -> DeadLetter {
+    DeadLetter {
+        origin: r.origin.clone(),
+        key: r.event.mmsi().map(|m| m.to_string().into_bytes()),
+        payload: serde_json::to_vec(&r.event).ok(),
+        headers: Vec::new(),
+        rejection,
+    }
+}
+
+/// Writes processor outputs to `sink` until it acknowledges. Transient
+/// failures are retried for as long as it takes; a permanent one is a defect
+/// (derived rows are not Kafka records and cannot be dead-lettered): it is
+/// logged and counted loudly, and the pipeline goes on.
+pub(super) async fn write_derived_until_acked(
+    sink: Arc<dyn Sink>,
+    derived: &Derived,
+    status: &PipelineStatus,
+    backoff: Backoff,
+) {
+    if derived.is_empty() {
+        return;
+    }
+    let name = sink.name();
+    let mut attempt = 0;
+    loop {
+        match sink.write_derived(derived).await {
+            Ok(()) => {
+                status.set_sink_up(name, true);
+                return;
+            }
+            Err(SinkError::Permanent(message)) => {
+                metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+                    .increment(1);
+                tracing::error!(sink = name, %message, "sink refused processor outputs; they are not stored");
+                return;
+            }
+            Err(e) => {
+                metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "transient")
+                    .increment(1);
+                status.set_sink_up(name, false);
+                tracing::warn!(sink = name, error = %e, attempt, "writing processor outputs failed; retrying");
+                tokio::time::sleep(backoff.delay(attempt)).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Writes `records` to `sink` until it acknowledges. Transient failures are
+/// retried with backoff for as long as it takes (the source pauses
+/// meanwhile); a permanent failure is bisected down to the single records at
+/// fault, which are returned (index, reason) as refused.
+pub(super) fn write_until_acked<'a>(
+    sink: Arc<dyn Sink>,
+    records: &'a [Sourced<Event>],
+    status: &'a PipelineStatus,
+    backoff: Backoff,
+) -> BoxFuture<'a, Vec<(usize, String)>> {
+    async move {
+        if records.is_empty() {
+            return Vec::new();
+        }
+        let name = sink.name();
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            match sink.write(records).await {
+                Ok(outcome) => {
+                    metrics::histogram!("porttrack_sink_write_duration_seconds", "sink" => name)
+                        .record(started.elapsed().as_secs_f64());
+                    let written = records.len() - outcome.rejected.len();
+                    metrics::counter!("porttrack_sink_records_written_total", "sink" => name)
+                        .increment(written as u64);
+                    if attempt > 0 {
+                        tracing::info!(sink = name, attempt, "sink recovered");
+                    }
+                    status.set_sink_up(name, true);
+                    return outcome.rejected;
+                }
+                Err(SinkError::Permanent(message)) => {
+                    metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+                        .increment(1);
+                    if records.len() == 1 {
+                        tracing::warn!(sink = name, %message, "record refused by sink");
+                        return vec![(0, format!("{name}: {message}"))];
+                    }
+                    let mid = records.len() / 2;
+                    let (left, right) = records.split_at(mid);
+                    let mut refused = write_until_acked(Arc::clone(&sink), left, status, backoff).await;
+                    let right = write_until_acked(sink, right, status, backoff).await;
+                    refused.extend(right.into_iter().map(|(i, m)| (i + mid, m)));
+                    return refused;
+                }
+                Err(e) => {
+                    metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "transient")
+                        .increment(1);
+                    status.set_sink_up(name, false);
+                    tracing::warn!(sink = name, error = %e, attempt, "sink write failed; retrying");
+                    tokio::time::sleep(backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+    use porttrack_processors::Port;
+    use porttrack_schemas::{Origin, Position};
+    use porttrack_sinks::WriteOutcome;
+
+    use super::*;
+
+    /// Refuses, as a whole, any write that holds a poisoned record; fails
+    /// transiently on its first call.
+    #[derive(Debug, Default)]
+    struct Picky {
+        calls: Mutex<u32>,
+        written: Mutex<Vec<i64>>,
+    }
+
+    const POISON: u32 = 999_999_999;
+
+    impl Sink for Picky {
+        fn name(&self) -> &'static str {
+            "picky"
+        }
+
+        fn write<'a>(
+            &'a self,
+            records: &'a [Sourced<Event>],
+        ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
+            async move {
+                let first = {
+                    let mut calls = self.calls.lock().unwrap();
+                    *calls += 1;
+                    *calls == 1
+                };
+                if first {
+                    return Err(SinkError::Transient("warming up".into()));
+                }
+                if records.iter().any(|r| r.event.mmsi() == Some(POISON)) {
+                    return Err(SinkError::Permanent("value out of range".into()));
+                }
+                self.written.lock().unwrap().extend(records.iter().map(|r| r.origin.offset));
+                Ok(WriteOutcome::default())
+            }
+            .boxed()
+        }
+
+        fn check(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+            async { Ok(()) }.boxed()
+        }
+    }
+
+    fn record(offset: i64, mmsi: u32) -> Sourced<Event> {
+        Sourced {
+            origin: Origin::new("t", 0, offset),
+            event: Event::Position(Position {
+                mmsi,
+                timestamp: Utc.timestamp_opt(1_790_000_000 + offset, 0).unwrap(),
+                lat: 1.0,
+                lon: 2.0,
+                sog: None,
+                cog: None,
+                heading: None,
+                nav_status: None,
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_permanent_failure_is_bisected_to_the_records_at_fault() {
+        let records: Vec<_> =
+            (0..37).map(|i| record(i, if i == 5 || i == 30 { POISON } else { 244_000_000 })).collect();
+        let picky = Arc::new(Picky::default());
+        let sink: Arc<dyn Sink> = picky.clone();
+        let port = Arc::new(Port::new(porttrack_processors::Geography::rotterdam(), Default::default()));
+        let status = PipelineStatus::new(std::slice::from_ref(&sink), port);
+        let backoff = Backoff { base: Duration::from_millis(1), max: Duration::from_millis(2) };
+        let refused = write_until_acked(sink, &records, &status, backoff).await;
+        let refused: Vec<usize> = refused.into_iter().map(|(i, _)| i).collect();
+        assert_eq!(refused, vec![5, 30]);
+        let mut written = picky.written.lock().unwrap().clone();
+        written.sort_unstable();
+        let expected: Vec<i64> = (0..37).filter(|i| *i != 5 && *i != 30).collect();
+        assert_eq!(written, expected, "every other record written exactly once");
+    }
+}

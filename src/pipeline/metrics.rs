@@ -1,0 +1,97 @@
+//! The pipeline's view of the port as metrics: processor results and
+//! outputs counted per batch, and the port gauges (congestion, berth
+//! occupancy, anchorage waits, weather alerts) published at each snapshot.
+
+use std::collections::HashMap;
+
+use porttrack_processors::{CallPhase, Output, Port, Processed, ZoneKind, ZonePartial};
+use porttrack_schemas::Event;
+
+use super::PipelineStatus;
+
+/// Publishes the port gauges of a snapshot's merged partials.
+pub(super) fn publish_port_gauges(port: &Port, status: &PipelineStatus, partials: &[ZonePartial]) {
+    let limits = &port.config().weather;
+    let mut waits: HashMap<&str, Vec<i64>> = HashMap::new();
+    for p in partials {
+        waits.entry(p.zone.as_str()).or_default().extend_from_slice(&p.waiting_now_s);
+    }
+    for snapshot in porttrack_processors::merge(partials, &port.config().congestion) {
+        let zone = snapshot.zone.clone();
+        metrics::gauge!("porttrack_congestion_level", "zone" => zone.clone())
+            .set(snapshot.congestion as u8 as f64);
+        if let Some(occupancy) = snapshot.berth_occupancy {
+            metrics::gauge!("porttrack_berth_occupancy_ratio", "zone" => zone.clone()).set(occupancy);
+        }
+        if snapshot.kind == ZoneKind::Anchorage {
+            let mut w = waits.remove(zone.as_str()).unwrap_or_default();
+            w.sort_unstable();
+            for (q, label) in [(0.5, "0.5"), (0.9, "0.9")] {
+                let v = nearest_rank(&w, q);
+                metrics::gauge!("porttrack_anchorage_wait_seconds", "zone" => zone.clone(), "quantile" => label)
+                        .set(v as f64);
+            }
+        }
+        let weather = snapshot.weather.as_ref();
+        let gust = weather.and_then(|w| w.wind_gust_kn).is_some_and(|g| g > limits.crane_gust_limit_kn);
+        let fog =
+            weather.and_then(|w| w.visibility_nm).is_some_and(|v| v < limits.safe_departure_visibility_nm);
+        metrics::gauge!("porttrack_weather_alerts_active", "zone" => zone.clone(), "kind" => "gust")
+            .set(if gust { 1.0 } else { 0.0 });
+        metrics::gauge!("porttrack_weather_alerts_active", "zone" => zone, "kind" => "visibility")
+            .set(if fog { 1.0 } else { 0.0 });
+    }
+    status.refresh_gauges();
+}
+
+/// The nearest-rank quantile `q` of sorted `values` (0 when empty).
+fn nearest_rank(values: &[i64], q: f64) -> i64 {
+    if values.is_empty() {
+        return 0;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
+pub(super) fn count_processed(event: &Event, processed: Processed) {
+    let result = match processed {
+        Processed::Applied => "applied",
+        Processed::Duplicate => "duplicate",
+        Processed::Late => "late",
+        Processed::Outlier => {
+            // An implied speed no ship makes: a GPS or receiver jump.
+            metrics::counter!("porttrack_anomalies_total", "kind" => "position_jump").increment(1);
+            "outlier"
+        }
+        _ => "ignored",
+    };
+    metrics::counter!("porttrack_processor_events_total", "kind" => event.kind().as_str(), "result" => result)
+        .increment(1);
+}
+
+pub(super) fn count_outputs(outputs: &[Output]) {
+    for o in outputs {
+        match o {
+            Output::PortCall(u) if u.phase == CallPhase::Arrived && u.call.arrival_observed => {
+                metrics::counter!("porttrack_port_arrivals_total").increment(1);
+            }
+            Output::PortCall(u) if u.phase == CallPhase::Departed => {
+                metrics::counter!("porttrack_port_departures_total").increment(1);
+            }
+            Output::Anomaly(a) => {
+                let kind = match &a.kind {
+                    porttrack_processors::AnomalyKind::DarkPeriod { .. }
+                    | porttrack_processors::AnomalyKind::WentSilent { .. } => "dark",
+                    porttrack_processors::AnomalyKind::Speeding { .. } => "speeding",
+                    porttrack_processors::AnomalyKind::StoppedInChannel { .. } => "stopped_in_channel",
+                    porttrack_processors::AnomalyKind::HazardousInRestricted { .. } => {
+                        "hazardous_in_restricted"
+                    }
+                    _ => "other",
+                };
+                metrics::counter!("porttrack_anomalies_total", "kind" => kind).increment(1);
+            }
+            _ => {}
+        }
+    }
+}
