@@ -1,4 +1,4 @@
-//! Reassembly of multi-sentence messages: [`Assembler`].
+//! Reassembly of multi-sentence messages: [`Assembler`], keyed by [`FragmentKey`].
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -61,14 +61,61 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// Which message a fragment belongs to: the sentence fields that identify the
+/// fragments of one multi-sentence message. Fragments with equal keys are parts of the
+/// same message; their fragment numbers say which part each is.
+///
+/// - With an NMEA 4 tag block group (`g:`), the group's id and fragment count, plus the
+///   tag block source (`s:`, the receiver): fragments tied by a group may come on
+///   different channels, with other sentences in between.
+/// - Otherwise the sentence's sequential message id, radio channel, `VDM`/`VDO`
+///   (own ship) and fragment count, plus the tag block source when there is one.
+///
+/// The fragment count is part of the key: a 3-part message and a 2-part message that
+/// reuse a sequence id are different messages. The [`Assembler`] reassembles by this key;
+/// callers that hold fragments themselves (to dead-letter them, say) can use it to know
+/// which ones a completed message consumed.
+///
+/// ```
+/// use porttrack_ais::{FragmentKey, Sentence};
+///
+/// let first = Sentence::parse("!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C")?;
+/// let second = Sentence::parse("!AIVDM,2,2,1,A,88888888880,2*25")?;
+/// assert_eq!(FragmentKey::of(&first), FragmentKey::of(&second));
+/// assert_eq!(FragmentKey::of(&first).count(), 2);
+/// # Ok::<(), porttrack_ais::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
+pub struct FragmentKey {
     source: Option<Box<str>>,
     group: Option<u32>,
     sequence_id: Option<u8>,
     channel: Option<char>,
     own_ship: bool,
     count: u8,
+}
+
+impl FragmentKey {
+    /// The key of the message `sentence` is a fragment of. Only fragments need one
+    /// (`fragment_count > 1`): a single-sentence message is complete by itself.
+    #[must_use]
+    pub fn of(sentence: &Sentence<'_>) -> Self {
+        let group = sentence.tag_block.as_ref().and_then(|t| t.group);
+        Self {
+            source: sentence.tag_block.as_ref().and_then(|t| t.source.as_deref()).map(Box::from),
+            group: group.map(|g| g.id),
+            sequence_id: if group.is_some() { None } else { sentence.sequence_id },
+            channel: if group.is_some() { None } else { sentence.channel },
+            own_ship: sentence.own_ship,
+            count: group.map_or(sentence.fragment_count, |g| g.count),
+        }
+    }
+
+    /// How many fragments the message has.
+    #[must_use]
+    pub fn count(&self) -> u8 {
+        self.count
+    }
 }
 
 #[derive(Debug)]
@@ -96,7 +143,7 @@ impl Pending {
 /// messages, and satellite feeds (ORBCOMM) may even put unrelated sentences between two
 /// fragments or deliver them out of order; NMEA 4 tag blocks then tie them with a `g:` group.
 ///
-/// The [`Assembler`] keys pending messages by
+/// The [`Assembler`] keys pending messages by [`FragmentKey`]:
 /// - the tag block group id when there is one (plus the tag block source), otherwise
 /// - sequence id, channel and VDM/VDO (plus the tag block source, when there is one),
 ///
@@ -122,7 +169,7 @@ impl Pending {
 #[derive(Debug)]
 pub struct Assembler {
     limits: Limits,
-    pending: HashMap<Key, Pending>,
+    pending: HashMap<FragmentKey, Pending>,
     dropped: VecDeque<Error>,
     dropped_overflow: u64,
 }
@@ -150,16 +197,9 @@ impl Assembler {
             return Ok(Payload::single(sentence));
         }
         let group = sentence.tag_block.as_ref().and_then(|t| t.group);
-        let count = group.map_or(sentence.fragment_count, |g| g.count);
         let number = group.map_or(sentence.fragment_number, |g| g.number);
-        let key = Key {
-            source: sentence.tag_block.as_ref().and_then(|t| t.source.as_deref()).map(Box::from),
-            group: group.map(|g| g.id),
-            sequence_id: if group.is_some() { None } else { sentence.sequence_id },
-            channel: if group.is_some() { None } else { sentence.channel },
-            own_ship: sentence.own_ship,
-            count,
-        };
+        let key = FragmentKey::of(&sentence);
+        let count = key.count();
 
         if let Some(entry) = self.pending.get(&key) {
             let expired = now_ms.saturating_sub(entry.first_seen_ms) > self.limits.timeout_ms;

@@ -6,7 +6,7 @@
 //! | layer | type | does |
 //! |---|---|---|
 //! | line | [`Sentence`] | parses one line: NMEA 4 [`TagBlock`] (`\s:…,c:…*hh\`), the `!--VDM`/`!--VDO` sentence of any talker (`AI`, `AB`, `BS`…), the USCG receiver fields after the checksum ([`Uscg`]); verifies both checksums and the 6-bit armoring. Borrows, allocates nothing. |
-//! | reassembly | [`Assembler`] | joins the fragments of multi-sentence messages, keyed by sequence id and channel, or by the tag block group (`g:`) when fragments are not adjacent; bounded in size and time ([`Limits`]). |
+//! | reassembly | [`Assembler`] | joins the fragments of multi-sentence messages, keyed ([`FragmentKey`]) by sequence id and channel, or by the tag block group (`g:`) when fragments are not adjacent; bounded in size and time ([`Limits`]). |
 //! | message | [`Message`] | decodes a [`Payload`] into typed structs with gpsd's field semantics: types 1/2/3, 4/11, 5, 8 (DAC 1 FID 31), 9, 18, 19, 21, 24 A/B, 27. |
 //! | output | [`gpsd`] | renders a message as `gpsdecode -j` would. |
 //!
@@ -72,7 +72,7 @@ pub mod gpsd;
 mod message;
 mod sentence;
 
-pub use assemble::{Assembler, Limits, Payload};
+pub use assemble::{Assembler, FragmentKey, Limits, Payload};
 pub use decoder::{Decoded, Decoder};
 pub use error::Error;
 pub use message::{

@@ -5,6 +5,10 @@
 //! scaled to natural units (degrees, knots, metres) and the "not available" value of a
 //! field becomes `None`. Values that are out of range but not "not available" (a course of
 //! 400°, a latitude of 95°) are kept, as gpsd keeps them: validation is the caller's job.
+//!
+//! One file on purpose: the message types (first half) and their decoders (second half)
+//! are checked side by side against gpsd's bit tables, and the decoders share the
+//! "not available" sentinels and field helpers in between.
 
 use crate::Error;
 use crate::assemble::Payload;

@@ -22,6 +22,9 @@
 //! async-only for lookups, while the source decodes on its poll thread and
 //! needs one call, `GET /schemas/ids/{id}`, with a cache. That call is all
 //! this module implements.
+//!
+//! (A third of this file is its tests: round trips, local and registry
+//! schema lookups, quarantine cases, next to the code they check.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -81,9 +81,12 @@ pub struct Refused {
     pub payload: Option<Vec<u8>>,
 }
 
-/// What decoding one record gave.
+/// What decoding gave: for one record ([`Decoders::decode`]), its events and
+/// refusals; for an expiry ([`Decoders::expire`]), the refusals of fragments
+/// that waited too long. (One decoded AIS message, before it becomes events,
+/// is a [`porttrack_ais::Decoded`].)
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Decoded {
+pub struct DecodeOutcome {
     /// Valid events, in order.
     pub events: Vec<Sourced<Event>>,
     /// Refusals: this record (if any part of it is bad) or expired fragments
@@ -91,7 +94,7 @@ pub struct Decoded {
     pub rejections: Vec<Refused>,
 }
 
-impl Decoded {
+impl DecodeOutcome {
     fn refuse(&mut self, origin: &Origin, rejection: Rejection) {
         self.rejections.push(Refused { origin: origin.clone(), rejection, payload: None });
     }
@@ -146,8 +149,8 @@ impl Decoders {
 
     /// Decodes one record. `now` is the receive time that event times are
     /// judged against (and the clock of NMEA reassembly timeouts).
-    pub fn decode(&mut self, record: &RecordIn<'_>, now: DateTime<Utc>) -> Decoded {
-        let mut out = Decoded::default();
+    pub fn decode(&mut self, record: &RecordIn<'_>, now: DateTime<Utc>) -> DecodeOutcome {
+        let mut out = DecodeOutcome::default();
         let origin = record.origin;
         let Some(decoder) = self.topics.get_mut(&origin.topic) else {
             out.refuse(
@@ -199,8 +202,8 @@ impl Decoders {
     /// timeout (the source calls this periodically, so a lone fragment at the
     /// end of a partition is not held forever). Returns the refusals and the
     /// `(topic, partition)`s they came from.
-    pub fn expire(&mut self, now: DateTime<Utc>) -> (Decoded, Vec<(Arc<str>, i32)>) {
-        let mut out = Decoded::default();
+    pub fn expire(&mut self, now: DateTime<Utc>) -> (DecodeOutcome, Vec<(Arc<str>, i32)>) {
+        let mut out = DecodeOutcome::default();
         let mut touched = Vec::new();
         for (topic, decoder) in &mut self.topics {
             if let TopicDecoder::Nmea(n) = decoder {

@@ -27,38 +27,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use porttrack_ais::{Assembler, Decoder, Hull, Limits, Message, Sentence};
+use porttrack_ais::{Assembler, Decoder, FragmentKey, Hull, Limits, Message, Sentence};
 use porttrack_schemas::{
     Event, Origin, Position, RejectClass, Rejection, Sourced, ValidationRules, VesselStatic,
     WeatherObservation,
 };
 
-use super::{Decoded, RecordIn, Refused};
-
-/// Identifies the message a fragment belongs to, as the assembler does.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct FragmentKey {
-    source: Option<String>,
-    group: Option<u32>,
-    sequence_id: Option<u8>,
-    channel: Option<char>,
-    own_ship: bool,
-    count: u8,
-}
-
-impl FragmentKey {
-    fn of(s: &Sentence<'_>) -> Self {
-        let group = s.tag_block.as_ref().and_then(|t| t.group);
-        FragmentKey {
-            source: s.tag_block.as_ref().and_then(|t| t.source.as_deref()).map(str::to_owned),
-            group: group.map(|g| g.id),
-            sequence_id: if group.is_some() { None } else { s.sequence_id },
-            channel: if group.is_some() { None } else { s.channel },
-            own_ship: s.own_ship,
-            count: group.map_or(s.fragment_count, |g| g.count),
-        }
-    }
-}
+use super::{DecodeOutcome, RecordIn, Refused};
 
 /// Fragments held for one message: where each came from, and its line.
 #[derive(Debug)]
@@ -67,17 +42,19 @@ struct Held {
     parts: Vec<(Origin, Vec<u8>)>,
 }
 
-/// One partition's reassembly state.
+/// One partition's reassembly state: the assembler, the decoder (type 24
+/// parts merge per partition) and the fragments held, by the message
+/// ([`FragmentKey`]) they belong to.
 #[derive(Debug)]
-struct PartitionState {
+struct PartitionReassembly {
     assembler: Assembler,
     decoder: Decoder,
     held: HashMap<FragmentKey, Held>,
 }
 
-impl PartitionState {
+impl PartitionReassembly {
     fn new(limits: Limits) -> Self {
-        PartitionState {
+        PartitionReassembly {
             assembler: Assembler::new(limits),
             decoder: Decoder::new(limits),
             held: HashMap::new(),
@@ -89,7 +66,7 @@ impl PartitionState {
 #[derive(Debug)]
 pub struct NmeaDecoder {
     limits: Limits,
-    partitions: HashMap<i32, PartitionState>,
+    partitions: HashMap<i32, PartitionReassembly>,
 }
 
 impl Default for NmeaDecoder {
@@ -109,12 +86,13 @@ impl NmeaDecoder {
         record: &RecordIn<'_>,
         rules: &ValidationRules,
         now: DateTime<Utc>,
-        out: &mut Decoded,
+        out: &mut DecodeOutcome,
     ) {
         let origin = record.origin;
         let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
         let limits = self.limits;
-        let state = self.partitions.entry(origin.partition).or_insert_with(|| PartitionState::new(limits));
+        let state =
+            self.partitions.entry(origin.partition).or_insert_with(|| PartitionReassembly::new(limits));
         expire(state, now_ms, limits.timeout_ms, out);
 
         let text = match std::str::from_utf8(record.payload) {
@@ -195,7 +173,7 @@ impl NmeaDecoder {
 
     /// Dead-letters fragments of `partition`s that waited past the timeout at
     /// `now`, for partitions that receive no new record to trigger it.
-    pub(crate) fn expire(&mut self, now: DateTime<Utc>, out: &mut Decoded) -> Vec<i32> {
+    pub(crate) fn expire(&mut self, now: DateTime<Utc>, out: &mut DecodeOutcome) -> Vec<i32> {
         let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
         let timeout = self.limits.timeout_ms;
         let mut touched = Vec::new();
@@ -224,7 +202,7 @@ impl NmeaDecoder {
 }
 
 /// Dead-letters fragments that waited longer than `timeout_ms`.
-fn expire(state: &mut PartitionState, now_ms: u64, timeout_ms: u64, out: &mut Decoded) {
+fn expire(state: &mut PartitionReassembly, now_ms: u64, timeout_ms: u64, out: &mut DecodeOutcome) {
     let expired: Vec<FragmentKey> = state
         .held
         .iter()
@@ -241,7 +219,7 @@ fn expire(state: &mut PartitionState, now_ms: u64, timeout_ms: u64, out: &mut De
                     RejectClass::FragmentIncomplete,
                     format!(
                         "fragment of a {}-sentence message whose other parts did not arrive within {} ms ({parts} held)",
-                        key.count, timeout_ms
+                        key.count(), timeout_ms
                     ),
                 ),
                 payload: Some(line),
@@ -428,7 +406,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
     }
 
-    fn decode(d: &mut Decoders, offset: i64, payload: &str, at: DateTime<Utc>) -> Decoded {
+    fn decode(d: &mut Decoders, offset: i64, payload: &str, at: DateTime<Utc>) -> DecodeOutcome {
         let origin = Origin::new("ais.nmea", 0, offset);
         d.decode(&RecordIn::new(&origin, payload.as_bytes()), at)
     }

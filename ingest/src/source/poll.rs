@@ -1,0 +1,184 @@
+//! The poll loop: [`Source::run`].
+//!
+//! Each turn of the loop, on the source's own thread:
+//!
+//! 1. beat the heartbeat ([`SourceHandle::last_heartbeat_unix_ms`](super::SourceHandle::last_heartbeat_unix_ms));
+//! 2. once a second, dead-letter NMEA fragments that waited too long
+//!    ([`Source::expire_fragments`]);
+//! 3. seal the batch if it is due and hand it to the channel; if the channel
+//!    is full, pause every partition (and resume, from the source's own
+//!    positions, once there is room again: [`Source::set_paused`]);
+//! 4. seek back to the fetch positions if a rebalance asked for it;
+//! 5. poll (librdkafka runs the rebalance and statistics callbacks in
+//!    here) and stage the record ([`Source::stage`]), if it is the next
+//!    one of its partition.
+//!
+//! On shutdown it drains and commits, closes the channel and leaves the
+//! group.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use porttrack_schemas::Origin;
+use rdkafka::consumer::Consumer;
+use rdkafka::message::{BorrowedMessage, Message};
+
+use super::{Source, lock};
+use crate::decode::RecordIn;
+
+impl Source {
+    /// Runs the poll loop on the calling thread until [`SourceHandle::shutdown`](super::SourceHandle::shutdown);
+    /// then drains, commits, and leaves the group. Blocking: give it a thread.
+    pub fn run(self) {
+        let shared = Arc::clone(&self.shared);
+        let consumer = &*self.consumer;
+        let mut last_expiry = Instant::now();
+        while !shared.shutdown.load(Ordering::SeqCst) {
+            shared.heartbeat_unix_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+            if last_expiry.elapsed() >= Duration::from_secs(1) {
+                self.expire_fragments();
+                last_expiry = Instant::now();
+            }
+            let backpressured = {
+                let mut staging = lock(&shared.staging);
+                shared.seal_if_due(&mut staging, false);
+                shared.dispatch(&mut staging)
+            };
+            self.set_paused(backpressured);
+            if shared.rewind.swap(false, Ordering::SeqCst)
+                && let Err(e) = self.rewind_to_positions()
+            {
+                tracing::error!(error = %e, "seeking kept partitions back to their committed offsets");
+            }
+            let timeout = if backpressured { Duration::from_millis(50) } else { self.poll_timeout() };
+            match consumer.poll(timeout) {
+                Some(Ok(message)) => self.stage(&message),
+                Some(Err(e)) => {
+                    metrics::counter!("porttrack_kafka_errors_total").increment(1);
+                    tracing::warn!(error = %e, "consume error");
+                }
+                None => {}
+            }
+        }
+        tracing::info!("source stopping: draining in-flight batches");
+        shared.drain_and_commit(consumer);
+        // No more batches: lets the pipeline's receive loop end.
+        lock(&shared.tx).take();
+        // Dropping the only strong reference closes the consumer, which
+        // leaves the group so the partitions move without a session timeout.
+        consumer.unsubscribe();
+        drop(self);
+        tracing::info!("source stopped: left the consumer group");
+    }
+
+    /// Dead-letters NMEA fragments that waited past the reassembly timeout on
+    /// partitions no new record arrives on, and lets the next commit move past
+    /// them.
+    fn expire_fragments(&self) {
+        let (decoded, touched, held) = {
+            let mut decoders = lock(&self.shared.decoders);
+            let (decoded, touched) = decoders.expire(Utc::now());
+            let held: Vec<Option<i64>> = touched.iter().map(|(t, p)| decoders.held_offset(t, *p)).collect();
+            (decoded, touched, held)
+        };
+        if decoded.rejections.is_empty() {
+            return;
+        }
+        let positions: Vec<Option<i64>> = {
+            let positions = lock(&self.shared.positions);
+            touched.iter().map(|key| positions.next_offset(key)).collect()
+        };
+        let mut staging = lock(&self.shared.staging);
+        let builder = staging.builder();
+        builder.open();
+        for (((topic, partition), held), next) in touched.into_iter().zip(held).zip(positions) {
+            if let Some(next) = next {
+                builder.cover(&topic, partition, next);
+            }
+            builder.hold((topic, partition), held);
+        }
+        for refused in decoded.rejections {
+            builder.refuse(refused, None);
+        }
+    }
+
+    /// How long the next poll may block: until the open batch's linger ends,
+    /// between 1 and 100 ms.
+    fn poll_timeout(&self) -> Duration {
+        let staging = lock(&self.shared.staging);
+        match staging.opened() {
+            Some(opened) => self.shared.config.batch_linger.saturating_sub(opened.elapsed()),
+            None => Duration::from_millis(100),
+        }
+        .clamp(Duration::from_millis(1), Duration::from_millis(100))
+    }
+
+    /// Pauses every assigned partition (the sinks are behind), or resumes
+    /// them from the source's own positions.
+    fn set_paused(&self, paused: bool) {
+        if self.shared.paused.load(Ordering::Relaxed) == paused {
+            return;
+        }
+        let result = self.consumer.assignment().and_then(|tpl| {
+            if paused {
+                self.consumer.pause(&tpl)
+            } else {
+                self.rewind_to_positions()?;
+                self.consumer.resume(&tpl)
+            }
+        });
+        match result {
+            Ok(()) => {
+                self.shared.paused.store(paused, Ordering::Relaxed);
+                metrics::gauge!("porttrack_source_paused").set(if paused { 1.0 } else { 0.0 });
+                tracing::debug!(paused, "sink backpressure changed");
+            }
+            Err(e) => tracing::warn!(error = %e, paused, "pausing/resuming partitions"),
+        }
+    }
+
+    /// The topic's shared name (one allocation per topic, not per record).
+    fn topic(&self, name: &str) -> Arc<str> {
+        self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name))
+    }
+
+    /// Decodes `message`, if it is the next record of its partition, into
+    /// the batch being built, and seals the batch if that made it due.
+    fn stage(&self, message: &BorrowedMessage<'_>) {
+        let topic = self.topic(message.topic());
+        if !self.in_sequence(&topic, message) {
+            return;
+        }
+        metrics::counter!("porttrack_records_consumed_total").increment(1);
+        self.shared.consumed.fetch_add(1, Ordering::Relaxed);
+
+        let origin = Origin::new(topic, message.partition(), message.offset());
+        let payload = message.payload().unwrap_or_default();
+        let record = RecordIn {
+            origin: &origin,
+            payload,
+            timestamp: message.timestamp().to_millis().and_then(chrono::DateTime::from_timestamp_millis),
+        };
+        let (decoded, held) = {
+            let mut decoders = lock(&self.shared.decoders);
+            let decoded = decoders.decode(&record, Utc::now());
+            let held = decoders.held_offset(&origin.topic, origin.partition);
+            (decoded, held)
+        };
+        let mut staging = lock(&self.shared.staging);
+        let builder = staging.builder();
+        builder.push_offset(&origin.topic, origin.partition, origin.offset);
+        if let Some(t) = record.timestamp {
+            builder.record_time(t.timestamp_millis());
+        }
+        builder.keep_trace_parent(message, self.shared.config.max_trace_parents);
+        builder.hold((Arc::clone(&origin.topic), origin.partition), held);
+        builder.accept(decoded.events);
+        for refused in decoded.rejections {
+            builder.refuse(refused, Some(message));
+        }
+        self.shared.seal_if_due(&mut staging, false);
+    }
+}
