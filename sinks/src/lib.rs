@@ -29,8 +29,11 @@
 //!   derived kind, plus a vessel-state snapshot.
 //!
 //! Errors are classified once, in [`SinkError`]: transient ones are retried
-//! by the pipeline with [`retry::Backoff`]; permanent ones isolate the
-//! offending records to the dead-letter topic (the pipeline bisects).
+//! by the pipeline; permanent ones isolate the offending records to the
+//! dead-letter topic (the pipeline bisects). Retrying is the project's one
+//! [`retry::RetryPolicy`] type (a bound, a [`retry::Backoff`] and a metric),
+//! kept apart from the [`retry::RetryLogic`] that classifies errors and from
+//! the I/O being repeated.
 //!
 //! ```no_run
 //! # async fn demo(records: Vec<porttrack_schemas::Sourced<porttrack_schemas::Event>>) -> Result<(), porttrack_sinks::SinkError> {

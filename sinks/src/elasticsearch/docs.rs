@@ -1,4 +1,5 @@
-//! Index families and the documents written to them.
+//! Documents: the action line and the document line of every event and
+//! derived row, in the index its [`Family`] and event day choose.
 //!
 //! Documents are structs rather than `json!` values so floats keep their
 //! shortest `f32` form (`9.9`, not `9.899999618530273`) and encoding does
@@ -13,97 +14,9 @@ use porttrack_schemas::{
 };
 use serde::Serialize;
 
+use super::Family;
 use crate::SinkError;
 use crate::derived::{AnomalyRow, PortCallRow, WeatherAlertRow, ZoneEventRow, partial_id};
-
-/// A family of indices sharing one template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Family {
-    /// Position reports (`geo_point` `location`).
-    Positions,
-    /// Static and voyage reports.
-    Static,
-    /// Weather observations (`geo_point` `location` when located).
-    Weather,
-    /// Cargo events.
-    Cargo,
-    /// Port operations events.
-    PortOps,
-    /// Zone entries and exits.
-    ZoneEvents,
-    /// Port calls (updated in place, by id).
-    PortCalls,
-    /// Anomalies.
-    Anomalies,
-    /// Weather alerts.
-    WeatherAlerts,
-    /// Congestion partials.
-    Congestion,
-}
-
-impl Family {
-    /// Every family, in installation order.
-    pub const ALL: [Family; 10] = [
-        Family::Positions,
-        Family::Static,
-        Family::Weather,
-        Family::Cargo,
-        Family::PortOps,
-        Family::ZoneEvents,
-        Family::PortCalls,
-        Family::Anomalies,
-        Family::WeatherAlerts,
-        Family::Congestion,
-    ];
-
-    /// The name used in index and template names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Positions => "positions",
-            Family::Static => "static",
-            Family::Weather => "weather-obs",
-            Family::Cargo => "cargo",
-            Family::PortOps => "port-ops",
-            Family::ZoneEvents => "zone-events",
-            Family::PortCalls => "port-calls",
-            Family::Anomalies => "anomalies",
-            Family::WeatherAlerts => "weather-alerts",
-            Family::Congestion => "congestion",
-        }
-    }
-
-    /// The family's mappings (`sinks/es/{name}.json`).
-    pub fn mappings(self) -> &'static str {
-        match self {
-            Family::Positions => include_str!("../../es/positions.json"),
-            Family::Static => include_str!("../../es/static.json"),
-            Family::Weather => include_str!("../../es/weather-obs.json"),
-            Family::Cargo => include_str!("../../es/cargo.json"),
-            Family::PortOps => include_str!("../../es/port-ops.json"),
-            Family::ZoneEvents => include_str!("../../es/zone-events.json"),
-            Family::PortCalls => include_str!("../../es/port-calls.json"),
-            Family::Anomalies => include_str!("../../es/anomalies.json"),
-            Family::WeatherAlerts => include_str!("../../es/weather-alerts.json"),
-            Family::Congestion => include_str!("../../es/congestion.json"),
-        }
-    }
-
-    /// The template priority: distinct per family. No two families' patterns
-    /// overlap today (observations are `weather-obs`, not `weather`, so that
-    /// `weather-obs-*` never matches alert indices), but Elasticsearch refuses
-    /// overlapping templates of equal priority, so a future family cannot
-    /// break installation.
-    pub fn priority(self) -> u32 {
-        200 + Family::ALL.iter().position(|f| *f == self).map_or(0, |i| i as u32)
-    }
-
-    /// Whether documents are only ever created, never updated (so the
-    /// family can be a data stream).
-    pub fn is_append_only(self) -> bool {
-        self != Family::PortCalls
-    }
-}
 
 /// Writes action and source lines.
 #[derive(Debug)]

@@ -1,17 +1,15 @@
 //! Processor checkpoints in Postgres: the `processor_state` table (V3).
 //!
 //! The pipeline saves every owned partition's
-//! [`PartitionState`](porttrack_processors::PartitionState) before it commits
+//! [`PartitionState`] before it commits
 //! the offsets that state reflects, and loads it when a partition is
 //! assigned. All partitions of one checkpoint are saved in one transaction.
 
 use porttrack_processors::PartitionState;
 
+use super::statements::{LOAD_PROCESSOR_STATE as LOAD, SAVE_PROCESSOR_STATE as SAVE};
 use super::{PostgresSink, classify};
 use crate::SinkError;
-
-const SAVE: &str = include_str!("../../sql/save_processor_state.sql");
-const LOAD: &str = include_str!("../../sql/load_processor_state.sql");
 
 impl PostgresSink {
     /// Replaces the checkpoints of `states`' partitions for consumer group `group`.

@@ -1,41 +1,71 @@
-//! TLS to Postgres with rustls (ring provider, as reqwest uses).
+//! The connection to Postgres: the TLS connector (rustls with the ring
+//! provider, the stack reqwest uses), the connection pool the sink writes
+//! through, and the one-off session [`migrate`](super::migrate()) uses.
+//!
+//! `tls = "require"` encrypts without checking the certificate, as libpq
+//! does (the handshake signatures are still checked); `verify-full` checks
+//! the chain against `ca_file` (or the Mozilla roots from `webpki-roots`) and
+//! the host name. With `disable` the connector is never used, but the pool's
+//! type stays the same.
+//!
+//! Every pooled connection creates the session's staging tables when it
+//! opens (`sinks/sql/staging.sql`); the pool recycles with
+//! [`RecyclingMethod::Fast`] so they survive (`Clean` would `DISCARD ALL`).
 
 use std::path::Path;
 use std::sync::Arc;
 
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
+use futures::FutureExt;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use serde::{Deserialize, Serialize};
-use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::statements::STAGING;
+use super::{PostgresConfig, TlsMode, classify};
 use crate::SinkError;
 
-/// How the connection to Postgres is protected (libpq's `sslmode` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum TlsMode {
-    /// Plain TCP (local development, or a sidecar that encrypts).
-    #[default]
-    Disable,
-    /// TLS required, certificate not verified: protects against passive
-    /// eavesdropping only.
-    Require,
-    /// TLS required, certificate chain and host name verified.
-    VerifyFull,
+/// A pool of `config.pool_size` connections (at least one); connects lazily.
+pub(super) fn pool(config: &PostgresConfig) -> Result<Pool, SinkError> {
+    let tls = connector(config.tls, config.ca_file.as_deref())?;
+    let manager = Manager::from_config(
+        config.pg_config()?,
+        tls,
+        // Fast: the staging tables are session state and must survive
+        // recycling (Clean would DISCARD ALL them).
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager)
+        .max_size(config.pool_size.max(1))
+        .wait_timeout(Some(config.connect_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .post_create(Hook::async_fn(|client, _| {
+            async move { client.batch_execute(STAGING).await.map_err(HookError::Backend) }.boxed()
+        }))
+        .build()
+        .map_err(|e| SinkError::Permanent(format!("postgres pool: {e}")))
 }
 
-impl TlsMode {
-    pub(super) fn ssl_mode(self) -> SslMode {
-        match self {
-            TlsMode::Disable => SslMode::Disable,
-            TlsMode::Require | TlsMode::VerifyFull => SslMode::Require,
-        }
-    }
+/// A connection from `pool`, its failures classified like any Postgres error.
+pub(super) async fn client(pool: &Pool) -> Result<Object, SinkError> {
+    pool.get().await.map_err(|e| match e {
+        PoolError::Backend(e) | PoolError::PostCreateHook(HookError::Backend(e)) => classify(e),
+        other => SinkError::Transient(format!("postgres pool: {other}")),
+    })
+}
+
+/// One session outside the pool (no staging tables), its connection driven
+/// by a spawned task that ends when the client is dropped.
+pub(super) async fn connect(
+    config: &PostgresConfig,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>), SinkError> {
+    let tls = connector(config.tls, config.ca_file.as_deref())?;
+    let (client, connection) = config.pg_config()?.connect(tls).await.map_err(classify)?;
+    Ok((client, tokio::spawn(connection)))
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -44,7 +74,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// The connector for `mode`. With `disable` it is never used (the config's
 /// `sslmode` is `disable`), but the pool's type stays the same.
-pub(super) fn connector(mode: TlsMode, ca_file: Option<&Path>) -> Result<MakeRustlsConnect, SinkError> {
+fn connector(mode: TlsMode, ca_file: Option<&Path>) -> Result<MakeRustlsConnect, SinkError> {
     let tls_error = |e: rustls::Error| SinkError::Permanent(format!("postgres TLS: {e}"));
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
