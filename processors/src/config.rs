@@ -186,6 +186,20 @@ impl Default for WeatherLimits {
     }
 }
 
+impl WeatherLimits {
+    /// Whether a gust (knots) is above the crane limit: cranes stop. Equal
+    /// to the limit is still within it.
+    pub fn gust_exceeds(&self, gust_kn: f32) -> bool {
+        gust_kn > self.crane_gust_limit_kn
+    }
+
+    /// Whether a visibility (nautical miles) is below the safe-departure
+    /// limit: departures are held. Equal to the limit is still safe.
+    pub fn visibility_below(&self, visibility_nm: f32) -> bool {
+        visibility_nm < self.safe_departure_visibility_nm
+    }
+}
+
 /// Three ascending thresholds: at or above the first a zone is moderate, the
 /// second heavy, the third severe; below the first it is free.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -253,5 +267,16 @@ mod tests {
         let parsed: PortConfig = serde_json::from_str(json).unwrap();
         assert_eq!((parsed.hysteresis_fixes, parsed.weather.crane_gust_limit_kn), (4, 35.0));
         assert!(serde_json::from_str::<PortConfig>(r#"{"hysteresis": 4}"#).is_err());
+    }
+
+    #[test]
+    fn weather_limits_are_strict() {
+        let limits = WeatherLimits::default();
+        assert!(!limits.gust_exceeds(38.0) && limits.gust_exceeds(38.5) && !limits.gust_exceeds(f32::NAN));
+        assert!(
+            !limits.visibility_below(1.0)
+                && limits.visibility_below(0.9)
+                && !limits.visibility_below(f32::NAN)
+        );
     }
 }

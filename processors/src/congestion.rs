@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CongestionThresholds, Levels};
 use crate::geography::ZoneKind;
+use crate::stats::nearest_rank;
 
 /// One partition's contribution to one zone's aggregates at one time.
 /// Its key is `(zone, partition)`; a sink keeps the latest per key.
@@ -121,7 +122,7 @@ impl CongestionLevel {
     }
 }
 
-/// Count, mean and 90th percentile (nearest rank) of a set of durations.
+/// Count, mean and 90th percentile ([nearest rank](crate::stats::nearest_rank)) of a set of durations.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct WaitStats {
     /// How many.
@@ -141,8 +142,7 @@ impl WaitStats {
         let n = values.len();
         let sum: i64 = values.iter().sum();
         // Nearest rank: the smallest value with at least 90 % of values at or below it.
-        let rank = (9 * n).div_ceil(10).max(1);
-        WaitStats { count: n as u64, mean_s: sum as f64 / n as f64, p90_s: values[rank - 1] }
+        WaitStats { count: n as u64, mean_s: sum as f64 / n as f64, p90_s: nearest_rank(values, 0.9) }
     }
 }
 

@@ -117,7 +117,7 @@ impl PartitionHistory {
             state.latest = obs.clone();
             let limits = &cfg.weather;
             if let Some(gust) = obs.wind_gust_kn {
-                let over = gust > limits.crane_gust_limit_kn;
+                let over = limits.gust_exceeds(gust);
                 if over != state.gust_alert {
                     state.gust_alert = over;
                     out.push(Output::Weather(WeatherAlert {
@@ -132,7 +132,7 @@ impl PartitionHistory {
                 }
             }
             if let Some(vis) = obs.visibility_nm {
-                let under = vis < limits.safe_departure_visibility_nm;
+                let under = limits.visibility_below(vis);
                 if under != state.visibility_alert {
                     state.visibility_alert = under;
                     out.push(Output::Weather(WeatherAlert {

@@ -24,6 +24,8 @@
 //!   present, queue, waiting times mean and p90, arrival and departure
 //!   rates, berth occupancy, channel transits, weather, a
 //!   [`CongestionLevel`]). [`Port::zone_gauges`] reads live gauges.
+//!   [`stats::nearest_rank`] is the one quantile rule (the p90s), and
+//!   [`WeatherLimits`] decides when gusts and visibility cross a limit.
 //! * Scale-out: every piece of state belongs to a Kafka partition.
 //!   [`Port::export_partition`] / [`Port::restore_partition`] /
 //!   [`Port::forget_partition`] move a partition between instances so that
@@ -45,7 +47,8 @@
 //! * **Port calls** open on entering the port limits and close on leaving
 //!   them; waiting time runs from the first stopped fix at anchor to the
 //!   first moving fix, service time likewise alongside. The id is
-//!   `"{mmsi}-{arrival}"`.
+//!   `"{mmsi}-{arrival}"`. [`CallStage`] owns the lifecycle: stages, order,
+//!   stored names, legal transitions and the forward-only fields.
 //! * **Jumps**: a fix implying more than `max_speed_kn` from the previous
 //!   one is rejected and counted (accepted after `outlier_reanchor_after`
 //!   in a row). **Dark**: a silence longer than `dark_multiple` times the
@@ -112,9 +115,11 @@ mod config;
 mod congestion;
 mod geography;
 mod history;
+mod lifecycle;
 mod output;
 mod port;
 mod route;
+pub mod stats;
 mod vessels;
 
 pub use config::{ConfigError, CongestionThresholds, Levels, PortConfig, ReportingIntervals, WeatherLimits};
@@ -125,6 +130,7 @@ pub use geography::{
     Geography, GeographyError, ROTTERDAM_GEOJSON, Zone, ZoneId, ZoneKind, ZoneSet, distance_nm,
 };
 pub use history::PartitionHistory;
+pub use lifecycle::{CallStage, FieldRule};
 pub use output::{
     Anomaly, AnomalyKind, CallPhase, Direction, Output, PortCall, PortCallUpdate, Processed, Service,
     WeatherAlert, WeatherAlertKind, ZoneTransition,

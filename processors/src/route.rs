@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::PortConfig;
 use crate::geography::{Geography, ZoneId, ZoneKind, ZoneSet, distance_nm};
 use crate::history::PartitionHistory;
+use crate::lifecycle::CallStage;
 use crate::output::{
     Anomaly, AnomalyKind, CallPhase, Direction, Output, PortCall, PortCallUpdate, Processed, Service,
     ZoneTransition,
@@ -535,7 +536,7 @@ impl VesselRoute {
             // boarding outside them) belong to this call.
             call.services.append(&mut self.unattached_services);
             self.call = Some(call);
-            self.emit_call(ctx, CallPhase::Arrived);
+            self.emit_call(ctx, CallStage::Arrived);
         }
     }
 
@@ -558,9 +559,9 @@ impl VesselRoute {
         self.restricted_reported.remove(zone);
         if ctx.masks.port_limits.contains(zone) && !self.in_port(&ctx.masks) {
             if let Some(call) = self.call.as_mut() {
-                call.departed_at = Some(at);
+                CallStage::Departed.stamp(call, at);
             }
-            self.emit_call(ctx, CallPhase::Departed);
+            self.emit_call(ctx, CallStage::Departed);
             self.last_call = self.call.take();
         }
     }
@@ -583,42 +584,43 @@ impl VesselRoute {
             if let Some(call) = self.call.as_mut() {
                 call.waiting_time_s += waited;
             }
-            self.emit_call(ctx, CallPhase::WaitEnded);
+            self.emit_call(ctx, CallStage::WaitEnded);
         }
         if from == Movement::Moored {
             let served = seconds(self.moored_since.unwrap_or(at), at).max(0);
             self.moored_since = None;
             if let Some(call) = self.call.as_mut() {
                 call.service_time_s += served;
-                call.unberthed_at = Some(at);
+                CallStage::Unberthed.stamp(call, at);
             }
-            self.emit_call(ctx, CallPhase::Unberthed);
+            self.emit_call(ctx, CallStage::Unberthed);
         }
         match to {
             Movement::Anchored => {
                 self.anchored_in = self.zones;
                 self.anchored_since = Some(began);
                 if let Some(call) = self.call.as_mut() {
-                    call.anchored_at.get_or_insert(began);
+                    CallStage::Anchored.stamp(call, began);
                 }
-                self.emit_call(ctx, CallPhase::Anchored);
+                self.emit_call(ctx, CallStage::Anchored);
             }
             Movement::Moored => {
                 self.moored_since = Some(began);
                 let berth = self.zones.and(ctx.masks.berth).first().map(|z| ctx.geo.name(z).to_owned());
                 if let Some(call) = self.call.as_mut() {
-                    call.berthed_at.get_or_insert(began);
+                    CallStage::Berthed.stamp(call, began);
                     call.berth = berth;
                 }
-                self.emit_call(ctx, CallPhase::Berthed);
+                self.emit_call(ctx, CallStage::Berthed);
             }
             Movement::UnderWay | Movement::Stopped => {}
         }
     }
 
-    fn emit_call(&self, ctx: &mut Ctx<'_>, phase: CallPhase) {
+    /// Reports the open call reaching `stage` (nothing when no call is open).
+    fn emit_call(&self, ctx: &mut Ctx<'_>, stage: CallStage) {
         if let Some(call) = &self.call {
-            ctx.out.push(Output::PortCall(PortCallUpdate { phase, call: call.clone() }));
+            ctx.out.push(Output::PortCall(PortCallUpdate { phase: stage.phase(), call: call.clone() }));
         }
     }
 

@@ -3,6 +3,8 @@
 -- "first" times take the earliest known (least() ignores NULLs), "last"
 -- times and accumulated durations/TEU the greatest, and the phase, berth and
 -- services follow the update with the most progress (event time, then phase).
+-- The phase ranks and the forward-only rules are porttrack_processors::CallStage
+-- (rank, FORWARD_ONLY); sinks/src/derived.rs's tests fail if this file disagrees.
 INSERT INTO port_calls AS p (id, mmsi, phase, phase_rank, last_event_time, arrived_at, arrival_observed,
                              anchored_at, waiting_time_s, berth, berthed_at, unberthed_at, service_time_s,
                              departed_at, teu_loaded, teu_discharged, services)

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use porttrack_processors::{
-    Anomaly, AnomalyKind, CallPhase, Direction, Geography, Output, PortCall, WeatherAlert, ZoneId,
+    Anomaly, AnomalyKind, CallPhase, CallStage, Direction, Geography, Output, PortCall, WeatherAlert, ZoneId,
     ZonePartial, ZoneTransition,
 };
 use serde::Serialize;
@@ -153,10 +153,12 @@ impl ZoneEventRow {
 /// A port call as it stands after its latest update in the batch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PortCallRow {
-    /// Lifecycle phase: `arrived`, `anchored`, `wait_ended`, `berthed`,
-    /// `unberthed` or `departed` (service and cargo updates keep the phase).
+    /// Lifecycle phase, [`CallStage::name`]: `arrived`, `anchored`,
+    /// `wait_ended`, `berthed`, `unberthed` or `departed` (service and cargo
+    /// updates keep the phase).
     pub phase: &'static str,
-    /// Order of `phase` in the lifecycle (`arrived` 0 … `departed` 5).
+    /// Order of `phase` in the lifecycle, [`CallStage::rank`] (`arrived` 0 …
+    /// `departed` 5).
     pub phase_rank: i16,
     /// The newest event time recorded on the call.
     pub last_event_at: DateTime<Utc>,
@@ -167,7 +169,9 @@ pub struct PortCallRow {
 
 impl PortCallRow {
     fn new(phase: CallPhase, call: &PortCall) -> Self {
-        let (phase, phase_rank) = lifecycle(phase).unwrap_or_else(|| phase_from_fields(call));
+        // A service or cargo update has no stage: the call's fields imply one.
+        let stage = CallStage::of_phase(phase).unwrap_or_else(|| CallStage::implied_by(call));
+        let (phase, phase_rank) = (stage.name(), stage.rank());
         let last_event_at =
             [Some(call.arrived_at), call.anchored_at, call.berthed_at, call.unberthed_at, call.departed_at]
                 .into_iter()
@@ -198,33 +202,6 @@ impl PortCallRow {
     /// Elasticsearch's `external_gte` versioning.
     pub fn version(&self) -> i64 {
         self.last_event_at.timestamp_millis().max(0) * 8 + i64::from(self.phase_rank)
-    }
-}
-
-fn lifecycle(phase: CallPhase) -> Option<(&'static str, i16)> {
-    Some(match phase {
-        CallPhase::Arrived => ("arrived", 0),
-        CallPhase::Anchored => ("anchored", 1),
-        CallPhase::WaitEnded => ("wait_ended", 2),
-        CallPhase::Berthed => ("berthed", 3),
-        CallPhase::Unberthed => ("unberthed", 4),
-        CallPhase::Departed => ("departed", 5),
-        _ => return None,
-    })
-}
-
-/// The phase a call's fields imply, for service and cargo updates.
-fn phase_from_fields(call: &PortCall) -> (&'static str, i16) {
-    if call.departed_at.is_some() {
-        ("departed", 5)
-    } else if call.unberthed_at.is_some() {
-        ("unberthed", 4)
-    } else if call.berthed_at.is_some() {
-        ("berthed", 3)
-    } else if call.anchored_at.is_some() {
-        ("anchored", 1)
-    } else {
-        ("arrived", 0)
     }
 }
 
@@ -323,7 +300,7 @@ pub fn partial_id(p: &ZonePartial) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use porttrack_processors::{PortCallUpdate, PortConfig, Service};
+    use porttrack_processors::{FieldRule, PortCallUpdate, PortConfig, Service};
     use porttrack_schemas::PortOpsKind;
 
     use super::*;
@@ -371,6 +348,139 @@ mod tests {
         assert_eq!(row.phase, "anchored");
         assert_eq!(row.call.services.len(), 1);
         assert_eq!(row.last_event_at, anchored.anchored_at.unwrap());
+    }
+
+    /// The SQL merge of a forward-only column under `rule` (`p` is the
+    /// stored row, `EXCLUDED` the incoming one).
+    fn merge_sql(column: &str, rule: FieldRule) -> Option<String> {
+        match rule {
+            FieldRule::Fixed => None,
+            FieldRule::Earliest => Some(format!("least(p.{column}, EXCLUDED.{column})")),
+            FieldRule::Latest | FieldRule::Growing => {
+                Some(format!("greatest(p.{column}, EXCLUDED.{column})"))
+            }
+            FieldRule::Sticky => Some(format!("p.{column} OR EXCLUDED.{column}")),
+            other => panic!("{column}: no SQL for {other:?}; teach this test and merge_port_calls.sql"),
+        }
+    }
+
+    fn squash(sql: &str) -> String {
+        sql.lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Splits on commas outside parentheses.
+    fn top_level(list: &str) -> Vec<String> {
+        let (mut items, mut cur, mut depth) = (Vec::new(), String::new(), 0_i32);
+        for c in list.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    items.push(cur.trim().to_owned());
+                    cur.clear();
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
+        }
+        items.push(cur.trim().to_owned());
+        items
+    }
+
+    /// The first parenthesized column list after `marker`.
+    fn columns_after(sql: &str, marker: &str) -> Vec<String> {
+        let rest = &sql[sql.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len()..];
+        let list = &rest[rest.find('(').unwrap() + 1..rest.find(')').unwrap()];
+        list.split(',').map(|c| c.trim().to_owned()).collect()
+    }
+
+    /// `sinks/sql/merge_port_calls.sql` encodes the lifecycle's order (the
+    /// progress guard on `phase_rank`) and forward-only rules; it must agree
+    /// with [`CallStage`].
+    #[test]
+    fn port_call_sql_agrees_with_the_lifecycle() {
+        let merge = squash(include_str!("../sql/merge_port_calls.sql"));
+        let (insert, set) = merge.split_once("ON CONFLICT (id) DO UPDATE SET").unwrap();
+        let set: HashMap<String, String> = top_level(set)
+            .into_iter()
+            .map(|a| {
+                let (column, expr) = a.split_once('=').unwrap();
+                (column.trim().to_owned(), expr.trim().to_owned())
+            })
+            .collect();
+        let inserted = columns_after(insert, "INSERT INTO port_calls AS p");
+        let copied =
+            columns_after(&squash(include_str!("../sql/copy_port_calls.sql")), "COPY stage_port_calls");
+        assert_eq!(inserted, copied);
+
+        for (column, rule) in CallStage::FORWARD_ONLY {
+            assert!(inserted.iter().any(|c| c == column), "{column} is not stored");
+            assert_eq!(set.get(column), merge_sql(column, rule).as_ref(), "{column} ({rule:?})");
+        }
+        // Phase, rank and berth follow the update with the most progress,
+        // compared as PortCallRow::progress does: event time, then rank.
+        let guard = "CASE WHEN (EXCLUDED.last_event_time, EXCLUDED.phase_rank) >= (p.last_event_time, p.phase_rank) THEN";
+        for column in ["phase", "phase_rank", "berth"] {
+            assert!(set[column].starts_with(guard), "{column}: {}", set[column]);
+        }
+        assert_eq!(set["phase"], format!("{guard} EXCLUDED.phase ELSE p.phase END"));
+        assert_eq!(set["phase_rank"], format!("{guard} EXCLUDED.phase_rank ELSE p.phase_rank END"));
+        assert_eq!(set["last_event_time"], "greatest(p.last_event_time, EXCLUDED.last_event_time)");
+        // Nothing else is updated without a rule here.
+        for column in set.keys() {
+            let ruled = CallStage::FORWARD_ONLY.iter().any(|(c, _)| c == column);
+            let other = ["phase", "phase_rank", "berth", "services", "last_event_time", "updated_at"];
+            assert!(ruled || other.contains(&column.as_str()), "{column} has no rule in CallStage");
+        }
+    }
+
+    /// The `port_calls` table holds what the lifecycle needs: NULL until a
+    /// stage stamps a time, a smallint rank, totals and flags never NULL.
+    #[test]
+    fn port_calls_table_agrees_with_the_lifecycle() {
+        let v2 = include_str!("../migrations/V2__events_and_derived.sql");
+        let table = &v2[v2.find("CREATE TABLE port_calls (").unwrap()..];
+        let table = &table[..table.find(");").unwrap()];
+        let column = |name: &str| {
+            let line = table.lines().find(|l| l.split_whitespace().next() == Some(name));
+            squash(line.unwrap_or_else(|| panic!("port_calls has no {name}")))
+        };
+        for (name, rule) in CallStage::FORWARD_ONLY {
+            let nullable = matches!(rule, FieldRule::Earliest | FieldRule::Latest);
+            assert_eq!(!column(name).contains("NOT NULL"), nullable, "{name} ({rule:?}): {}", column(name));
+        }
+        assert!(column("phase_rank").starts_with("phase_rank smallint NOT NULL"));
+        // Ranks are 0, 1, 2, … in lifecycle order, and fit the 3 bits
+        // PortCallRow::version gives them.
+        let ranks: Vec<i16> = CallStage::ALL.iter().map(|s| s.rank()).collect();
+        assert_eq!(ranks, (0..CallStage::ALL.len() as i16).collect::<Vec<_>>());
+        assert!(ranks.iter().all(|r| (0..8).contains(r)));
+    }
+
+    #[test]
+    fn rows_take_phase_names_and_ranks_from_the_lifecycle() {
+        let geo = Geography::rotterdam();
+        let mut c = call(100);
+        c.berthed_at = Some(c.arrived_at + chrono::Duration::seconds(500));
+        for stage in CallStage::ALL {
+            let d = Derived::new(
+                &geo,
+                &[Output::PortCall(PortCallUpdate { phase: stage.phase(), call: c.clone() })],
+                &[],
+            );
+            assert_eq!((d.port_calls[0].phase, d.port_calls[0].phase_rank), (stage.name(), stage.rank()));
+        }
+        // Services and cargo: the most advanced stage the fields show.
+        let d =
+            Derived::new(&geo, &[Output::PortCall(PortCallUpdate { phase: CallPhase::Cargo, call: c })], &[]);
+        assert_eq!((d.port_calls[0].phase, d.port_calls[0].phase_rank), ("berthed", 3));
     }
 
     #[test]
