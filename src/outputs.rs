@@ -1,38 +1,27 @@
 //! Building the configured sinks.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
+use porttrack_sinks::Sink;
 use porttrack_sinks::elasticsearch::ElasticsearchSink;
 use porttrack_sinks::file::FileSink;
 use porttrack_sinks::postgres::{self, PostgresSink};
-use porttrack_sinks::retry::Backoff;
-use porttrack_sinks::{Sink, SinkError};
+use porttrack_sinks::retry::{Backoff, Bound, RetryPolicy, Transient};
 
 use crate::config::Config;
 
 /// How long start-up waits for a sink's service before giving up.
 const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 
-async fn with_patience<T, F, Fut>(what: &str, mut f: F) -> Result<T, SinkError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, SinkError>>,
-{
-    let deadline = Instant::now() + STARTUP_PATIENCE;
-    let backoff = Backoff { base: Duration::from_millis(200), max: Duration::from_secs(5) };
-    let mut attempt = 0;
-    loop {
-        match f().await {
-            Err(e) if e.is_transient() && Instant::now() < deadline => {
-                tracing::warn!(error = %e, attempt, "{what}: not reachable yet; retrying");
-                tokio::time::sleep(backoff.delay(attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+/// Startup calls wait for a service that is still starting, up to
+/// `STARTUP_PATIENCE`; permanent errors fail at once.
+fn patience(what: &'static str) -> RetryPolicy {
+    RetryPolicy::forever("startup", what)
+        .with_bound(Bound::Within(STARTUP_PATIENCE))
+        .with_backoff(Backoff { base: Duration::from_millis(200), max: Duration::from_secs(5) })
+        .silent()
 }
 
 /// The sinks `config` asks for: Postgres and Elasticsearch where configured,
@@ -42,7 +31,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Vec<Arc<dyn Sink>>> {
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
     if let Some(pg) = &config.postgres {
         if pg.migrate_on_start {
-            let applied = with_patience("postgres migrations", || postgres::migrate(pg))
+            let applied = patience("postgres migrations")
+                .retry(Transient, |_| postgres::migrate(pg))
                 .await
                 .with_context(|| format!("applying Postgres migrations at {}", redact(&pg.url)))?;
             tracing::info!(applied, "postgres migrations up to date");
@@ -51,7 +41,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Vec<Arc<dyn Sink>>> {
     }
     if let Some(es) = &config.elasticsearch {
         let sink = ElasticsearchSink::new(es).context("configuring the Elasticsearch sink")?;
-        with_patience("elasticsearch template", || sink.install_template())
+        patience("elasticsearch template")
+            .retry(Transient, |_| sink.install_template())
             .await
             .with_context(|| format!("installing the index template at {}", es.url))?;
         sinks.push(Arc::new(sink));

@@ -20,7 +20,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use porttrack_ingest::{Batch, DeadLetter};
 use porttrack_schemas::{Event, Rejection, Sourced};
-use porttrack_sinks::retry::Backoff;
+use porttrack_sinks::retry::{Always, Backoff, RetryPolicy, Transient};
 use porttrack_sinks::{Derived, Sink, SinkError};
 use tracing::Instrument as _;
 
@@ -44,18 +44,12 @@ impl Stage {
     async fn checkpoint_and_commit_inner(&mut self) {
         let states: Vec<_> =
             self.port.partitions().into_iter().map(|p| self.port.export_partition(p)).collect();
-        let mut attempt = 0;
-        loop {
-            match self.state.save(&states).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, attempt, "checkpointing processor state failed; retrying");
-                    metrics::counter!("porttrack_sink_errors_total", "sink" => "state", "kind" => "transient")
-                        .increment(1);
-                    tokio::time::sleep(self.backoff.delay(attempt)).await;
-                    attempt += 1;
-                }
-            }
+        let policy =
+            RetryPolicy::forever("state", "checkpointing processor state").with_backoff(self.backoff);
+        if let Err(e) = policy.retry(Always, |_| self.state.save(&states)).await {
+            // A forever policy retries every error; this is never reached.
+            tracing::error!(error = %e, "checkpointing processor state gave up");
+            return;
         }
         self.last_checkpoint = Instant::now();
         for batch in self.uncheckpointed.drain(..) {
@@ -70,18 +64,11 @@ impl Stage {
     }
 
     pub(super) async fn dead_letter(&self, letters: &[DeadLetter]) {
-        let mut attempt = 0;
-        loop {
-            match self.dlq.send_all(letters).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, attempt, "dead-letter write failed; retrying");
-                    metrics::counter!("porttrack_sink_errors_total", "sink" => "dead_letter", "kind" => "transient")
-                        .increment(1);
-                    tokio::time::sleep(self.backoff.delay(attempt)).await;
-                    attempt += 1;
-                }
-            }
+        let policy = RetryPolicy::forever("dead_letter", "dead-letter write").with_backoff(self.backoff);
+        if let Err(e) = policy.retry(Always, |_| self.dlq.send_all(letters)).await {
+            // A forever policy retries every error; this is never reached.
+            tracing::error!(error = %e, "dead-letter write gave up");
+            return;
         }
         for l in letters {
             metrics::counter!("porttrack_dead_letters_total", "reason" => l.rejection.class.as_str())
@@ -106,20 +93,10 @@ impl Stage {
             })
             .collect();
         for sink in &self.sinks {
-            let mut attempt = 0;
-            loop {
-                match sink.write_dead_letters(&summaries).await {
-                    Ok(()) => break,
-                    Err(SinkError::Permanent(message)) => {
-                        tracing::error!(sink = sink.name(), %message, "dead-letter summary refused");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(sink = sink.name(), error = %e, attempt, "dead-letter summary failed; retrying");
-                        tokio::time::sleep(self.backoff.delay(attempt)).await;
-                        attempt += 1;
-                    }
-                }
+            let policy =
+                RetryPolicy::forever(sink.name(), "dead-letter summary").with_backoff(self.backoff).silent();
+            if let Err(e) = policy.retry(Transient, |_| sink.write_dead_letters(&summaries)).await {
+                tracing::error!(sink = sink.name(), error = %e, "dead-letter summary refused");
             }
         }
     }
@@ -152,27 +129,25 @@ pub(super) async fn write_derived_until_acked(
         return;
     }
     let name = sink.name();
-    let mut attempt = 0;
-    loop {
-        match sink.write_derived(derived).await {
-            Ok(()) => {
-                status.set_sink_up(name, true);
-                return;
+    let policy = RetryPolicy::forever(name, "writing processor outputs").with_backoff(backoff);
+    let result = policy
+        .retry(Transient, |_| {
+            let sink = &sink;
+            async move {
+                let result = sink.write_derived(derived).await;
+                if result.as_ref().is_err_and(SinkError::is_transient) {
+                    status.set_sink_up(name, false);
+                }
+                result
             }
-            Err(SinkError::Permanent(message)) => {
-                metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
-                    .increment(1);
-                tracing::error!(sink = name, %message, "sink refused processor outputs; they are not stored");
-                return;
-            }
-            Err(e) => {
-                metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "transient")
-                    .increment(1);
-                status.set_sink_up(name, false);
-                tracing::warn!(sink = name, error = %e, attempt, "writing processor outputs failed; retrying");
-                tokio::time::sleep(backoff.delay(attempt)).await;
-                attempt += 1;
-            }
+        })
+        .await;
+    match result {
+        Ok(()) => status.set_sink_up(name, true),
+        Err(e) => {
+            metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+                .increment(1);
+            tracing::error!(sink = name, error = %e, "sink refused processor outputs; they are not stored");
         }
     }
 }
@@ -192,44 +167,55 @@ pub(super) fn write_until_acked<'a>(
             return Vec::new();
         }
         let name = sink.name();
-        let mut attempt = 0;
-        loop {
-            let started = Instant::now();
-            match sink.write(records).await {
-                Ok(outcome) => {
-                    metrics::histogram!("porttrack_sink_write_duration_seconds", "sink" => name)
-                        .record(started.elapsed().as_secs_f64());
-                    let written = records.len() - outcome.rejected.len();
-                    metrics::counter!("porttrack_sink_records_written_total", "sink" => name)
-                        .increment(written as u64);
-                    if attempt > 0 {
-                        tracing::info!(sink = name, attempt, "sink recovered");
+        let policy = RetryPolicy::forever(name, "sink write").with_backoff(backoff);
+        let mut attempts = 0;
+        let result = policy
+            .retry(Transient, |attempt| {
+                attempts = attempt;
+                let sink = &sink;
+                async move {
+                    let started = Instant::now();
+                    let result = sink.write(records).await;
+                    match &result {
+                        Ok(_) => metrics::histogram!("porttrack_sink_write_duration_seconds", "sink" => name)
+                            .record(started.elapsed().as_secs_f64()),
+                        Err(e) if e.is_transient() => status.set_sink_up(name, false),
+                        Err(_) => {}
                     }
-                    status.set_sink_up(name, true);
-                    return outcome.rejected;
+                    result
                 }
-                Err(SinkError::Permanent(message)) => {
-                    metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
-                        .increment(1);
-                    if records.len() == 1 {
-                        tracing::warn!(sink = name, %message, "record refused by sink");
-                        return vec![(0, format!("{name}: {message}"))];
-                    }
-                    let mid = records.len() / 2;
-                    let (left, right) = records.split_at(mid);
-                    let mut refused = write_until_acked(Arc::clone(&sink), left, status, backoff).await;
-                    let right = write_until_acked(sink, right, status, backoff).await;
-                    refused.extend(right.into_iter().map(|(i, m)| (i + mid, m)));
-                    return refused;
+            })
+            .await;
+        match result {
+            Ok(outcome) => {
+                let written = records.len() - outcome.rejected.len();
+                metrics::counter!("porttrack_sink_records_written_total", "sink" => name)
+                    .increment(written as u64);
+                if attempts > 0 {
+                    tracing::info!(sink = name, attempt = attempts, "sink recovered");
                 }
-                Err(e) => {
-                    metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "transient")
-                        .increment(1);
-                    status.set_sink_up(name, false);
-                    tracing::warn!(sink = name, error = %e, attempt, "sink write failed; retrying");
-                    tokio::time::sleep(backoff.delay(attempt)).await;
-                    attempt += 1;
+                status.set_sink_up(name, true);
+                outcome.rejected
+            }
+            // Permanent (a forever policy gives up on nothing else): bisect
+            // down to the records at fault.
+            Err(e) => {
+                metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+                    .increment(1);
+                let message = match e {
+                    SinkError::Permanent(message) => message,
+                    other => other.to_string(),
+                };
+                if records.len() == 1 {
+                    tracing::warn!(sink = name, %message, "record refused by sink");
+                    return vec![(0, format!("{name}: {message}"))];
                 }
+                let mid = records.len() / 2;
+                let (left, right) = records.split_at(mid);
+                let mut refused = write_until_acked(Arc::clone(&sink), left, status, backoff).await;
+                let right = write_until_acked(sink, right, status, backoff).await;
+                refused.extend(right.into_iter().map(|(i, m)| (i + mid, m)));
+                refused
             }
         }
     }

@@ -7,11 +7,15 @@ use std::sync::Arc;
 
 use porttrack_ingest::PartitionHooks;
 use porttrack_processors::Port;
-use porttrack_sinks::retry::Backoff;
+use porttrack_sinks::retry::{Always, RetryPolicy};
 
 use crate::state::StateStore;
 
 /// Restores and forgets processor state as partitions move.
+/// Tries at loading checkpoints when partitions are assigned (with the
+/// default backoff, about 5 s in all).
+const LOAD_TRIES: u32 = 6;
+
 pub(super) struct StateHooks {
     pub(super) port: Arc<Port>,
     pub(super) store: Arc<dyn StateStore>,
@@ -22,24 +26,20 @@ impl PartitionHooks for StateHooks {
     fn assigned(&self, partitions: &[i32]) {
         // Runs on the poll thread, inside the rebalance callback: block until
         // restored, so no record of these partitions is processed before.
-        let loaded = self.runtime.block_on(async {
-            let mut attempt = 0;
-            loop {
-                match self.store.load(partitions).await {
-                    Ok(states) => break Some(states),
-                    Err(e) if attempt < 5 => {
-                        tracing::warn!(error = %e, attempt, "loading processor checkpoints; retrying");
-                        tokio::time::sleep(Backoff::default().delay(attempt)).await;
-                        attempt += 1;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, ?partitions, "processor checkpoints unavailable; starting these partitions empty");
-                        metrics::counter!("porttrack_state_restores_total", "result" => "error").increment(1);
-                        break None;
-                    }
-                }
+        // Bounded: this blocks the poll thread, and past `max_poll_interval`
+        // the member would be expelled from the group. After the last try
+        // the partitions start empty (counted, logged): see ARCHITECTURE.md,
+        // "No commit past the processor state".
+        let policy = RetryPolicy::tries("state", "loading processor checkpoints", LOAD_TRIES).silent();
+        let loaded = self.runtime.block_on(policy.retry(Always, |_| self.store.load(partitions)));
+        let loaded = match loaded {
+            Ok(states) => Some(states),
+            Err(e) => {
+                tracing::error!(error = %e, ?partitions, "processor checkpoints unavailable; starting these partitions empty");
+                metrics::counter!("porttrack_state_restores_total", "result" => "error").increment(1);
+                None
             }
-        });
+        };
         for state in loaded.unwrap_or_default() {
             let p = state.partition;
             let vessels = state.vessels.len();

@@ -27,30 +27,20 @@ pub(super) fn publish_port_gauges(port: &Port, status: &PipelineStatus, partials
             let mut w = waits.remove(zone.as_str()).unwrap_or_default();
             w.sort_unstable();
             for (q, label) in [(0.5, "0.5"), (0.9, "0.9")] {
-                let v = nearest_rank(&w, q);
+                let v = porttrack_processors::stats::nearest_rank(&w, q);
                 metrics::gauge!("porttrack_anchorage_wait_seconds", "zone" => zone.clone(), "quantile" => label)
                         .set(v as f64);
             }
         }
         let weather = snapshot.weather.as_ref();
-        let gust = weather.and_then(|w| w.wind_gust_kn).is_some_and(|g| g > limits.crane_gust_limit_kn);
-        let fog =
-            weather.and_then(|w| w.visibility_nm).is_some_and(|v| v < limits.safe_departure_visibility_nm);
+        let gust = weather.and_then(|w| w.wind_gust_kn).is_some_and(|g| limits.gust_exceeds(g));
+        let fog = weather.and_then(|w| w.visibility_nm).is_some_and(|v| limits.visibility_below(v));
         metrics::gauge!("porttrack_weather_alerts_active", "zone" => zone.clone(), "kind" => "gust")
             .set(if gust { 1.0 } else { 0.0 });
         metrics::gauge!("porttrack_weather_alerts_active", "zone" => zone, "kind" => "visibility")
             .set(if fog { 1.0 } else { 0.0 });
     }
     status.refresh_gauges();
-}
-
-/// The nearest-rank quantile `q` of sorted `values` (0 when empty).
-fn nearest_rank(values: &[i64], q: f64) -> i64 {
-    if values.is_empty() {
-        return 0;
-    }
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    values[rank - 1]
 }
 
 pub(super) fn count_processed(event: &Event, processed: Processed) {
