@@ -13,7 +13,6 @@
 
 pub mod config;
 pub mod demo;
-pub mod drill;
 pub mod http;
 pub mod outputs;
 pub mod pipeline;

@@ -135,11 +135,6 @@ enum Command {
         #[arg(long, short, env = "PORTTRACK_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Release drills on the local stack: a canary the analysis must abort, a rolling restart.
-    Drill {
-        #[command(subcommand)]
-        drill: porttrack::drill::DrillCommand,
-    },
     /// Apply pending Postgres migrations.
     Migrate {
         /// Configuration file.
@@ -327,7 +322,6 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("configuration is valid");
             Ok(())
         }
-        Command::Drill { drill } => porttrack::drill::main(drill, terminated()).await,
         Command::Migrate { config } => {
             let config = load(config.as_deref())?;
             porttrack::telemetry::init_logging(&config.log);

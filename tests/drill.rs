@@ -1,4 +1,4 @@
-//! The release drills (`porttrack drill`) as tests, at small volumes, on the
+//! The release drills (`porttrack-drill`) as tests, at small volumes, on the
 //! local stack: real `porttrack run` processes, Apache Kafka, Postgres,
 //! the search engine and the stack's Prometheus (which scrapes the drill's
 //! instances through the `porttrack-drill` file-SD job). They run in the
@@ -20,7 +20,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use porttrack::drill::{self, AnalysisOptions, CanaryOptions, DrillEnv, LoadOptions, RollingOptions};
+use porttrack_drill::{self as drill, AnalysisOptions, CanaryOptions, DrillEnv, LoadOptions, RollingOptions};
 
 /// Drills run one at a time: they share one broker, one Prometheus and two
 /// cores, and their timings are part of what they report.
@@ -31,17 +31,12 @@ const INVALID_RATIO: f64 = 0.01;
 fn env() -> DrillEnv {
     // The drill logs its phases (with --nocapture they show as they happen).
     porttrack::telemetry::init_logging(&porttrack::config::LogConfig::default());
-    let stack = support::stack();
-    DrillEnv {
-        brokers: stack.brokers.clone(),
-        postgres_url: stack.postgres_url.clone(),
-        elasticsearch_url: stack.elasticsearch_url.clone(),
-        prometheus_url: stack.prometheus_url.clone(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_porttrack")),
-        runs_dir: support::repo_root().join("target/test-runs"),
-        // Asked from Prometheus, as the command does.
-        targets_dir: None,
-    }
+    // The Prometheus targets directory is asked from Prometheus, as the command does.
+    DrillEnv::for_stack(
+        support::stack(),
+        PathBuf::from(env!("CARGO_BIN_EXE_porttrack")),
+        support::repo_root().join("target/test-runs"),
+    )
 }
 
 /// Modest load: a debug build of three instances shares two cores with the

@@ -7,54 +7,20 @@ pub mod slice;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-/// Where the local stack's services are.
-#[derive(Debug, Clone)]
-pub struct Stack {
-    pub brokers: String,
-    pub postgres_url: String,
-    pub elasticsearch_url: String,
-    pub prometheus_url: String,
-    pub partitions: i32,
-    /// Kafka's SASL_SSL listener (SCRAM-SHA-512, TLS with the stack's CA).
-    pub sasl: SaslListener,
-}
-
-/// The local Kafka's secured listener and the credentials `up` made for it.
-#[derive(Debug, Clone)]
-pub struct SaslListener {
-    pub brokers: String,
-    pub username: String,
-    pub password_file: PathBuf,
-    pub ca_file: PathBuf,
-}
-
-impl SaslListener {
-    /// librdkafka properties that connect to it (`password` overrides the real one).
-    pub fn properties(&self, password: Option<&str>) -> Vec<(String, String)> {
-        let real = std::fs::read_to_string(&self.password_file).expect("SCRAM password file");
-        vec![
-            ("security.protocol".into(), "sasl_ssl".into()),
-            ("sasl.mechanism".into(), "SCRAM-SHA-512".into()),
-            ("sasl.username".into(), self.username.clone()),
-            ("sasl.password".into(), password.unwrap_or(real.trim()).to_owned()),
-            ("ssl.ca.location".into(), self.ca_file.display().to_string()),
-        ]
-    }
-}
+/// Where the local stack's services are (with its Kafka SASL_SSL listener,
+/// `stack.sasl`): the drill crate's stack module, the one reader of `stack.env`.
+pub use porttrack_drill::stack::Stack;
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    porttrack_drill::stack::repo_root()
 }
 
 /// Brings the local stack up (idempotent; quick when it is already up) once
@@ -62,30 +28,7 @@ pub fn repo_root() -> PathBuf {
 pub fn stack() -> &'static Stack {
     static STACK: OnceLock<Stack> = OnceLock::new();
     STACK.get_or_init(|| {
-        let root = repo_root();
-        let status = Command::new(root.join("deploy/local/up"))
-            .current_dir(&root)
-            .status()
-            .expect("running deploy/local/up");
-        assert!(status.success(), "deploy/local/up failed: the local stack is required for this test");
-        let env_file = root.join(".porttrack/stack/stack.env");
-        let text =
-            std::fs::read_to_string(&env_file).unwrap_or_else(|e| panic!("{}: {e}", env_file.display()));
-        let env: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-        let get = |k: &str| env.get(k).unwrap_or_else(|| panic!("{k} missing from stack.env")).to_string();
-        Stack {
-            brokers: get("PORTTRACK_KAFKA__BROKERS"),
-            postgres_url: get("PORTTRACK_POSTGRES__URL"),
-            elasticsearch_url: get("PORTTRACK_ELASTICSEARCH__URL"),
-            prometheus_url: get("PORTTRACK_PROMETHEUS_URL"),
-            partitions: get("PORTTRACK_PARTITIONS").parse().unwrap_or(4),
-            sasl: SaslListener {
-                brokers: get("PORTTRACK_KAFKA_SASL_SSL_BROKERS"),
-                username: get("PORTTRACK_KAFKA_SASL_USERNAME"),
-                password_file: PathBuf::from(get("PORTTRACK_KAFKA_SASL_PASSWORD_FILE")),
-                ca_file: PathBuf::from(get("PORTTRACK_TLS_CA_FILE")),
-            },
-        }
+        Stack::up(&repo_root()).unwrap_or_else(|e| panic!("{e}: the local stack is required for this test"))
     })
 }
 
@@ -104,19 +47,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub async fn create_topics(brokers: &str, topics: &[(&str, i32)]) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", brokers).create().expect("admin client");
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|(name, p)| NewTopic::new(name, *p, TopicReplication::Fixed(1))).collect();
-    let results = admin
-        .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
-        .await
-        .expect("create_topics");
-    for r in results {
-        if let Err((topic, e)) = r {
-            panic!("creating topic {topic}: {e}");
-        }
-    }
+    porttrack_drill::stack::create_topics(brokers, topics).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Creates a fresh database next to the stack's and returns its URL.
@@ -131,19 +62,12 @@ pub async fn create_database(base_url: &str, name: &str) -> String {
 
 /// Committed offsets of `group` on `topic`, per partition.
 pub fn committed(brokers: &str, group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition(topic, p);
-    }
+    let consumer = porttrack_drill::stack::kafka_reader(brokers, group).expect("consumer");
     let mut attempts = 0;
-    let committed = loop {
-        match consumer.committed_offsets(tpl.clone(), Duration::from_secs(10)) {
-            Ok(c) => break c,
+    loop {
+        match porttrack_drill::stack::committed_offsets(&consumer, topic, partitions, Duration::from_secs(10))
+        {
+            Ok(c) => return c,
             // The coordinator may be moving or still loading its partition
             // of __consumer_offsets: transient, retried for about 20 s.
             Err(e) if attempts < 20 => {
@@ -153,12 +77,7 @@ pub fn committed(brokers: &str, group: &str, topic: &str, partitions: i32) -> Ha
             }
             Err(e) => panic!("committed offsets: {e}"),
         }
-    };
-    committed
-        .elements()
-        .iter()
-        .map(|e| (e.partition(), if let Offset::Offset(o) = e.offset() { o } else { -1 }))
-        .collect()
+    }
 }
 
 /// Waits until `check` returns true, polling, or panics with `what` after `limit`.
@@ -265,47 +184,20 @@ pub fn owned_partitions(log: &Path) -> std::collections::BTreeSet<i32> {
     owned
 }
 
-/// Elasticsearch-API helpers (the local stack runs OpenSearch).
+/// Elasticsearch-API helpers (the local stack runs OpenSearch): the drill
+/// crate's, which read the drills' results back too.
 pub mod es {
-    use serde_json::{Value, json};
-
     pub async fn refresh(base: &str, pattern: &str) {
-        let resp =
-            reqwest::Client::new().post(format!("{base}/{pattern}/_refresh")).send().await.expect("refresh");
-        assert!(resp.status().is_success(), "refresh {pattern}: {}", resp.status());
+        let status = porttrack_drill::stack::es_refresh(&reqwest::Client::new(), base, pattern)
+            .await
+            .unwrap_or_else(|e| panic!("refresh: {e}"));
+        assert!(status.is_success(), "refresh {pattern}: {status}");
     }
 
     /// Every document id under `pattern`, paging with `search_after`.
     pub async fn ids(base: &str, pattern: &str) -> Vec<String> {
-        let client = reqwest::Client::new();
-        let mut out = Vec::new();
-        let mut after: Option<Value> = None;
-        loop {
-            let mut body = json!({
-                "size": 10_000,
-                "_source": false,
-                "sort": [{ "source.partition": "asc" }, { "source.offset": "asc" }],
-            });
-            if let Some(a) = &after {
-                body["search_after"] = a.clone();
-            }
-            let resp: Value = client
-                .post(format!("{base}/{pattern}/_search"))
-                .json(&body)
-                .send()
-                .await
-                .expect("search")
-                .json()
-                .await
-                .expect("search json");
-            let hits = resp["hits"]["hits"].as_array().cloned().unwrap_or_default();
-            if hits.is_empty() {
-                return out;
-            }
-            for h in &hits {
-                out.push(h["_id"].as_str().expect("_id").to_owned());
-            }
-            after = hits.last().map(|h| h["sort"].clone());
-        }
+        porttrack_drill::stack::es_ids(&reqwest::Client::new(), base, pattern)
+            .await
+            .unwrap_or_else(|e| panic!("search: {e}"))
     }
 }
