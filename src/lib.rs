@@ -7,7 +7,8 @@
 //! * `porttrack-schemas`: the event model and its validation;
 //! * `porttrack-ingest`: Kafka consumption, decoding, dead letters;
 //! * `porttrack-processors`: pure, lock-free state (no I/O);
-//! * `porttrack-sinks`: Postgres, Elasticsearch and file sinks.
+//! * `porttrack-sinks`: Postgres, Elasticsearch and file sinks;
+//! * `porttrack-drill` (`drill/`): the release drills, built on this library.
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 
@@ -16,6 +17,7 @@ pub mod demo;
 pub mod http;
 pub mod outputs;
 pub mod pipeline;
+pub mod signal;
 pub mod sim;
 pub mod state;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use humantime_serde::re::humantime;
 use porttrack::config::Config;
 use porttrack::demo::{self, DemoOptions};
 use porttrack::pipeline::Pipeline;
+use porttrack::signal::terminated;
 use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
 use porttrack_ingest::config::EventName;
 
@@ -167,29 +168,6 @@ impl From<EventArg> for EventName {
 
 fn load(config: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Config::load(config).map_err(|e| anyhow::anyhow!("configuration: {e}"))
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn terminated() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutdown requested");
 }
 
 #[tokio::main]
