@@ -27,7 +27,7 @@
 //! // Keep the guard alive: dropping it flushes and stops the span exporter.
 //! let _telemetry = porttrack::telemetry::init(&config.log, &config.telemetry)?;
 //! porttrack::telemetry::metrics(); // installs the recorder
-//! metrics::counter!("porttrack_records_consumed_total").increment(1);
+//! metrics::counter!(porttrack_metrics::RECORDS_CONSUMED_TOTAL).increment(1);
 //! let text = porttrack::telemetry::render(); // what /metrics serves
 //! assert!(text.contains("porttrack_records_consumed_total 1"));
 //! # Ok(()) }
@@ -216,11 +216,11 @@ pub fn batch_span(batch: &Batch) -> tracing::Span {
             }
         }
         if invalid > 0 {
-            metrics::counter!("porttrack_trace_links_dropped_total", "reason" => "invalid")
+            metrics::counter!(porttrack_metrics::TRACE_LINKS_DROPPED_TOTAL, "reason" => "invalid")
                 .increment(invalid);
         }
         if batch.trace_parents_dropped > 0 {
-            metrics::counter!("porttrack_trace_links_dropped_total", "reason" => "cap")
+            metrics::counter!(porttrack_metrics::TRACE_LINKS_DROPPED_TOTAL, "reason" => "cap")
                 .increment(batch.trace_parents_dropped as u64);
         }
     }
@@ -260,7 +260,7 @@ pub fn metrics() -> &'static PrometheusHandle {
             // A full-name matcher is consulted before suffixes.
             .and_then(|b| {
                 b.set_buckets_for_metric(
-                    Matcher::Full("porttrack_record_latency_seconds".into()),
+                    Matcher::Full(porttrack_metrics::RECORD_LATENCY_SECONDS.into()),
                     RECORD_LATENCY_BUCKETS,
                 )
             })
@@ -280,7 +280,7 @@ pub fn metrics() -> &'static PrometheusHandle {
         describe();
         preregister();
         metrics::gauge!(
-            "porttrack_build_info",
+            porttrack_metrics::BUILD_INFO,
             "version" => release_version(),
             "commit" => option_env!("PORTTRACK_GIT_COMMIT").unwrap_or("unknown")
         )
@@ -306,43 +306,47 @@ pub const ANOMALY_KINDS: [&str; 5] =
 /// without configuration, so their series exist before the first event.
 fn preregister() {
     for class in RejectClass::ALL {
-        metrics::counter!("porttrack_records_rejected_total", "reason" => class.as_str()).absolute(0);
-        metrics::counter!("porttrack_dead_letters_total", "reason" => class.as_str()).absolute(0);
+        metrics::counter!(porttrack_metrics::RECORDS_REJECTED_TOTAL, "reason" => class.as_str()).absolute(0);
+        metrics::counter!(porttrack_metrics::DEAD_LETTERS_TOTAL, "reason" => class.as_str()).absolute(0);
     }
     for format in Format::ALL {
-        metrics::counter!("porttrack_records_decoded_total", "format" => format.as_str()).absolute(0);
+        metrics::counter!(porttrack_metrics::RECORDS_DECODED_TOTAL, "format" => format.as_str()).absolute(0);
     }
     for kind in ANOMALY_KINDS {
-        metrics::counter!("porttrack_anomalies_total", "kind" => kind).absolute(0);
+        metrics::counter!(porttrack_metrics::ANOMALIES_TOTAL, "kind" => kind).absolute(0);
     }
     for kind in ["assign", "revoke"] {
-        metrics::counter!("porttrack_rebalances_total", "kind" => kind).absolute(0);
+        metrics::counter!(porttrack_metrics::REBALANCES_TOTAL, "kind" => kind).absolute(0);
     }
     for result in ["ok", "error"] {
-        metrics::counter!("porttrack_offset_commits_total", "result" => result).absolute(0);
+        metrics::counter!(porttrack_metrics::OFFSET_COMMITS_TOTAL, "result" => result).absolute(0);
     }
     for result in ["ok", "error", "refused"] {
-        metrics::counter!("porttrack_state_restores_total", "result" => result).absolute(0);
+        metrics::counter!(porttrack_metrics::STATE_RESTORES_TOTAL, "result" => result).absolute(0);
     }
     for reason in ["cap", "invalid"] {
-        metrics::counter!("porttrack_trace_links_dropped_total", "reason" => reason).absolute(0);
+        metrics::counter!(porttrack_metrics::TRACE_LINKS_DROPPED_TOTAL, "reason" => reason).absolute(0);
     }
     for name in [
-        "porttrack_records_consumed_total",
-        "porttrack_records_committed_total",
-        "porttrack_records_redelivered_total",
-        "porttrack_offset_refetches_total",
-        "porttrack_offset_gaps_total",
-        "porttrack_batches_stale_total",
-        "porttrack_kafka_errors_total",
-        "porttrack_port_arrivals_total",
-        "porttrack_port_departures_total",
-        "porttrack_fault_injected_total",
-        "porttrack_derived_unstored_total",
+        porttrack_metrics::RECORDS_CONSUMED_TOTAL,
+        porttrack_metrics::RECORDS_COMMITTED_TOTAL,
+        porttrack_metrics::RECORDS_REDELIVERED_TOTAL,
+        porttrack_metrics::OFFSET_REFETCHES_TOTAL,
+        porttrack_metrics::OFFSET_GAPS_TOTAL,
+        porttrack_metrics::BATCHES_STALE_TOTAL,
+        porttrack_metrics::KAFKA_ERRORS_TOTAL,
+        porttrack_metrics::PORT_ARRIVALS_TOTAL,
+        porttrack_metrics::PORT_DEPARTURES_TOTAL,
+        porttrack_metrics::FAULT_INJECTED_TOTAL,
+        porttrack_metrics::DERIVED_UNSTORED_TOTAL,
     ] {
         metrics::counter!(name).absolute(0);
     }
-    for name in ["porttrack_batches_in_flight", "porttrack_source_paused", "porttrack_partitions_assigned"] {
+    for name in [
+        porttrack_metrics::BATCHES_IN_FLIGHT,
+        porttrack_metrics::SOURCE_PAUSED,
+        porttrack_metrics::PARTITIONS_ASSIGNED,
+    ] {
         metrics::gauge!(name).increment(0.0);
     }
 }
@@ -354,184 +358,32 @@ fn preregister() {
 pub fn pipeline_started<'a>(sinks: impl IntoIterator<Item = &'a str>) {
     metrics();
     for sink in sinks {
-        metrics::counter!("porttrack_sink_records_written_total", "sink" => sink.to_owned()).absolute(0);
+        metrics::counter!(porttrack_metrics::SINK_RECORDS_WRITTEN_TOTAL, "sink" => sink.to_owned())
+            .absolute(0);
         for kind in ["transient", "permanent"] {
-            metrics::counter!("porttrack_sink_errors_total", "sink" => sink.to_owned(), "kind" => kind)
+            metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => sink.to_owned(), "kind" => kind)
                 .absolute(0);
         }
         if sink == "elasticsearch" {
-            metrics::counter!("porttrack_sink_item_retries_total", "sink" => "elasticsearch").absolute(0);
+            metrics::counter!(porttrack_metrics::SINK_ITEM_RETRIES_TOTAL, "sink" => "elasticsearch")
+                .absolute(0);
         }
     }
     for sink in ["dead_letter", "state"] {
-        metrics::counter!("porttrack_sink_errors_total", "sink" => sink, "kind" => "transient").absolute(0);
+        metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => sink, "kind" => "transient")
+            .absolute(0);
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or_default();
-    metrics::gauge!("porttrack_last_progress_timestamp_seconds").set(now);
+    metrics::gauge!(porttrack_metrics::LAST_PROGRESS_TIMESTAMP_SECONDS).set(now);
 }
 
-/// Describes every metric (`# HELP`); names and meanings are listed in `docs/metrics.md`.
+/// Describes every metric (`# HELP`) from `porttrack_metrics`, where each is
+/// defined once (and held to `docs/metrics.md` by a test).
 pub fn describe() {
-    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-    // Build and progress.
-    describe_gauge!("porttrack_build_info", "Always 1; labels carry the version and commit of this build.");
-    describe_gauge!(
-        "porttrack_last_progress_timestamp_seconds",
-        Unit::Seconds,
-        "Unix time of the last committed batch or idle pass of the stage."
-    );
-    // Source.
-    describe_counter!("porttrack_records_consumed_total", Unit::Count, "Records read from Kafka and staged.");
-    describe_counter!(
-        "porttrack_records_decoded_total",
-        Unit::Count,
-        "Records decoded into events, by wire format (json/avro/nmea)."
-    );
-    describe_counter!(
-        "porttrack_records_rejected_total",
-        Unit::Count,
-        "Records refused by decoding or validation (or failed on purpose), by reason."
-    );
-    describe_counter!(
-        "porttrack_records_redelivered_total",
-        Unit::Count,
-        "Records delivered again by the Kafka client and skipped."
-    );
-    describe_counter!(
-        "porttrack_records_committed_total",
-        Unit::Count,
-        "Records whose offsets were committed after every sink acknowledged them."
-    );
-    describe_gauge!("porttrack_batches_in_flight", Unit::Count, "Batches sealed but not yet acknowledged.");
-    describe_gauge!("porttrack_source_paused", "1 while partitions are paused because sinks are behind.");
-    describe_gauge!("porttrack_partitions_assigned", Unit::Count, "Partitions assigned to this instance.");
-    describe_gauge!(
-        "porttrack_consumer_lag_records",
-        Unit::Count,
-        "Records behind the high watermark, by owned partition (librdkafka statistics; 0 once revoked)."
-    );
-    describe_counter!(
-        "porttrack_rebalances_total",
-        Unit::Count,
-        "Rebalance callbacks, by kind (assign/revoke)."
-    );
-    describe_counter!("porttrack_offset_commits_total", Unit::Count, "Offset commits, by result (ok/error).");
-    describe_counter!(
-        "porttrack_offset_refetches_total",
-        Unit::Count,
-        "Gaps in delivered offsets that triggered a re-fetch."
-    );
-    describe_counter!(
-        "porttrack_offset_gaps_total",
-        Unit::Count,
-        "Offset gaps confirmed by the broker (records absent from the log)."
-    );
-    describe_counter!(
-        "porttrack_batches_stale_total",
-        Unit::Count,
-        "Batches acknowledged after their partitions were revoked (not committed; replayed by the new owner)."
-    );
-    describe_counter!("porttrack_kafka_errors_total", Unit::Count, "Errors reported by the Kafka client.");
-    // Stage and sinks.
-    describe_counter!(
-        "porttrack_dead_letters_total",
-        Unit::Count,
-        "Records written to the dead-letter topic (acknowledged), by reason."
-    );
-    describe_counter!(
-        "porttrack_sink_records_written_total",
-        Unit::Count,
-        "Records durably written, by sink."
-    );
-    describe_counter!(
-        "porttrack_sink_errors_total",
-        Unit::Count,
-        "Failed sink writes, by sink and kind (transient/permanent)."
-    );
-    describe_counter!(
-        "porttrack_sink_item_retries_total",
-        Unit::Count,
-        "Individual items retried inside a sink write (Elasticsearch 429/5xx)."
-    );
-    describe_gauge!("porttrack_sink_up", "1 when the sink's last write or check succeeded, by sink.");
-    describe_histogram!(
-        "porttrack_sink_write_duration_seconds",
-        Unit::Seconds,
-        "Duration of one successful sink write, by sink."
-    );
-    describe_histogram!(
-        "porttrack_batch_duration_seconds",
-        Unit::Seconds,
-        "From a batch's first record being consumed to its offsets being committed."
-    );
-    describe_histogram!("porttrack_batch_size_records", Unit::Count, "Records per batch.");
-    describe_histogram!(
-        "porttrack_event_age_seconds",
-        Unit::Seconds,
-        "Event time to durable write, per committed record."
-    );
-    describe_histogram!(
-        "porttrack_record_latency_seconds",
-        Unit::Seconds,
-        "Kafka record timestamp (producer create time) to every sink's acknowledgement, per record."
-    );
-    describe_counter!(
-        "porttrack_derived_unstored_total",
-        Unit::Count,
-        "Processor outputs of a kind no sink stores (a defect; should stay 0)."
-    );
-    describe_counter!(
-        "porttrack_fault_injected_total",
-        Unit::Count,
-        "Records failed on purpose by pipeline.fault_injection_ratio (drills only; 0 normally)."
-    );
-    describe_counter!(
-        "porttrack_state_restores_total",
-        Unit::Count,
-        "Partition checkpoints restored on assignment, by result (ok/error/refused)."
-    );
-    describe_counter!(
-        "porttrack_trace_links_dropped_total",
-        Unit::Count,
-        "Record trace contexts not linked to their batch span, by reason (cap/invalid)."
-    );
-    // Port processor.
-    describe_gauge!("porttrack_vessels_tracked", Unit::Count, "Vessels with state on this instance.");
-    describe_counter!(
-        "porttrack_processor_events_total",
-        Unit::Count,
-        "Events applied to the port processor, by event kind and result."
-    );
-    describe_gauge!(
-        "porttrack_zone_vessels",
-        Unit::Count,
-        "Vessels of this instance's partitions inside a zone of the port geography."
-    );
-    describe_gauge!(
-        "porttrack_anchorage_queue_vessels",
-        Unit::Count,
-        "Vessels of this instance's partitions waiting at an anchorage."
-    );
-    describe_gauge!(
-        "porttrack_anchorage_wait_seconds",
-        Unit::Seconds,
-        "Waiting time so far of the vessels at an anchorage, by quantile (0.5/0.9)."
-    );
-    describe_gauge!("porttrack_berth_occupancy_ratio", "Occupied share of a zone's berths (0 to 1).");
-    describe_gauge!(
-        "porttrack_congestion_level",
-        "Congestion of a zone: 0 free, 1 moderate, 2 heavy, 3 severe."
-    );
-    describe_counter!("porttrack_port_arrivals_total", Unit::Count, "Observed arrivals at a berth.");
-    describe_counter!("porttrack_port_departures_total", Unit::Count, "Departures from a berth.");
-    describe_gauge!(
-        "porttrack_weather_alerts_active",
-        "1 while a weather alert (gust/visibility) is active in a zone."
-    );
-    describe_counter!("porttrack_anomalies_total", Unit::Count, "Vessel anomalies detected, by kind.");
+    porttrack_metrics::describe_all();
 }
 
 #[cfg(test)]

@@ -106,7 +106,8 @@ pub enum Format {
 }
 
 impl Format {
-    /// Every format, for pre-registering metrics.
+    /// Every format, for pre-registering metrics, in declaration order (so
+    /// `format as usize` indexes it).
     pub const ALL: [Format; 3] = [Format::Json, Format::Avro, Format::Nmea];
 
     /// The stable name used in configuration and the `format` metric label.
@@ -266,4 +267,16 @@ impl KafkaConfig {
 
 fn millis(d: Duration) -> String {
     d.as_millis().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_all_is_in_declaration_order() {
+        for (i, f) in Format::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i, "{f:?}");
+        }
+    }
 }

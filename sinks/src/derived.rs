@@ -88,7 +88,7 @@ impl Derived {
                 // here before the processors emit it; until then it is loud.
                 other => {
                     tracing::error!(?other, "processor output of an unknown kind: not stored by any sink");
-                    metrics::counter!("porttrack_derived_unstored_total").increment(1);
+                    metrics::counter!(porttrack_metrics::DERIVED_UNSTORED_TOTAL).increment(1);
                 }
             }
         }

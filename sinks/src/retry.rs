@@ -277,11 +277,12 @@ impl RetryPolicy {
         match self.metric {
             RetryMetric::None => {}
             RetryMetric::SinkErrors => {
-                metrics::counter!("porttrack_sink_errors_total", "sink" => self.label, "kind" => "transient")
+                metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => self.label, "kind" => "transient")
                     .increment(1);
             }
             RetryMetric::ItemRetries => {
-                metrics::counter!("porttrack_sink_item_retries_total", "sink" => self.label).increment(items);
+                metrics::counter!(porttrack_metrics::SINK_ITEM_RETRIES_TOTAL, "sink" => self.label)
+                    .increment(items);
             }
         }
     }

@@ -54,9 +54,9 @@ impl Stage {
         self.last_checkpoint = Instant::now();
         for batch in self.uncheckpointed.drain(..) {
             let records = batch.len() as u64;
-            metrics::histogram!("porttrack_batch_duration_seconds")
+            metrics::histogram!(porttrack_metrics::BATCH_DURATION_SECONDS)
                 .record(batch.opened.elapsed().as_secs_f64());
-            metrics::counter!("porttrack_records_committed_total").increment(records);
+            metrics::counter!(porttrack_metrics::RECORDS_COMMITTED_TOTAL).increment(records);
             self.status.committed.fetch_add(records, Ordering::Relaxed);
             self.committer.complete(batch);
         }
@@ -71,7 +71,7 @@ impl Stage {
             return;
         }
         for l in letters {
-            metrics::counter!("porttrack_dead_letters_total", "reason" => l.rejection.class.as_str())
+            metrics::counter!(porttrack_metrics::DEAD_LETTERS_TOTAL, "reason" => l.rejection.class.as_str())
                 .increment(1);
         }
         self.status.dead_lettered.fetch_add(letters.len() as u64, Ordering::Relaxed);
@@ -145,7 +145,7 @@ pub(super) async fn write_derived_until_acked(
     match result {
         Ok(()) => status.set_sink_up(name, true),
         Err(e) => {
-            metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+            metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => name, "kind" => "permanent")
                 .increment(1);
             tracing::error!(sink = name, error = %e, "sink refused processor outputs; they are not stored");
         }
@@ -177,7 +177,7 @@ pub(super) fn write_until_acked<'a>(
                     let started = Instant::now();
                     let result = sink.write(records).await;
                     match &result {
-                        Ok(_) => metrics::histogram!("porttrack_sink_write_duration_seconds", "sink" => name)
+                        Ok(_) => metrics::histogram!(porttrack_metrics::SINK_WRITE_DURATION_SECONDS, "sink" => name)
                             .record(started.elapsed().as_secs_f64()),
                         Err(e) if e.is_transient() => status.set_sink_up(name, false),
                         Err(_) => {}
@@ -189,7 +189,7 @@ pub(super) fn write_until_acked<'a>(
         match result {
             Ok(outcome) => {
                 let written = records.len() - outcome.rejected.len();
-                metrics::counter!("porttrack_sink_records_written_total", "sink" => name)
+                metrics::counter!(porttrack_metrics::SINK_RECORDS_WRITTEN_TOTAL, "sink" => name)
                     .increment(written as u64);
                 if attempts > 0 {
                     tracing::info!(sink = name, attempt = attempts, "sink recovered");
@@ -200,7 +200,7 @@ pub(super) fn write_until_acked<'a>(
             // Permanent (a forever policy gives up on nothing else): bisect
             // down to the records at fault.
             Err(e) => {
-                metrics::counter!("porttrack_sink_errors_total", "sink" => name, "kind" => "permanent")
+                metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => name, "kind" => "permanent")
                     .increment(1);
                 let message = match e {
                     SinkError::Permanent(message) => message,

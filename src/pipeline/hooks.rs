@@ -36,7 +36,7 @@ impl PartitionHooks for StateHooks {
             Ok(states) => Some(states),
             Err(e) => {
                 tracing::error!(error = %e, ?partitions, "processor checkpoints unavailable; starting these partitions empty");
-                metrics::counter!("porttrack_state_restores_total", "result" => "error").increment(1);
+                metrics::counter!(porttrack_metrics::STATE_RESTORES_TOTAL, "result" => "error").increment(1);
                 None
             }
         };
@@ -45,11 +45,12 @@ impl PartitionHooks for StateHooks {
             let vessels = state.vessels.len();
             match self.port.restore_partition(p, state) {
                 Ok(()) => {
-                    metrics::counter!("porttrack_state_restores_total", "result" => "ok").increment(1);
+                    metrics::counter!(porttrack_metrics::STATE_RESTORES_TOTAL, "result" => "ok").increment(1);
                     tracing::info!(partition = p, vessels, "restored processor state");
                 }
                 Err(e) => {
-                    metrics::counter!("porttrack_state_restores_total", "result" => "refused").increment(1);
+                    metrics::counter!(porttrack_metrics::STATE_RESTORES_TOTAL, "result" => "refused")
+                        .increment(1);
                     tracing::error!(partition = p, error = %e, "checkpoint refused; starting the partition empty");
                 }
             }

@@ -18,26 +18,26 @@ pub(super) fn publish_port_gauges(port: &Port, status: &PipelineStatus, partials
     }
     for snapshot in porttrack_processors::merge(partials, &port.config().congestion) {
         let zone = snapshot.zone.clone();
-        metrics::gauge!("porttrack_congestion_level", "zone" => zone.clone())
+        metrics::gauge!(porttrack_metrics::CONGESTION_LEVEL, "zone" => zone.clone())
             .set(snapshot.congestion as u8 as f64);
         if let Some(occupancy) = snapshot.berth_occupancy {
-            metrics::gauge!("porttrack_berth_occupancy_ratio", "zone" => zone.clone()).set(occupancy);
+            metrics::gauge!(porttrack_metrics::BERTH_OCCUPANCY_RATIO, "zone" => zone.clone()).set(occupancy);
         }
         if snapshot.kind == ZoneKind::Anchorage {
             let mut w = waits.remove(zone.as_str()).unwrap_or_default();
             w.sort_unstable();
             for (q, label) in [(0.5, "0.5"), (0.9, "0.9")] {
                 let v = porttrack_processors::stats::nearest_rank(&w, q);
-                metrics::gauge!("porttrack_anchorage_wait_seconds", "zone" => zone.clone(), "quantile" => label)
+                metrics::gauge!(porttrack_metrics::ANCHORAGE_WAIT_SECONDS, "zone" => zone.clone(), "quantile" => label)
                         .set(v as f64);
             }
         }
         let weather = snapshot.weather.as_ref();
         let gust = weather.and_then(|w| w.wind_gust_kn).is_some_and(|g| limits.gust_exceeds(g));
         let fog = weather.and_then(|w| w.visibility_nm).is_some_and(|v| limits.visibility_below(v));
-        metrics::gauge!("porttrack_weather_alerts_active", "zone" => zone.clone(), "kind" => "gust")
+        metrics::gauge!(porttrack_metrics::WEATHER_ALERTS_ACTIVE, "zone" => zone.clone(), "kind" => "gust")
             .set(if gust { 1.0 } else { 0.0 });
-        metrics::gauge!("porttrack_weather_alerts_active", "zone" => zone, "kind" => "visibility")
+        metrics::gauge!(porttrack_metrics::WEATHER_ALERTS_ACTIVE, "zone" => zone, "kind" => "visibility")
             .set(if fog { 1.0 } else { 0.0 });
     }
     status.refresh_gauges();
@@ -50,12 +50,12 @@ pub(super) fn count_processed(event: &Event, processed: Processed) {
         Processed::Late => "late",
         Processed::Outlier => {
             // An implied speed no ship makes: a GPS or receiver jump.
-            metrics::counter!("porttrack_anomalies_total", "kind" => "position_jump").increment(1);
+            metrics::counter!(porttrack_metrics::ANOMALIES_TOTAL, "kind" => "position_jump").increment(1);
             "outlier"
         }
         _ => "ignored",
     };
-    metrics::counter!("porttrack_processor_events_total", "kind" => event.kind().as_str(), "result" => result)
+    metrics::counter!(porttrack_metrics::PROCESSOR_EVENTS_TOTAL, "kind" => event.kind().as_str(), "result" => result)
         .increment(1);
 }
 
@@ -63,10 +63,10 @@ pub(super) fn count_outputs(outputs: &[Output]) {
     for o in outputs {
         match o {
             Output::PortCall(u) if u.phase == CallPhase::Arrived && u.call.arrival_observed => {
-                metrics::counter!("porttrack_port_arrivals_total").increment(1);
+                metrics::counter!(porttrack_metrics::PORT_ARRIVALS_TOTAL).increment(1);
             }
             Output::PortCall(u) if u.phase == CallPhase::Departed => {
-                metrics::counter!("porttrack_port_departures_total").increment(1);
+                metrics::counter!(porttrack_metrics::PORT_DEPARTURES_TOTAL).increment(1);
             }
             Output::Anomaly(a) => {
                 let kind = match &a.kind {
@@ -79,7 +79,7 @@ pub(super) fn count_outputs(outputs: &[Output]) {
                     }
                     _ => "other",
                 };
-                metrics::counter!("porttrack_anomalies_total", "kind" => kind).increment(1);
+                metrics::counter!(porttrack_metrics::ANOMALIES_TOTAL, "kind" => kind).increment(1);
             }
             _ => {}
         }

@@ -111,18 +111,19 @@ impl Stage {
             self.dead_letter(&batch.rejected).instrument(span).await;
         }
         let now = Utc::now();
+        // Handles resolved once per batch, not per record.
+        let event_age = metrics::histogram!(porttrack_metrics::EVENT_AGE_SECONDS);
         for r in &batch.accepted {
-            let age = (now - r.event.timestamp()).num_milliseconds().max(0) as f64 / 1000.0;
-            metrics::histogram!("porttrack_event_age_seconds").record(age);
+            event_age.record((now - r.event.timestamp()).num_milliseconds().max(0) as f64 / 1000.0);
         }
         // Every sink has acknowledged the batch (and its dead letters): this
         // is when its records became durable, whatever their event time says.
         let now_ms = now.timestamp_millis();
-        let latency = metrics::histogram!("porttrack_record_latency_seconds");
+        let latency = metrics::histogram!(porttrack_metrics::RECORD_LATENCY_SECONDS);
         for t in &batch.record_times_ms {
             latency.record((now_ms - t).max(0) as f64 / 1000.0);
         }
-        metrics::histogram!("porttrack_batch_size_records").record(batch.len() as f64);
+        metrics::histogram!(porttrack_metrics::BATCH_SIZE_RECORDS).record(batch.len() as f64);
         self.uncheckpointed.push(batch);
     }
 
@@ -135,8 +136,8 @@ impl Stage {
         let mut kept = Vec::with_capacity(batch.accepted.len());
         for r in batch.accepted.drain(..) {
             if rand::random::<f64>() < self.fault_ratio {
-                metrics::counter!("porttrack_fault_injected_total").increment(1);
-                metrics::counter!("porttrack_records_rejected_total", "reason" => RejectClass::FaultInjected.as_str())
+                metrics::counter!(porttrack_metrics::FAULT_INJECTED_TOTAL).increment(1);
+                metrics::counter!(porttrack_metrics::RECORDS_REJECTED_TOTAL, "reason" => RejectClass::FaultInjected.as_str())
                     .increment(1);
                 batch.rejected.push(letter_for(
                     &r,

@@ -56,13 +56,17 @@ impl PipelineStatus {
                 flag.store(up, Ordering::Relaxed);
             }
         }
-        metrics::gauge!("porttrack_sink_up", "sink" => name.to_owned()).set(if up { 1.0 } else { 0.0 });
+        metrics::gauge!(porttrack_metrics::SINK_UP, "sink" => name.to_owned()).set(if up {
+            1.0
+        } else {
+            0.0
+        });
     }
 
     pub(super) fn progressed(&self) {
         let now = Utc::now().timestamp_millis();
         self.last_progress_ms.store(now, Ordering::Relaxed);
-        metrics::gauge!("porttrack_last_progress_timestamp_seconds").set(now as f64 / 1000.0);
+        metrics::gauge!(porttrack_metrics::LAST_PROGRESS_TIMESTAMP_SECONDS).set(now as f64 / 1000.0);
     }
 
     /// How long the poll loop has been silent, if longer than `limit`.
@@ -106,12 +110,13 @@ impl PipelineStatus {
 
     /// Updates gauges that are cheaper to sample than to maintain.
     pub fn refresh_gauges(&self) {
-        metrics::gauge!("porttrack_vessels_tracked").set(self.port.vessel_count() as f64);
+        metrics::gauge!(porttrack_metrics::VESSELS_TRACKED).set(self.port.vessel_count() as f64);
         for zone in self.port.geography().zones() {
             let g = self.port.zone_gauges(zone.id());
-            metrics::gauge!("porttrack_zone_vessels", "zone" => zone.name().to_owned()).set(g.present as f64);
+            metrics::gauge!(porttrack_metrics::ZONE_VESSELS, "zone" => zone.name().to_owned())
+                .set(g.present as f64);
             if zone.kind() == ZoneKind::Anchorage {
-                metrics::gauge!("porttrack_anchorage_queue_vessels", "zone" => zone.name().to_owned())
+                metrics::gauge!(porttrack_metrics::ANCHORAGE_QUEUE_VESSELS, "zone" => zone.name().to_owned())
                     .set(g.queue as f64);
             }
         }

@@ -95,7 +95,7 @@ struct Ticket(Arc<InFlight>);
 impl Ticket {
     fn new(inflight: &Arc<InFlight>) -> Ticket {
         *lock(&inflight.count) += 1;
-        metrics::gauge!("porttrack_batches_in_flight").increment(1.0);
+        metrics::gauge!(porttrack_metrics::BATCHES_IN_FLIGHT).increment(1.0);
         Ticket(Arc::clone(inflight))
     }
 }
@@ -104,7 +104,7 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let mut count = lock(&self.0.count);
         *count = count.saturating_sub(1);
-        metrics::gauge!("porttrack_batches_in_flight").decrement(1.0);
+        metrics::gauge!(porttrack_metrics::BATCHES_IN_FLIGHT).decrement(1.0);
         if *count == 0 {
             self.0.zero.notify_all();
         }
@@ -178,7 +178,7 @@ impl BatchBuilder {
     /// refusal carries.
     pub(super) fn refuse(&mut self, refused: Refused, message: Option<&BorrowedMessage<'_>>) {
         let rejection = refused.rejection;
-        metrics::counter!("porttrack_records_rejected_total", "reason" => rejection.class.as_str())
+        metrics::counter!(porttrack_metrics::RECORDS_REJECTED_TOTAL, "reason" => rejection.class.as_str())
             .increment(1);
         tracing::debug!(%rejection, partition = refused.origin.partition, offset = refused.origin.offset, "record refused");
         let (payload, headers, key) = match (refused.payload, message) {

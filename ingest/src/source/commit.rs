@@ -73,7 +73,7 @@ impl Committer {
     pub fn complete(&self, batch: Batch) {
         let mut commits = lock(&self.shared.commits);
         if !commits.complete(&batch) {
-            metrics::counter!("porttrack_batches_stale_total").increment(1);
+            metrics::counter!(porttrack_metrics::BATCHES_STALE_TOTAL).increment(1);
             return;
         }
         let mut tpl = TopicPartitionList::with_capacity(batch.offsets.len());
@@ -84,7 +84,9 @@ impl Committer {
         }
         if let Some(consumer) = self.consumer.upgrade() {
             match consumer.commit(&tpl, CommitMode::Async) {
-                Ok(()) => metrics::counter!("porttrack_offset_commits_total", "result" => "ok").increment(1),
+                Ok(()) => {
+                    metrics::counter!(porttrack_metrics::OFFSET_COMMITS_TOTAL, "result" => "ok").increment(1)
+                }
                 Err(e) => tracing::warn!(error = %e, "queueing offset commit failed"),
             }
         }
@@ -123,9 +125,11 @@ impl Shared {
             }
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
-            Ok(()) => metrics::counter!("porttrack_offset_commits_total", "result" => "ok").increment(1),
+            Ok(()) => {
+                metrics::counter!(porttrack_metrics::OFFSET_COMMITS_TOTAL, "result" => "ok").increment(1)
+            }
             Err(e) => {
-                metrics::counter!("porttrack_offset_commits_total", "result" => "error").increment(1);
+                metrics::counter!(porttrack_metrics::OFFSET_COMMITS_TOTAL, "result" => "error").increment(1);
                 tracing::warn!(error = %e, "synchronous offset commit failed; records after the last commit will be replayed");
             }
         }

@@ -221,7 +221,7 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     fn set_assigned(&self, partitions: usize) {
         self.assigned.store(partitions, Ordering::Relaxed);
-        metrics::gauge!("porttrack_partitions_assigned").set(partitions as f64);
+        metrics::gauge!(porttrack_metrics::PARTITIONS_ASSIGNED).set(partitions as f64);
     }
 }
 
@@ -283,6 +283,8 @@ pub struct Source {
     consumer: Arc<BaseConsumer<SourceContext>>,
     shared: Arc<Shared>,
     topics: Vec<Arc<str>>,
+    /// `porttrack_records_consumed_total`, resolved once (it counts every record).
+    consumed_counter: metrics::Counter,
 }
 
 impl std::fmt::Debug for Source {
@@ -327,7 +329,8 @@ impl Source {
         let consumer = Arc::new(consumer);
         let committer = Committer::new(Arc::downgrade(&consumer), Arc::clone(&shared));
         let topics = kafka.topic_names().into_iter().map(Arc::from).collect();
-        Ok((Source { consumer, shared, topics }, rx, committer))
+        let consumed_counter = metrics::counter!(porttrack_metrics::RECORDS_CONSUMED_TOTAL);
+        Ok((Source { consumer, shared, topics, consumed_counter }, rx, committer))
     }
 
     /// A handle for health checks and shutdown.

@@ -56,7 +56,7 @@ impl Source {
             match consumer.poll(timeout) {
                 Some(Ok(message)) => self.stage(&message),
                 Some(Err(e)) => {
-                    metrics::counter!("porttrack_kafka_errors_total").increment(1);
+                    metrics::counter!(porttrack_metrics::KAFKA_ERRORS_TOTAL).increment(1);
                     tracing::warn!(error = %e, "consume error");
                 }
                 None => {}
@@ -132,7 +132,7 @@ impl Source {
         match result {
             Ok(()) => {
                 self.shared.paused.store(paused, Ordering::Relaxed);
-                metrics::gauge!("porttrack_source_paused").set(if paused { 1.0 } else { 0.0 });
+                metrics::gauge!(porttrack_metrics::SOURCE_PAUSED).set(if paused { 1.0 } else { 0.0 });
                 tracing::debug!(paused, "sink backpressure changed");
             }
             Err(e) => tracing::warn!(error = %e, paused, "pausing/resuming partitions"),
@@ -151,7 +151,7 @@ impl Source {
         if !self.in_sequence(&topic, message) {
             return;
         }
-        metrics::counter!("porttrack_records_consumed_total").increment(1);
+        self.consumed_counter.increment(1);
         self.shared.consumed.fetch_add(1, Ordering::Relaxed);
 
         let origin = Origin::new(topic, message.partition(), message.offset());

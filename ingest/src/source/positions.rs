@@ -218,7 +218,7 @@ impl Source {
             }
             Step::Stage => {}
             Step::Redelivered => {
-                metrics::counter!("porttrack_records_redelivered_total").increment(1);
+                metrics::counter!(porttrack_metrics::RECORDS_REDELIVERED_TOTAL).increment(1);
                 return false;
             }
             Step::Gap { expected } => {
@@ -230,7 +230,7 @@ impl Source {
                     got = offset,
                     "offset gap; re-fetching from the expected offset"
                 );
-                metrics::counter!("porttrack_offset_refetches_total").increment(1);
+                metrics::counter!(porttrack_metrics::OFFSET_REFETCHES_TOTAL).increment(1);
                 match self.consumer.seek(topic, partition, Offset::Offset(expected), Duration::from_secs(10))
                 {
                     Ok(()) => {
@@ -239,7 +239,7 @@ impl Source {
                     }
                     Err(e) => {
                         tracing::error!(partition, error = %e, "re-fetch seek failed; accepting the gap");
-                        metrics::counter!("porttrack_offset_gaps_total").increment(1);
+                        metrics::counter!(porttrack_metrics::OFFSET_GAPS_TOTAL).increment(1);
                         positions = lock(&self.shared.positions);
                     }
                 }
@@ -247,7 +247,7 @@ impl Source {
             Step::LogGap { from } => {
                 // The broker itself has nothing between from and offset.
                 tracing::warn!(partition, from, to = offset, "offsets missing in the log itself; continuing");
-                metrics::counter!("porttrack_offset_gaps_total").increment(1);
+                metrics::counter!(porttrack_metrics::OFFSET_GAPS_TOTAL).increment(1);
             }
         }
         positions.staged(key, offset);

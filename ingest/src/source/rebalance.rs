@@ -41,7 +41,7 @@ impl SourceContext {
 
     /// Partitions given up: drain and commit, then forget them.
     fn revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
-        metrics::counter!("porttrack_rebalances_total", "kind" => "revoke").increment(1);
+        metrics::counter!(porttrack_metrics::REBALANCES_TOTAL, "kind" => "revoke").increment(1);
         let revoked = topic_partitions(tpl);
         tracing::info!(partitions = ?tp_list(&revoked), "partitions revoked: draining in-flight batches");
         let clean = self.shared.drain_and_commit(consumer);
@@ -57,7 +57,7 @@ impl SourceContext {
         self.shared.hooks.revoked(&released);
         for (topic, partition) in &revoked {
             metrics::gauge!(
-                "porttrack_consumer_lag_records",
+                porttrack_metrics::CONSUMER_LAG_RECORDS,
                 "topic" => topic.to_string(),
                 "partition" => partition.to_string()
             )
@@ -77,7 +77,7 @@ impl SourceContext {
 
     /// Partitions newly owned: start them at their committed offsets.
     fn assign(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
-        metrics::counter!("porttrack_rebalances_total", "kind" => "assign").increment(1);
+        metrics::counter!(porttrack_metrics::REBALANCES_TOTAL, "kind" => "assign").increment(1);
         let added = topic_partitions(tpl);
         tracing::info!(partitions = ?tp_list(&added), "partitions assigned");
         let committed =
@@ -120,7 +120,7 @@ impl ClientContext for SourceContext {
                 }
                 total += p.consumer_lag;
                 metrics::gauge!(
-                    "porttrack_consumer_lag_records",
+                    porttrack_metrics::CONSUMER_LAG_RECORDS,
                     "topic" => topic_name.clone(),
                     "partition" => partition.to_string()
                 )
@@ -131,7 +131,7 @@ impl ClientContext for SourceContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        metrics::counter!("porttrack_kafka_errors_total").increment(1);
+        metrics::counter!(porttrack_metrics::KAFKA_ERRORS_TOTAL).increment(1);
         tracing::warn!(error = %error, reason, "kafka client error");
     }
 }
@@ -166,7 +166,7 @@ impl ConsumerContext for SourceContext {
 
     fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
         if let Err(e) = result {
-            metrics::counter!("porttrack_offset_commits_total", "result" => "error").increment(1);
+            metrics::counter!(porttrack_metrics::OFFSET_COMMITS_TOTAL, "result" => "error").increment(1);
             tracing::warn!(error = %e, "offset commit failed");
         }
     }
