@@ -1,4 +1,8 @@
 //! [`Port`]: the processor entry point.
+//!
+//! Longer than 600 lines on purpose: [`Port`] is the processors' single entry
+//! point (processing, ticks, snapshots, partition export and restore, gauges),
+//! and its methods share one set of invariants about partition ownership.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

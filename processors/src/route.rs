@@ -7,6 +7,10 @@
 //!
 //!
 //! See [`VesselRoute`] for what depends on delivery order.
+//!
+//! Longer than 600 lines on purpose: one fix advances the zones, the movement
+//! status, the port call and the anomalies of a vessel in one step, and keeping
+//! those rules in one file keeps each transition readable end to end.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -27,6 +27,11 @@
 //! assert!(records.windows(2).all(|w| w[0].event_time <= w[1].event_time));
 //! assert!(records.iter().any(|r| matches!(r.expect, Expect::Invalid(_))));
 //! ```
+//!
+//! Longer than 600 lines (about 730 without its tests) on purpose: the event
+//! loop and the emitters it schedules (positions, static data, operations,
+//! cargo, weather) share the simulation's clock and fleet state; the port model
+//! itself is in `port.rs` and the Kafka producer in `produce.rs`.
 
 pub(crate) mod port;
 mod produce;

@@ -16,6 +16,9 @@
 //!
 //! Rendered directly in the exposition format rather than through the
 //! `metrics` recorder: its counters are integers, and CPU seconds are not.
+//! That is also why this is not the `metrics-process` crate, which records
+//! through that recorder (`process_cpu_seconds_total` would lose its
+//! fractions of a second).
 //! On systems without `/proc` nothing is rendered.
 
 use std::fmt::Write as _;
