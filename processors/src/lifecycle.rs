@@ -251,22 +251,7 @@ mod tests {
     use super::*;
 
     fn call() -> PortCall {
-        PortCall {
-            id: "1-x".into(),
-            mmsi: 1,
-            arrived_at: Utc.timestamp_opt(1_000, 0).unwrap(),
-            arrival_observed: true,
-            anchored_at: None,
-            waiting_time_s: 0,
-            berth: None,
-            berthed_at: None,
-            unberthed_at: None,
-            service_time_s: 0,
-            departed_at: None,
-            teu_loaded: 0,
-            teu_discharged: 0,
-            services: Vec::new(),
-        }
+        PortCall::open(1, Utc.timestamp_opt(1_000, 0).unwrap(), true)
     }
 
     #[test]

@@ -123,6 +123,29 @@ pub struct PortCall {
     pub services: Vec<Service>,
 }
 
+impl PortCall {
+    /// A call opened at `arrived_at`, nothing else known yet; its id is
+    /// `"{mmsi}-{arrival as YYYYMMDDTHHMMSSZ}"`.
+    pub fn open(mmsi: u32, arrived_at: DateTime<Utc>, arrival_observed: bool) -> PortCall {
+        PortCall {
+            id: format!("{mmsi}-{}", arrived_at.format("%Y%m%dT%H%M%SZ")),
+            mmsi,
+            arrived_at,
+            arrival_observed,
+            anchored_at: None,
+            waiting_time_s: 0,
+            berth: None,
+            berthed_at: None,
+            unberthed_at: None,
+            service_time_s: 0,
+            departed_at: None,
+            teu_loaded: 0,
+            teu_discharged: 0,
+            services: Vec::new(),
+        }
+    }
+}
+
 /// A port service delivered during a call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {

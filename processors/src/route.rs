@@ -520,22 +520,7 @@ impl VesselRoute {
         }));
         ctx.history().zone_mut(zone).entries.push_back(at);
         if ctx.masks.port_limits.contains(zone) && self.call.is_none() {
-            let mut call = PortCall {
-                id: format!("{}-{}", self.mmsi, at.format("%Y%m%dT%H%M%SZ")),
-                mmsi: self.mmsi,
-                arrived_at: at,
-                arrival_observed: self.seen_outside_port,
-                anchored_at: None,
-                waiting_time_s: 0,
-                berth: None,
-                berthed_at: None,
-                unberthed_at: None,
-                service_time_s: 0,
-                departed_at: None,
-                teu_loaded: 0,
-                teu_discharged: 0,
-                services: Vec::new(),
-            };
+            let mut call = PortCall::open(self.mmsi, at, self.seen_outside_port);
             // Services recorded before the vessel crossed the limits (a pilot
             // boarding outside them) belong to this call.
             call.services.append(&mut self.unattached_services);

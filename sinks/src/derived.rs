@@ -308,19 +308,8 @@ mod tests {
     fn call(at: i64) -> PortCall {
         PortCall {
             id: "244123456-20261122T000000Z".into(),
-            mmsi: 244_123_456,
-            arrived_at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
-            arrival_observed: true,
             anchored_at: Some(Utc.timestamp_opt(1_790_000_000 + at, 0).unwrap()),
-            waiting_time_s: 0,
-            berth: None,
-            berthed_at: None,
-            unberthed_at: None,
-            service_time_s: 0,
-            departed_at: None,
-            teu_loaded: 0,
-            teu_discharged: 0,
-            services: Vec::new(),
+            ..PortCall::open(244_123_456, Utc.timestamp_opt(1_790_000_000, 0).unwrap(), true)
         }
     }
 

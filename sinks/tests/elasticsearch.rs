@@ -130,19 +130,10 @@ async fn derived_documents_are_idempotent_and_port_calls_only_move_forward() {
     let call = |phase, berthed: Option<i64>| {
         let c = porttrack_processors::PortCall {
             id: "244000001-20260921T122640Z".into(),
-            mmsi: 244_000_001,
-            arrived_at: t(0),
-            arrival_observed: true,
             anchored_at: Some(t(100)),
-            waiting_time_s: 0,
             berth: berthed.map(|_| "Maasvlakte II".into()),
             berthed_at: berthed.map(t),
-            unberthed_at: None,
-            service_time_s: 0,
-            departed_at: None,
-            teu_loaded: 0,
-            teu_discharged: 0,
-            services: Vec::new(),
+            ..porttrack_processors::PortCall::open(244_000_001, t(0), true)
         };
         porttrack_processors::Output::PortCall(porttrack_processors::PortCallUpdate { phase, call: c })
     };

@@ -231,19 +231,11 @@ async fn derived_outputs_converge_and_move_forward_only() {
     let call = |phase: CallPhase, anchored: Option<i64>, berthed: Option<i64>, waiting: i64| {
         let mut c = porttrack_processors::PortCall {
             id: "244000001-20260921T122640Z".into(),
-            mmsi: 244_000_001,
-            arrived_at: t(0),
-            arrival_observed: true,
             anchored_at: anchored.map(t),
             waiting_time_s: waiting,
             berth: berthed.map(|_| "Maasvlakte II".to_owned()),
             berthed_at: berthed.map(t),
-            unberthed_at: None,
-            service_time_s: 0,
-            departed_at: None,
-            teu_loaded: 0,
-            teu_discharged: 0,
-            services: Vec::new(),
+            ..porttrack_processors::PortCall::open(244_000_001, t(0), true)
         };
         c.teu_discharged = 10;
         Derived { port_calls: vec![port_call_row(phase, c)], ..Derived::default() }
