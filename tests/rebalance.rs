@@ -236,12 +236,8 @@ fn revocations(logs: &[impl AsRef<Path>]) -> BTreeMap<i32, Vec<DateTime<Utc>>> {
             else {
                 continue;
             };
-            for entry in line.split('"').filter(|t| t.ends_with(']')) {
-                if let Some(p) =
-                    entry.rsplit_once('[').and_then(|(_, n)| n.trim_end_matches(']').parse().ok())
-                {
-                    out.entry(p).or_default().push(at);
-                }
+            for p in support::logged_partitions(line) {
+                out.entry(p).or_default().push(at);
             }
         }
     }

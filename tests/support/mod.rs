@@ -157,6 +157,14 @@ pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
+/// The partition numbers in one "partitions assigned"/"partitions revoked"
+/// log line of the source (its `topic[partition]` entries).
+pub fn logged_partitions(line: &str) -> impl Iterator<Item = i32> + '_ {
+    line.split('"')
+        .filter(|t| t.ends_with(']'))
+        .filter_map(|entry| entry.rsplit_once('[').and_then(|(_, n)| n.trim_end_matches(']').parse().ok()))
+}
+
 /// The partition numbers a `porttrack run` instance owns at the end of its
 /// log, replayed from its incremental "partitions assigned" and "partitions
 /// revoked" lines (each lists `topic[partition]` entries).
@@ -168,12 +176,7 @@ pub fn owned_partitions(log: &Path) -> std::collections::BTreeSet<i32> {
         if !assigned && !line.contains("partitions revoked") {
             continue;
         }
-        for entry in line.split('"').filter(|t| t.ends_with(']')) {
-            let Some(p) =
-                entry.rsplit_once('[').and_then(|(_, n)| n.trim_end_matches(']').parse::<i32>().ok())
-            else {
-                continue;
-            };
+        for p in logged_partitions(line) {
             if assigned {
                 owned.insert(p);
             } else {
