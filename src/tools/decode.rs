@@ -9,7 +9,7 @@
 use std::io::{BufRead, Write};
 
 use chrono::Utc;
-use porttrack_ais::{Decoder, Limits};
+use porttrack_ais::{Decoder, Limits, Line};
 use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::{EventName, Format, TopicConfig};
 use porttrack_ingest::decode::{Decoders, RecordIn};
@@ -154,8 +154,8 @@ fn gpsd(input: impl BufRead, mut out: impl Write, mut err: impl Write) -> anyhow
             continue;
         }
         summary.lines += 1;
-        match decoder.decode_line(&line, n as u64) {
-            Ok(Some(decoded)) => {
+        match decoder.process_line(&line, n as u64) {
+            Ok(Line::Decoded(decoded)) => {
                 if porttrack_ais::gpsd::is_reported(&decoded.message) {
                     writeln!(
                         out,
@@ -165,13 +165,22 @@ fn gpsd(input: impl BufRead, mut out: impl Write, mut err: impl Write) -> anyhow
                     summary.printed += 1;
                 }
             }
-            Ok(None) => {}
+            Ok(Line::Pending) => {}
+            // Not AIS (a comment, a GPS fix, a proprietary sentence): said, not refused, as gpsd skips it.
+            Ok(Line::Skipped(skip)) => {
+                writeln!(err, "{}", serde_json::json!({"line": n + 1, "skipped": skip.reason()}))?;
+            }
             Err(e) => {
                 summary.refused += 1;
                 let report = serde_json::json!({"line": n + 1, "class": e.class(), "message": e.to_string()});
                 writeln!(err, "{report}")?;
             }
         }
+    }
+    // A fragment still waiting at the end of the input is refused, never silently lost.
+    for e in decoder.finish() {
+        summary.refused += 1;
+        writeln!(err, "{}", serde_json::json!({"line": null, "class": e.class(), "message": e.to_string()}))?;
     }
     out.flush()?;
     Ok(summary)

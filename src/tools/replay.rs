@@ -174,19 +174,7 @@ fn fragment_count(line: &str) -> usize {
 }
 
 fn mmsi_of(message: &Message) -> u32 {
-    match message {
-        Message::Position(m) => m.mmsi,
-        Message::BaseStation(m) => m.mmsi,
-        Message::StaticVoyage(m) => m.mmsi,
-        Message::MetHydro(m) => m.mmsi,
-        Message::SarAircraft(m) => m.mmsi,
-        Message::ClassBPosition(m) => m.mmsi,
-        Message::ClassBExtended(m) => m.mmsi,
-        Message::AidToNavigation(m) => m.mmsi,
-        Message::StaticData(m) => m.mmsi,
-        Message::LongRange(m) => m.mmsi,
-        _ => 0,
-    }
+    message.mmsi()
 }
 
 /// JSON lines: tagged with `"event"` or of kind `default`.

@@ -65,9 +65,10 @@ impl<'a> Payload<'a> {
 /// fragments of one multi-sentence message. Fragments with equal keys are parts of the
 /// same message; their fragment numbers say which part each is.
 ///
-/// - With an NMEA 4 tag block group (`g:`), the group's id and fragment count, plus the
-///   tag block source (`s:`, the receiver): fragments tied by a group may come on
-///   different channels, with other sentences in between.
+/// - With an NMEA 4 tag block group (`g:`), the group's id and fragment count: fragments
+///   tied by a group may come on different channels, with other sentences in between, and
+///   the later ones may carry the group alone (NMEA 4 puts `s:` and `c:` on the first
+///   sentence of a group only), so the source is not part of a group's key.
 /// - Otherwise the sentence's sequential message id, radio channel, `VDM`/`VDO`
 ///   (own ship) and fragment count, plus the tag block source when there is one.
 ///
@@ -102,7 +103,11 @@ impl FragmentKey {
     pub fn of(sentence: &Sentence<'_>) -> Self {
         let group = sentence.tag_block.as_ref().and_then(|t| t.group);
         Self {
-            source: sentence.tag_block.as_ref().and_then(|t| t.source.as_deref()).map(Box::from),
+            source: if group.is_some() {
+                None
+            } else {
+                sentence.tag_block.as_ref().and_then(|t| t.source.as_deref()).map(Box::from)
+            },
             group: group.map(|g| g.id),
             sequence_id: if group.is_some() { None } else { sentence.sequence_id },
             channel: if group.is_some() { None } else { sentence.channel },
@@ -286,6 +291,14 @@ impl Assembler {
             self.record(e);
         }
         n
+    }
+
+    /// End of input: drops every message still waiting for fragments and returns an
+    /// [`Error::FragmentIncomplete`] for each, oldest first.
+    pub fn finish(&mut self) -> Vec<Error> {
+        let mut pending: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        pending.sort_by_key(|p| p.first_seen_ms);
+        pending.iter().map(|p| Error::FragmentIncomplete { received: p.received, count: p.count() }).collect()
     }
 
     /// Takes the errors describing messages dropped since the last call (oldest first).

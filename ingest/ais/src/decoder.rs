@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::assemble::{Assembler, Limits, Payload};
 use crate::message::{Message, StaticDataReport};
-use crate::sentence::{TagBlock, Uscg};
+use crate::sentence::{Skip, TagBlock, Uscg};
 use crate::{Error, Sentence};
 
 /// A decoded message with what the line(s) said about its reception.
@@ -28,6 +28,18 @@ impl Decoded {
     pub fn event_time_ms(&self) -> Option<i64> {
         crate::sentence::event_time_ms(self.tag_block.as_ref(), self.uscg.as_ref())
     }
+}
+
+/// What one input line came to ([`Decoder::process_line`]); refusals are the `Err` beside it.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // One per line, moved once: boxing would cost more.
+pub enum Line {
+    /// The line completed a message.
+    Decoded(Decoded),
+    /// The line is a fragment of a message still waiting for other fragments.
+    Pending,
+    /// The line is not AIS (blank, comment, another NMEA sentence): ignored, with the reason.
+    Skipped(Skip),
 }
 
 /// Parses lines, reassembles fragments, decodes messages and merges type 24 parts.
@@ -79,6 +91,50 @@ impl Decoder {
     /// Any [`Error`] of parsing, reassembly or decoding; see [`Error::class`].
     pub fn decode_line(&mut self, line: &str, now_ms: u64) -> Result<Option<Decoded>, Error> {
         let sentence = Sentence::parse(line)?;
+        self.push_sentence(sentence, now_ms)
+    }
+
+    /// Like [`decode_line`](Self::decode_line), but says what became of every line: each one
+    /// is decoded, pending, skipped with a reason ([`Skip`]: blank, comment, another NMEA
+    /// sentence — which `decode_line` refuses as malformed), or refused with an [`Error`].
+    /// At the end of the input, [`finish`](Self::finish) reports the messages left incomplete.
+    ///
+    /// ```
+    /// use porttrack_ais::{Decoder, Limits, Line, Skip};
+    ///
+    /// let mut decoder = Decoder::new(Limits::default());
+    /// assert_eq!(decoder.process_line("$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47", 0)?, Line::Skipped(Skip::NotAis));
+    /// assert_eq!(decoder.process_line("!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C", 1)?, Line::Pending);
+    /// let left = decoder.finish();
+    /// assert_eq!(left[0].class(), "fragment_incomplete");
+    /// # Ok::<(), porttrack_ais::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`decode_line`](Self::decode_line).
+    pub fn process_line(&mut self, line: &str, now_ms: u64) -> Result<Line, Error> {
+        if let Some(skip) = Skip::of(line) {
+            return Ok(Line::Skipped(skip));
+        }
+        let sentence = Sentence::parse(line)?;
+        Ok(match self.push_sentence(sentence, now_ms)? {
+            Some(decoded) => Line::Decoded(decoded),
+            None => Line::Pending,
+        })
+    }
+
+    /// End of input: forgets the pending fragments and returns, oldest first, the errors of
+    /// the messages dropped meanwhile ([`take_dropped`](Self::take_dropped)) and an
+    /// [`Error::FragmentIncomplete`] for each message still waiting for fragments, so that
+    /// no fragment vanishes without a report. The decoder can be used again afterwards.
+    pub fn finish(&mut self) -> Vec<Error> {
+        let mut errors: Vec<Error> = self.assembler.take_dropped().collect();
+        errors.extend(self.assembler.finish());
+        errors
+    }
+
+    fn push_sentence(&mut self, sentence: Sentence<'_>, now_ms: u64) -> Result<Option<Decoded>, Error> {
         match self.assembler.push(sentence, now_ms)? {
             Some(payload) => self.decode_payload(&payload, now_ms).map(Some),
             None => Ok(None),
@@ -169,6 +225,92 @@ mod tests {
             Some(Message::StaticData(r)) => r,
             other => panic!("expected a type 24, got {other:?}"),
         }
+    }
+
+    fn xor(s: &str) -> u8 {
+        s.bytes().fold(0, |a, b| a ^ b)
+    }
+
+    fn sentence(body: &str) -> String {
+        format!("!{body}*{:02X}", xor(body))
+    }
+
+    fn tagged(tags: &str, body: &str) -> String {
+        format!("\\{tags}*{:02X}\\{}", xor(tags), sentence(body))
+    }
+
+    #[test]
+    fn every_line_has_an_outcome() {
+        let mut decoder = Decoder::new(Limits::default());
+        let skipped = [
+            ("", Skip::Blank),
+            ("   ", Skip::Blank),
+            ("# a comment", Skip::Comment),
+            ("$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47", Skip::NotAis),
+            ("$PSTT,10,0*00", Skip::NotAis),
+            ("!AIALR,000000.00,007,A,V,AIS: UTC Lost*75", Skip::NotAis),
+            (r"\s:r1*00\$GPRMC,1,2*00", Skip::NotAis),
+        ];
+        for (line, why) in skipped {
+            assert_eq!(decoder.process_line(line, 0), Ok(Line::Skipped(why)), "{line:?}");
+        }
+        // `decode_line` keeps refusing them, as before.
+        assert!(decoder.decode_line("$PSTT,10,0*00", 0).is_err());
+        // AIS lines: strict about the sentence checksum, whatever the talker.
+        let position = "AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0";
+        for talker in ["AI", "SA", "BS", "AB", "AN"] {
+            let line = sentence(&position.replacen("AI", talker, 1));
+            assert!(matches!(decoder.process_line(&line, 0), Ok(Line::Decoded(_))), "{line}");
+            let corrupt = line.replace(",0*", ",1*");
+            assert_eq!(decoder.process_line(&corrupt, 0).unwrap_err().class(), "bad_checksum");
+        }
+    }
+
+    #[test]
+    fn tag_block_checksum_of_one_digit_is_accepted() {
+        // A tag block whose checksum is below 0x10, written with one digit as some feeds do.
+        let tags = "s:rp0,c:1700000000";
+        let sum = xor(tags);
+        assert!(sum < 0x10);
+        let line = format!("\\{tags}*{sum:X}\\{}", sentence("AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0"));
+        let mut decoder = Decoder::new(Limits::default());
+        let Ok(Line::Decoded(d)) = decoder.process_line(&line, 0) else { panic!("{line}") };
+        assert_eq!(d.event_time_ms(), Some(1_700_000_000_000));
+        let wrong = line.replacen(&format!("*{sum:X}\\"), &format!("*{:X}\\", (sum + 1) % 16), 1);
+        assert_eq!(decoder.process_line(&wrong, 0).unwrap_err().class(), "bad_tag_block_checksum");
+    }
+
+    #[test]
+    fn tag_block_group_ties_fragments_whose_later_parts_carry_the_group_only() {
+        // NMEA 4: source and time on the group's first sentence only; other sentences between.
+        let first = tagged(
+            "g:1-2-77,s:rSAT01,c:1700000000",
+            "AIVDM,2,1,4,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0",
+        );
+        let other = sentence("AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0");
+        let second = tagged("g:2-2-77", "AIVDM,2,2,4,A,88888888880,2");
+        let mut decoder = Decoder::new(Limits::default());
+        assert_eq!(decoder.process_line(&first, 0), Ok(Line::Pending));
+        assert!(matches!(decoder.process_line(&other, 1), Ok(Line::Decoded(_))));
+        let Ok(Line::Decoded(d)) = decoder.process_line(&second, 2) else { panic!("not completed") };
+        let Message::StaticVoyage(ship) = &d.message else { panic!("a type 5") };
+        assert_eq!(ship.shipname, "EVER DIADEM");
+        assert_eq!(d.event_time_ms(), Some(1_700_000_000_000), "the first sentence's time");
+    }
+
+    #[test]
+    fn finish_reports_fragments_left_pending() {
+        let mut decoder = Decoder::new(Limits::default());
+        let first = sentence("AIVDM,3,1,5,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0");
+        let second = sentence("AIVDM,3,2,5,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0");
+        decoder.process_line(&first, 0).unwrap();
+        decoder.process_line(&second, 1).unwrap();
+        let left = decoder.finish();
+        assert_eq!(left, vec![Error::FragmentIncomplete { received: 2, count: 3 }]);
+        assert_eq!(left[0].class(), "fragment_incomplete");
+        assert!(Error::CLASSES.contains(&"fragment_incomplete"));
+        assert_eq!(decoder.assembler().pending(), 0);
+        assert_eq!(decoder.finish(), vec![], "reported once");
     }
 
     #[test]

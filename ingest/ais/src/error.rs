@@ -73,6 +73,15 @@ pub enum Error {
         /// Fragments expected.
         count: u8,
     },
+    /// A multi-sentence message still incomplete when the input ended
+    /// ([`Decoder::finish`](crate::Decoder::finish)).
+    #[error("input ended with a pending message with {received} of {count} fragments")]
+    FragmentIncomplete {
+        /// Fragments received.
+        received: u8,
+        /// Fragments expected.
+        count: u8,
+    },
     /// The payload has fewer bits than its message type needs (gpsd's lower bound).
     #[error("message type {message_type} too short: {bits} bits, at least {min} needed")]
     TooShort {
@@ -93,22 +102,11 @@ pub enum Error {
         /// The largest length accepted for this type.
         max: usize,
     },
-    /// A message type (or a type 24 part number) this crate does not decode.
+    /// A message type outside 1–27 (0 and 28–63 are not defined by ITU-R M.1371).
     #[error("unsupported message type {message_type}")]
     UnsupportedType {
         /// AIS message type (0–63).
         message_type: u8,
-    },
-    /// A binary message (type 8) whose application (DAC, FID) this crate does not decode.
-    /// Its class is `unsupported_type`, like [`Error::UnsupportedType`].
-    #[error("unsupported binary message type {message_type}, DAC {dac}, FID {fid}")]
-    UnsupportedBinary {
-        /// AIS message type.
-        message_type: u8,
-        /// Designated area code.
-        dac: u16,
-        /// Function identifier.
-        fid: u8,
     },
     /// A type 24 message whose part number is neither A (0) nor B (1).
     #[error("type 24 with unknown part number {part}")]
@@ -142,7 +140,8 @@ impl Error {
             Self::Superseded { .. } => "reassembly_superseded",
             Self::TooShort { .. } => "too_short",
             Self::TooLong { .. } => "too_long",
-            Self::UnsupportedType { .. } | Self::UnsupportedBinary { .. } => "unsupported_type",
+            Self::FragmentIncomplete { .. } => "fragment_incomplete",
+            Self::UnsupportedType { .. } => "unsupported_type",
             Self::UnknownPart { .. } => "unknown_part",
         }
     }
@@ -159,6 +158,7 @@ impl Error {
         "reassembly_overflow",
         "reassembly_timeout",
         "reassembly_superseded",
+        "fragment_incomplete",
         "too_short",
         "too_long",
         "unsupported_type",

@@ -19,22 +19,33 @@
 //! # Ok::<(), porttrack_ais::Error>(())
 //! ```
 //!
-//! Differences from gpsd, all deliberate:
-//! - the type 8 DAC 1 FID 31 `waterlevel` is rendered as the signed value for raw levels
-//!   below 1000 (gpsd computes it in unsigned arithmetic and prints about 42949662.7);
-//! - only scaled output (`gpsdecode -j`), not `-u`.
+//! Which gpsd: the byte-exact reference is the newer gpsd whose output ships as
+//! `sample.aivdm.js.chk` (7 decimals for positions, `"n/a"`), and values agree with
+//! Debian's `gpsdecode` 3.22 at the precision it prints (`tests/gpsdecode_oracle.rs`). Where
+//! the two differ in *what* they print, we print what 3.22 prints:
+//! - type 27: `status` as its legend (3.22's table), no `status_text`, positions with one
+//!   decimal;
+//! - type 26: `"radio":0` (no gpsd decodes that field; [`SlotBinary::radio`] has it);
+//! - the `"bits:hex"` data of types 17, 25 and 26 with gpsd's padding bits, those of an
+//!   addressed 25/26 as its `shiftleft` leaves them ([`BinaryData`]).
 //!
-//! Just over 600 lines: one renderer per message type, in gpsd's key order, so
-//! a difference from `gpsdecode -j` is found by reading one function.
+//! Type 6/8 applications are rendered by [`crate::binary`], after `"dac"` and `"fid"`.
+//! Only scaled output (`gpsdecode -j`), not `-u`.
+//!
+//! One renderer per message type, in gpsd's key order, so a difference from
+//! `gpsdecode -j` is found by reading one function.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
+use crate::binary;
 use crate::message::{
-    self, AidToNavigationReport, BaseStationReport, ClassBExtendedReport, ClassBPositionReport, Dimensions,
-    Hull, LongRangeReport, Message, MetHydroReport, PositionReport, SarAircraftReport, StaticDataReport,
+    self, Acknowledge, AddressedBinary, AidToNavigationReport, AssignedMode, BaseStationReport,
+    BinaryBroadcast, BinaryData, ChannelManagement, ChannelTarget, ClassBExtendedReport,
+    ClassBPositionReport, DataLinkManagement, DgnssBroadcast, Dimensions, GroupAssignment, Hull,
+    Interrogation, LongRangeReport, Message, PositionReport, SarAircraftReport, SlotBinary, StaticDataReport,
     StaticVoyageData, Turn,
 };
 
@@ -52,6 +63,11 @@ pub fn to_gpsd_json_line(message: &Message, device: Option<&str>) -> String {
     let mut out = String::with_capacity(384);
     out.push('{');
     for (i, (key, value)) in fields(message, device).iter().enumerate() {
+        if let J::Raw(fragment) = value {
+            // Already rendered, with its leading commas.
+            out.push_str(fragment);
+            continue;
+        }
         if i > 0 {
             out.push(',');
         }
@@ -61,11 +77,11 @@ pub fn to_gpsd_json_line(message: &Message, device: Option<&str>) -> String {
             J::U(v) => {
                 let _ = write!(out, "{v}");
             }
-            J::F(v, precision) => {
-                let _ = write!(out, "{v:.precision$}");
-            }
+            J::F(v, precision) => push_fixed(&mut out, *v, *precision),
             J::B(v) => out.push_str(if *v { "true" } else { "false" }),
             J::S(s) => push_json_string(&mut out, s),
+            // Appended as a whole, above.
+            J::Raw(_) => {}
         }
     }
     out.push('}');
@@ -86,6 +102,14 @@ pub fn to_gpsd_json(message: &Message, device: Option<&str>) -> Value {
             }
             J::B(v) => Value::Bool(v),
             J::S(s) => Value::String(s.into_owned()),
+            J::Raw(fragment) => {
+                // `,"a":1,"b":[…]` read back as the object `{"a":1,"b":[…]}`: the printed values.
+                let object = format!("{{{}}}", fragment.strip_prefix(',').unwrap_or(&fragment));
+                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&object) {
+                    map.extend(fields);
+                }
+                continue;
+            }
         };
         map.insert(key.to_owned(), value);
     }
@@ -99,6 +123,9 @@ enum J<'m> {
     F(f64, usize),
     B(bool),
     S(Cow<'m, str>),
+    /// JSON text already rendered (`,"key":value…`, leading comma included): the fields of a
+    /// type 6/8 application, written by [`crate::binary`].
+    Raw(String),
 }
 
 type Fields<'m> = Vec<(&'static str, J<'m>)>;
@@ -117,12 +144,29 @@ fn fields<'m>(message: &'m Message, device: Option<&'m str>) -> Fields<'m> {
         Message::Position(m) => position(&mut f, m),
         Message::BaseStation(m) => base_station(&mut f, m),
         Message::StaticVoyage(m) => static_voyage(&mut f, m),
-        Message::MetHydro(m) => met_hydro(&mut f, m),
+        Message::AddressedBinary(m) => addressed_binary(&mut f, m),
+        Message::Acknowledge(m) => acknowledge(&mut f, m),
+        Message::BinaryBroadcast(m) => binary_broadcast(&mut f, m),
         Message::SarAircraft(m) => sar_aircraft(&mut f, m),
+        Message::UtcInquiry(m) => f.push(("dest_mmsi", u(m.dest_mmsi))),
+        Message::SafetyAddressed(m) => {
+            f.push(("seqno", u(m.seqno)));
+            f.push(("dest_mmsi", u(m.dest_mmsi)));
+            f.push(("retransmit", J::B(m.retransmit)));
+            f.push(("text", s(&m.text)));
+        }
+        Message::SafetyBroadcast(m) => f.push(("text", s(&m.text))),
+        Message::Interrogation(m) => interrogation(&mut f, m),
+        Message::AssignedMode(m) => assigned_mode(&mut f, m),
+        Message::Dgnss(m) => dgnss(&mut f, m),
         Message::ClassBPosition(m) => class_b(&mut f, m),
         Message::ClassBExtended(m) => class_b_extended(&mut f, m),
+        Message::DataLinkManagement(m) => data_link(&mut f, m),
         Message::AidToNavigation(m) => aid_to_navigation(&mut f, m),
+        Message::ChannelManagement(m) => channel_management(&mut f, m),
+        Message::GroupAssignment(m) => group_assignment(&mut f, m),
         Message::StaticData(m) => static_data(&mut f, m),
+        Message::SingleSlotBinary(m) | Message::MultiSlotBinary(m) => slot_binary(&mut f, m),
         Message::LongRange(m) => long_range(&mut f, m),
     }
     f
@@ -226,54 +270,6 @@ fn static_voyage<'m>(f: &mut Fields<'m>, m: &'m StaticVoyageData) {
     f.push(("draught", J::F(m.draught.unwrap_or(0.0), 1)));
     f.push(("destination", s(&m.destination)));
     f.push(("dte", u(m.dte)));
-}
-
-fn met_hydro<'m>(f: &mut Fields<'m>, m: &'m MetHydroReport) {
-    const TRENDS: [&str; 4] = ["steady", "increasing", "decreasing", "N/A"];
-    const PRECIPITATION: [&str; 8] =
-        ["reserved", "rain", "thunderstorm", "freezing rain", "mixed/ice", "snow", "reserved", "N/A"];
-    const ICE: [&str; 4] = ["no", "yes", "reserved", "N/A"];
-    let (lon, lat) = lon_lat(m.lon, m.lat, message::LON31_NA, message::LAT31_NA, 60_000.0);
-    f.push(("dac", u(1u8)));
-    f.push(("fid", u(31u8)));
-    f.push(("lat", J::F(lat, 6)));
-    f.push(("lon", J::F(lon, 6)));
-    f.push(("accuracy", J::B(m.accuracy)));
-    let timestamp =
-        format!("{:02}T{:02}:{:02}Z", m.day.unwrap_or(0), m.hour.unwrap_or(24), m.minute.unwrap_or(60));
-    f.push(("timestamp", owned(timestamp)));
-    f.push(("wspeed", u(m.wspeed.unwrap_or(127))));
-    f.push(("wgust", u(m.wgust.unwrap_or(127))));
-    f.push(("wdir", u(m.wdir.unwrap_or(360))));
-    f.push(("wgustdir", u(m.wgustdir.unwrap_or(360))));
-    f.push(("humidity", u(m.humidity.unwrap_or(101))));
-    f.push(("airtemp", J::F(m.airtemp.unwrap_or(-102.4), 1)));
-    f.push(("dewpoint", J::F(m.dewpoint.unwrap_or(50.1), 1)));
-    f.push(("pressure", u(m.pressure.unwrap_or(511 + 799))));
-    f.push(("pressuretend", s(TRENDS[usize::from(m.pressuretend.unwrap_or(3) & 3)])));
-    f.push(("visgreater", J::B(m.visgreater)));
-    f.push(("visibility", J::F(tenths_or(m.visibility, 127), 1)));
-    f.push(("waterlevel", J::F(m.waterlevel.unwrap_or((4001.0 - 1000.0) / 100.0), 1)));
-    f.push(("leveltrend", s(TRENDS[usize::from(m.leveltrend.unwrap_or(3) & 3)])));
-    f.push(("cspeed", J::F(tenths_or(m.cspeed, 255), 1)));
-    f.push(("cdir", u(m.cdir.unwrap_or(360))));
-    f.push(("cspeed2", J::F(tenths_or(m.cspeed2, 255), 1)));
-    f.push(("cdir2", u(m.cdir2.unwrap_or(360))));
-    f.push(("cdepth2", u(m.cdepth2.unwrap_or(31))));
-    f.push(("cspeed3", J::F(tenths_or(m.cspeed3, 255), 1)));
-    f.push(("cdir3", u(m.cdir3.unwrap_or(360))));
-    f.push(("cdepth3", u(m.cdepth3.unwrap_or(31))));
-    f.push(("waveheight", J::F(tenths_or(m.waveheight, 255), 1)));
-    f.push(("waveperiod", u(m.waveperiod.unwrap_or(63))));
-    f.push(("wavedir", u(m.wavedir.unwrap_or(360))));
-    f.push(("swellheight", J::F(tenths_or(m.swellheight, 255), 1)));
-    f.push(("swellperiod", u(m.swellperiod.unwrap_or(63))));
-    f.push(("swelldir", u(m.swelldir.unwrap_or(360))));
-    f.push(("seastate", u(m.seastate.unwrap_or(13))));
-    f.push(("watertemp", J::F(m.watertemp.unwrap_or(50.1), 1)));
-    f.push(("preciptype", s(PRECIPITATION[usize::from(m.preciptype.unwrap_or(7) & 7)])));
-    f.push(("salinity", J::F(tenths_or(m.salinity, 510), 1)));
-    f.push(("ice", s(ICE[usize::from(m.ice.unwrap_or(3) & 3)])));
 }
 
 fn sar_aircraft<'m>(f: &mut Fields<'m>, m: &'m SarAircraftReport) {
@@ -385,20 +381,187 @@ fn static_data<'m>(f: &mut Fields<'m>, m: &'m StaticDataReport) {
 }
 
 fn long_range<'m>(f: &mut Fields<'m>, m: &'m LongRangeReport) {
+    // gpsd 3.22 prints type 27's status as its legend only, and positions with one decimal.
     let (lon, lat) = lon_lat(m.lon, m.lat, message::LON27_NA, message::LAT27_NA, 600.0);
-    f.push(("status", u(m.status)));
-    f.push(("status_text", s(nav_status_text(m.status))));
+    f.push(("status", s(nav_status_text_322(m.status))));
     f.push(("accuracy", J::B(m.accuracy)));
-    f.push(("lon", J::F(lon, 4)));
-    f.push(("lat", J::F(lat, 4)));
+    f.push(("lon", J::F(lon, 1)));
+    f.push(("lat", J::F(lat, 1)));
     f.push(("speed", u(m.speed.unwrap_or(63))));
     f.push(("course", u(m.course.unwrap_or(511))));
     f.push(("raim", J::B(m.raim)));
     f.push(("gnss", J::B(m.gnss)));
 }
 
+fn addressed_binary<'m>(f: &mut Fields<'m>, m: &'m AddressedBinary) {
+    f.push(("seqno", u(m.seqno)));
+    f.push(("dest_mmsi", u(m.dest_mmsi)));
+    f.push(("retransmit", J::B(m.retransmit)));
+    f.push(("dac", u(m.dac)));
+    f.push(("fid", u(m.fid)));
+    let mut fragment = String::new();
+    binary::write_gpsd_fields(&m.application, &mut fragment);
+    f.push(("application", J::Raw(fragment)));
+}
+
+fn binary_broadcast<'m>(f: &mut Fields<'m>, m: &'m BinaryBroadcast) {
+    f.push(("dac", u(m.dac)));
+    f.push(("fid", u(m.fid)));
+    let mut fragment = String::new();
+    binary::write_gpsd_fields(&m.application, &mut fragment);
+    f.push(("application", J::Raw(fragment)));
+}
+
+fn acknowledge<'m>(f: &mut Fields<'m>, m: &'m Acknowledge) {
+    const KEYS: [&str; 4] = ["mmsi1", "mmsi2", "mmsi3", "mmsi4"];
+    for (i, key) in KEYS.iter().enumerate() {
+        f.push((key, u(m.acks.get(i).map_or(0, |a| a.mmsi))));
+    }
+}
+
+fn interrogation<'m>(f: &mut Fields<'m>, m: &'m Interrogation) {
+    let r12 = m.request1_2.unwrap_or_default();
+    let (mmsi2, r21) = m.station2.unwrap_or_default();
+    f.push(("mmsi1", u(m.mmsi1)));
+    f.push(("type1_1", u(m.request1_1.message_type)));
+    f.push(("offset1_1", u(m.request1_1.offset)));
+    f.push(("type1_2", u(r12.message_type)));
+    f.push(("offset1_2", u(r12.offset)));
+    f.push(("mmsi2", u(mmsi2)));
+    f.push(("type2_1", u(r21.message_type)));
+    f.push(("offset2_1", u(r21.offset)));
+}
+
+fn assigned_mode<'m>(f: &mut Fields<'m>, m: &'m AssignedMode) {
+    const KEYS: [[&str; 3]; 2] = [["mmsi1", "offset1", "increment1"], ["mmsi2", "offset2", "increment2"]];
+    for (i, [mmsi, offset, increment]) in KEYS.iter().enumerate() {
+        let a = m.assignments.get(i);
+        f.push((mmsi, u(a.map_or(0, |a| a.mmsi))));
+        f.push((offset, u(a.map_or(0, |a| a.offset))));
+        f.push((increment, u(a.map_or(0, |a| a.increment))));
+    }
+}
+
+/// `"bits:hex"`, as gpsd's `%zd:%s` of its hex dump.
+fn data_text(d: &BinaryData) -> String {
+    let mut out = String::with_capacity(8 + 2 * d.data.len());
+    let _ = write!(out, "{}:", d.bits);
+    for byte in &d.data {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+fn dgnss<'m>(f: &mut Fields<'m>, m: &'m DgnssBroadcast) {
+    let (lon, lat) = lon_lat(m.lon, m.lat, message::LON27_NA, message::LAT27_NA, 600.0);
+    f.push(("lon", J::F(lon, 1)));
+    f.push(("lat", J::F(lat, 1)));
+    f.push(("data", owned(data_text(&m.data))));
+}
+
+fn data_link<'m>(f: &mut Fields<'m>, m: &'m DataLinkManagement) {
+    const KEYS: [[&str; 4]; 4] = [
+        ["offset1", "number1", "timeout1", "increment1"],
+        ["offset2", "number2", "timeout2", "increment2"],
+        ["offset3", "number3", "timeout3", "increment3"],
+        ["offset4", "number4", "timeout4", "increment4"],
+    ];
+    for (r, [offset, number, timeout, increment]) in m.reservations.iter().zip(KEYS) {
+        f.push((offset, u(r.offset)));
+        f.push((number, u(r.number)));
+        f.push((timeout, u(r.timeout)));
+        f.push((increment, u(r.increment)));
+    }
+}
+
+/// gpsd prints area corners of types 22 and 23 as strings, with C's `%f` (6 decimals).
+fn corner(v: f64) -> J<'static> {
+    owned(format!("{v:.6}"))
+}
+
+fn channel_management<'m>(f: &mut Fields<'m>, m: &'m ChannelManagement) {
+    f.push(("channel_a", u(m.channel_a)));
+    f.push(("channel_b", u(m.channel_b)));
+    f.push(("txrx", u(m.txrx)));
+    f.push(("power", J::B(m.power)));
+    let addressed = match m.target {
+        ChannelTarget::Addressed { dest1, dest2 } => {
+            f.push(("dest1", u(dest1)));
+            f.push(("dest2", u(dest2)));
+            true
+        }
+        ChannelTarget::Area { ne_lon, ne_lat, sw_lon, sw_lat } => {
+            f.push(("ne_lon", corner(ne_lon)));
+            f.push(("ne_lat", corner(ne_lat)));
+            f.push(("sw_lon", corner(sw_lon)));
+            f.push(("sw_lat", corner(sw_lat)));
+            false
+        }
+    };
+    f.push(("addressed", J::B(addressed)));
+    f.push(("band_a", J::B(m.band_a)));
+    f.push(("band_b", J::B(m.band_b)));
+    f.push(("zonesize", u(m.zonesize)));
+}
+
+fn group_assignment<'m>(f: &mut Fields<'m>, m: &'m GroupAssignment) {
+    f.push(("ne_lon", corner(m.ne_lon)));
+    f.push(("ne_lat", corner(m.ne_lat)));
+    f.push(("sw_lon", corner(m.sw_lon)));
+    f.push(("sw_lat", corner(m.sw_lat)));
+    f.push(("stationtype", u(m.station_type)));
+    f.push(("stationtype_text", s(station_type_text(m.station_type))));
+    f.push(("shiptype", u(m.ship_type)));
+    f.push(("shiptype_text", s(ship_type_text(m.ship_type))));
+    f.push(("interval", u(m.interval)));
+    f.push(("quiet", u(m.quiet)));
+}
+
+fn slot_binary<'m>(f: &mut Fields<'m>, m: &'m SlotBinary) {
+    f.push(("addressed", J::B(m.dest_mmsi.is_some())));
+    f.push(("structured", J::B(m.app_id.is_some())));
+    f.push(("dest_mmsi", u(m.dest_mmsi.unwrap_or(0))));
+    f.push(("app_id", u(m.app_id.unwrap_or(0))));
+    f.push(("data", owned(data_text(&m.data))));
+    if m.radio.is_some() {
+        // gpsd never decodes type 26's communication state: it prints the zeroed field.
+        f.push(("radio", u(0u8)));
+    }
+}
+
+/// `v` as `printf("%.{precision}f")` prints it. Rust's `{:.N}` does the same (exact decimal
+/// rounding of the binary value) but slowly; integer arithmetic gives the same digits
+/// whenever the scaled value is not within 1e-6 of a rounding tie, which covers AIS's
+/// values (raw integers over 10ⁿ or 6·10ⁿ) but for the ties, left to `{:.N}`.
+fn push_fixed(out: &mut String, v: f64, precision: usize) {
+    const POW10: [f64; 8] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7];
+    const IPOW10: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+    if let (Some(&scale), Some(&unit)) = (POW10.get(precision), IPOW10.get(precision)) {
+        let scaled = v.abs() * scale;
+        let frac = scaled - scaled.floor();
+        if scaled < 1e15 && (frac - 0.5).abs() > 1e-6 {
+            let n = scaled.round() as u64;
+            if v.is_sign_negative() {
+                out.push('-');
+            }
+            let _ = write!(out, "{}", n / unit);
+            if precision > 0 {
+                let _ = write!(out, ".{:0precision$}", n % unit);
+            }
+            return;
+        }
+    }
+    let _ = write!(out, "{v:.precision$}");
+}
+
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        // The common case: nothing to escape.
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -434,6 +597,32 @@ pub fn nav_status_text(status: u8) -> &'static str {
         "Not defined",
     ];
     LEGENDS.get(usize::from(status)).copied().unwrap_or("Not defined")
+}
+
+/// gpsd 3.22's legend for a navigation status, as it prints type 27's `status` (its older
+/// table: "manoeuverability", statuses 11–14 "Reserved").
+#[must_use]
+pub fn nav_status_text_322(status: u8) -> &'static str {
+    match status {
+        3 => "Restricted manoeuverability",
+        11..=14 => "Reserved",
+        other => nav_status_text(other),
+    }
+}
+
+/// gpsd's legend for the station type a group assignment (type 23) addresses.
+#[must_use]
+pub fn station_type_text(station_type: u8) -> &'static str {
+    match station_type {
+        0 => "All types of mobiles",
+        2 => "All types of Class B mobile stations",
+        3 => "SAR airborne mobile station",
+        4 => "Aid to Navigation station",
+        5 => "Class B shipborne mobile station",
+        6..=9 => "Regional use and inland waterways",
+        1 | 10..=15 => "Reserved for future use",
+        _ => "INVALID STATION TYPE",
+    }
 }
 
 /// gpsd's legend for a type of electronic position fixing device.
@@ -606,4 +795,26 @@ pub fn ship_type_text(shiptype: u8) -> &'static str {
         "Other Type - no additional information",
     ];
     LEGENDS.get(usize::from(shiptype)).copied().unwrap_or("INVALID SHIP TYPE")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_point_prints_as_printf() {
+        // Every AIS scaling (1/10, 1/600, 1/60 000, 1/600 000) at every precision gpsd uses,
+        // over a sweep of raw values: the same digits as Rust's exact `{:.N}`.
+        let mut out = String::new();
+        for div in [1.0, 10.0, 100.0, 600.0, 60_000.0, 600_000.0] {
+            for precision in [0, 1, 2, 4, 6, 7] {
+                for raw in (-108_600_000i64..=108_600_000).step_by(7_919).chain(-2000..2000) {
+                    let v = raw as f64 / div;
+                    out.clear();
+                    push_fixed(&mut out, v, precision);
+                    assert_eq!(out, format!("{v:.precision$}"), "{raw}/{div} at {precision}");
+                }
+            }
+        }
+    }
 }

@@ -12,9 +12,11 @@
 
 use crate::Error;
 use crate::assemble::Payload;
+use crate::binary::{self, Application};
 use crate::bits::{self, Bits};
 
-/// A decoded AIS message of one of the supported types.
+/// A decoded AIS message: one variant per message type (or family of types) of ITU-R M.1371,
+/// all 27 of them.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Message {
@@ -24,18 +26,45 @@ pub enum Message {
     BaseStation(BaseStationReport),
     /// Type 5: Class A static and voyage related data.
     StaticVoyage(StaticVoyageData),
-    /// Type 8, DAC 1, FID 31: meteorological and hydrographic data (IMO289).
-    MetHydro(MetHydroReport),
+    /// Type 6: addressed binary message (its application decoded by [`crate::binary`]).
+    AddressedBinary(AddressedBinary),
+    /// Types 7 and 13: binary acknowledge, safety-related acknowledge.
+    Acknowledge(Acknowledge),
+    /// Type 8: binary broadcast message (its application decoded by [`crate::binary`]:
+    /// meteorological and hydrological data, inland static data, area notices…).
+    BinaryBroadcast(BinaryBroadcast),
     /// Type 9: standard SAR aircraft position report.
     SarAircraft(SarAircraftReport),
+    /// Type 10: UTC/date inquiry.
+    UtcInquiry(UtcInquiry),
+    /// Type 12: addressed safety-related message (text).
+    SafetyAddressed(SafetyAddressed),
+    /// Type 14: safety-related broadcast message (text).
+    SafetyBroadcast(SafetyBroadcast),
+    /// Type 15: interrogation.
+    Interrogation(Interrogation),
+    /// Type 16: assigned mode command.
+    AssignedMode(AssignedMode),
+    /// Type 17: DGNSS broadcast binary message (differential corrections).
+    Dgnss(DgnssBroadcast),
     /// Type 18: standard Class B position report.
     ClassBPosition(ClassBPositionReport),
     /// Type 19: extended Class B position report.
     ClassBExtended(ClassBExtendedReport),
+    /// Type 20: data link management (slot reservations of a base station).
+    DataLinkManagement(DataLinkManagement),
     /// Type 21: aid-to-navigation report.
     AidToNavigation(AidToNavigationReport),
+    /// Type 22: channel management.
+    ChannelManagement(ChannelManagement),
+    /// Type 23: group assignment command.
+    GroupAssignment(GroupAssignment),
     /// Type 24: Class B static data report (part A, part B, or both merged).
     StaticData(StaticDataReport),
+    /// Type 25: single slot binary message.
+    SingleSlotBinary(SlotBinary),
+    /// Type 26: multiple slot binary message with communication state.
+    MultiSlotBinary(SlotBinary),
     /// Type 27: long-range AIS broadcast.
     LongRange(LongRangeReport),
 }
@@ -400,91 +429,292 @@ pub struct LongRangeReport {
     pub gnss: bool,
 }
 
-/// Type 8, DAC 1, FID 31: meteorological and hydrographic data (IMO289).
-///
-/// Every measurement is `None` when the station reports it as not available.
+/// Type 6: addressed binary message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MetHydroReport {
+pub struct AddressedBinary {
     /// Repeat indicator (0–3).
     pub repeat: u8,
     /// Source MMSI.
     pub mmsi: u32,
-    /// Longitude in degrees (1/1000 minute resolution).
+    /// Sequence number (0–3), for the acknowledgement (type 7).
+    pub seqno: u8,
+    /// Destination MMSI.
+    pub dest_mmsi: u32,
+    /// Retransmit flag (`true`: retransmitted).
+    pub retransmit: bool,
+    /// Designated area code of the application.
+    pub dac: u16,
+    /// Function identifier of the application.
+    pub fid: u8,
+    /// The application data, decoded when gpsd decodes its DAC/FID, raw otherwise.
+    pub application: Application,
+}
+
+/// Type 8: binary broadcast message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinaryBroadcast {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// Designated area code of the application.
+    pub dac: u16,
+    /// Function identifier of the application.
+    pub fid: u8,
+    /// The application data, decoded when gpsd decodes its DAC/FID, raw otherwise.
+    pub application: Application,
+}
+
+/// One acknowledged message of a type 7 or 13.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// MMSI of the station whose message is acknowledged.
+    pub mmsi: u32,
+    /// Sequence number of the acknowledged message (0–3).
+    pub seqno: u8,
+}
+
+/// Types 7 and 13: binary acknowledge, safety-related acknowledge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acknowledge {
+    /// 7 (binary acknowledge) or 13 (safety-related acknowledge).
+    pub message_type: u8,
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// One to four acknowledgements. As gpsd, an entry is read when the message extends past
+    /// its first bit (bits 40 + 32·i), even if it ends inside it.
+    pub acks: Vec<Acknowledged>,
+}
+
+/// Type 10: UTC/date inquiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UtcInquiry {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// MMSI of the station asked.
+    pub dest_mmsi: u32,
+}
+
+/// Type 12: addressed safety-related message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetyAddressed {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// Sequence number (0–3), for the acknowledgement (type 13).
+    pub seqno: u8,
+    /// Destination MMSI.
+    pub dest_mmsi: u32,
+    /// Retransmit flag.
+    pub retransmit: bool,
+    /// The text (6-bit ASCII, up to 156 characters; stops at `@`, trailing spaces trimmed).
+    pub text: String,
+}
+
+/// Type 14: safety-related broadcast message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetyBroadcast {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// The text (6-bit ASCII, up to 161 characters; stops at `@`, trailing spaces trimmed).
+    pub text: String,
+}
+
+/// One request of an interrogation: a message type and the slot offset for the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InterrogationRequest {
+    /// Requested message type (6 bits).
+    pub message_type: u8,
+    /// Slot offset of the reply (12 bits).
+    pub offset: u16,
+}
+
+/// Type 15: interrogation of one or two stations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrogation {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// First interrogated station.
+    pub mmsi1: u32,
+    /// First request to the first station.
+    pub request1_1: InterrogationRequest,
+    /// Second request to the first station (messages longer than 90 bits).
+    pub request1_2: Option<InterrogationRequest>,
+    /// Second interrogated station and its request (messages longer than 110 bits).
+    pub station2: Option<(u32, InterrogationRequest)>,
+}
+
+/// One assignment of a type 16 command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    /// Destination MMSI.
+    pub mmsi: u32,
+    /// Slot offset (12 bits).
+    pub offset: u16,
+    /// Slot increment (10 bits).
+    pub increment: u16,
+}
+
+/// Type 16: assigned mode command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignedMode {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// One assignment, or two in a message of 144 bits or more (gpsd's threshold).
+    pub assignments: Vec<Assignment>,
+}
+
+/// Binary data carried by types 17, 25 and 26, as gpsd prints it (`"bits:hex"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryData {
+    /// Length of the data in bits.
+    pub bits: usize,
+    /// The data, MSB first. The bits of the last byte after `bits` are those gpsd 3.22 prints
+    /// there (the bits that follow in its buffer), so that the JSON is gpsd's byte for byte.
+    pub data: Vec<u8>,
+}
+
+/// Type 17: DGNSS broadcast binary message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DgnssBroadcast {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// Longitude of the reference station in degrees (1/10 minute); `None` when not available (181°).
     pub lon: Option<f64>,
-    /// Latitude in degrees (1/1000 minute resolution).
+    /// Latitude of the reference station in degrees (1/10 minute); `None` when not available (91°).
     pub lat: Option<f64>,
-    /// Position accuracy flag.
-    pub accuracy: bool,
-    /// Day of the observation (UTC); `None` when not available (0).
-    pub day: Option<u8>,
-    /// Hour (UTC); `None` when not available (24).
-    pub hour: Option<u8>,
-    /// Minute (UTC); `None` when not available (60).
-    pub minute: Option<u8>,
-    /// Average wind speed, knots (126 = 126 or more); `None` (127).
-    pub wspeed: Option<u8>,
-    /// Gust speed, knots; `None` (127).
-    pub wgust: Option<u8>,
-    /// Wind direction, degrees; `None` (360).
-    pub wdir: Option<u16>,
-    /// Gust direction, degrees; `None` (360).
-    pub wgustdir: Option<u16>,
-    /// Air temperature, °C; `None` (−102.4).
-    pub airtemp: Option<f64>,
-    /// Relative humidity, %; `None` (101).
-    pub humidity: Option<u8>,
-    /// Dew point, °C; `None` (50.1).
-    pub dewpoint: Option<f64>,
-    /// Air pressure, hPa (raw + 799); `None` (raw 511).
-    pub pressure: Option<u16>,
-    /// Pressure tendency (0 steady, 1 decreasing, 2 increasing); `None` (3).
-    pub pressuretend: Option<u8>,
-    /// Visibility is greater than the reported value.
-    pub visgreater: bool,
-    /// Horizontal visibility, nautical miles; `None` (12.7).
-    pub visibility: Option<f64>,
-    /// Water level (deviation from datum), metres; `None` (raw 4001).
-    pub waterlevel: Option<f64>,
-    /// Water level trend (0 steady, 1 decreasing, 2 increasing); `None` (3).
-    pub leveltrend: Option<u8>,
-    /// Surface current speed, knots; `None` (25.5).
-    pub cspeed: Option<f64>,
-    /// Surface current direction, degrees; `None` (360).
-    pub cdir: Option<u16>,
-    /// Current speed at depth 2, knots; `None` (25.5).
-    pub cspeed2: Option<f64>,
-    /// Current direction at depth 2, degrees; `None` (360).
-    pub cdir2: Option<u16>,
-    /// Measurement depth 2, metres; `None` (31).
-    pub cdepth2: Option<u8>,
-    /// Current speed at depth 3, knots; `None` (25.5).
-    pub cspeed3: Option<f64>,
-    /// Current direction at depth 3, degrees; `None` (360).
-    pub cdir3: Option<u16>,
-    /// Measurement depth 3, metres; `None` (31).
-    pub cdepth3: Option<u8>,
-    /// Significant wave height, metres; `None` (25.5).
-    pub waveheight: Option<f64>,
-    /// Wave period, seconds; `None` (63).
-    pub waveperiod: Option<u8>,
-    /// Wave direction, degrees; `None` (360).
-    pub wavedir: Option<u16>,
-    /// Swell height, metres; `None` (25.5).
-    pub swellheight: Option<f64>,
-    /// Swell period, seconds; `None` (63).
-    pub swellperiod: Option<u8>,
-    /// Swell direction, degrees; `None` (360).
-    pub swelldir: Option<u16>,
-    /// Sea state, Beaufort (0–12); `None` (13).
-    pub seastate: Option<u8>,
-    /// Water temperature, °C; `None` (50.1).
-    pub watertemp: Option<f64>,
-    /// Precipitation type (WMO 306 table 4.201); `None` (7).
-    pub preciptype: Option<u8>,
-    /// Salinity, ‰; `None` (51.0).
-    pub salinity: Option<f64>,
-    /// Ice (0 no, 1 yes); `None` (3).
-    pub ice: Option<u8>,
+    /// The correction data (RTCM SC-104 words), not decoded.
+    pub data: BinaryData,
+}
+
+/// One slot reservation of a type 20.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SlotReservation {
+    /// Reserved offset number (12 bits).
+    pub offset: u16,
+    /// Number of reserved consecutive slots (0–15).
+    pub number: u8,
+    /// Time-out in minutes (0–7).
+    pub timeout: u8,
+    /// Increment (11 bits).
+    pub increment: u16,
+}
+
+/// Type 20: data link management.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataLinkManagement {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// The four reservations, read as gpsd reads them whatever the message length (a short
+    /// message's missing reservations read as zeros, or as its spare and fill bits).
+    pub reservations: [SlotReservation; 4],
+}
+
+/// The area or the stations a channel management applies to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ChannelTarget {
+    /// A rectangle, corners in degrees (1/10 minute resolution).
+    Area {
+        /// North-east longitude.
+        ne_lon: f64,
+        /// North-east latitude.
+        ne_lat: f64,
+        /// South-west longitude.
+        sw_lon: f64,
+        /// South-west latitude.
+        sw_lat: f64,
+    },
+    /// Two addressed stations.
+    Addressed {
+        /// First station MMSI.
+        dest1: u32,
+        /// Second station MMSI.
+        dest2: u32,
+    },
+}
+
+/// Type 22: channel management.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelManagement {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// Channel A number (ITU-R M.1084).
+    pub channel_a: u16,
+    /// Channel B number.
+    pub channel_b: u16,
+    /// Transmit/receive mode (4 bits).
+    pub txrx: u8,
+    /// Low power (`true`) or high.
+    pub power: bool,
+    /// Area, or addressed stations.
+    pub target: ChannelTarget,
+    /// Channel A bandwidth: `true` = 12.5 kHz.
+    pub band_a: bool,
+    /// Channel B bandwidth: `true` = 12.5 kHz.
+    pub band_b: bool,
+    /// Transitional zone size in nautical miles minus one (0–7).
+    pub zonesize: u8,
+}
+
+/// Type 23: group assignment command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupAssignment {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// North-east longitude in degrees (1/10 minute).
+    pub ne_lon: f64,
+    /// North-east latitude in degrees.
+    pub ne_lat: f64,
+    /// South-west longitude in degrees.
+    pub sw_lon: f64,
+    /// South-west latitude in degrees.
+    pub sw_lat: f64,
+    /// Station type addressed (0–15); see [`station_type_text`](crate::gpsd::station_type_text).
+    pub station_type: u8,
+    /// Ship and cargo type addressed.
+    pub ship_type: u8,
+    /// Transmit/receive mode (2 bits; gpsd decodes but does not print it).
+    pub txrx: u8,
+    /// Reporting interval code (0–15).
+    pub interval: u8,
+    /// Quiet time in minutes (0 = none).
+    pub quiet: u8,
+}
+
+/// Types 25 and 26: single and multiple slot binary messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotBinary {
+    /// Repeat indicator (0–3).
+    pub repeat: u8,
+    /// Source MMSI.
+    pub mmsi: u32,
+    /// Destination MMSI when the message is addressed.
+    pub dest_mmsi: Option<u32>,
+    /// Application id (DAC and FID, 16 bits) when the message is structured.
+    pub app_id: Option<u16>,
+    /// The data after the header.
+    pub data: BinaryData,
+    /// Type 26: the communication state (20 bits); `None` for type 25.
+    pub radio: Option<u32>,
 }
 
 // "Not available" raw values.
@@ -492,8 +722,6 @@ pub(crate) const LON_NA: i32 = 181 * 600_000;
 pub(crate) const LAT_NA: i32 = 91 * 600_000;
 pub(crate) const LON27_NA: i32 = 181 * 600;
 pub(crate) const LAT27_NA: i32 = 91 * 600;
-pub(crate) const LON31_NA: i32 = 181 * 60_000;
-pub(crate) const LAT31_NA: i32 = 91 * 60_000;
 
 fn na<T: PartialEq>(raw: T, not_available: T) -> Option<T> {
     (raw != not_available).then_some(raw)
@@ -557,7 +785,7 @@ impl Message {
     /// # Errors
     ///
     /// [`Error::BadArmor`], [`Error::TooShort`], [`Error::TooLong`],
-    /// [`Error::UnsupportedType`], [`Error::UnsupportedBinary`] or [`Error::UnknownPart`].
+    /// [`Error::UnsupportedType`] (types 0 and 28–63) or [`Error::UnknownPart`].
     pub fn decode(payload: &Payload<'_>) -> Result<Self, Error> {
         Self::decode_armored(payload.armored.as_bytes(), payload.fill_bits)
     }
@@ -581,12 +809,46 @@ impl Message {
             1..=3 => Self::Position(PositionReport::decode(&bits, message_type, repeat, mmsi)?),
             4 | 11 => Self::BaseStation(BaseStationReport::decode(&bits, message_type, repeat, mmsi)?),
             5 => Self::StaticVoyage(StaticVoyageData::decode(&bits, repeat, mmsi)?),
-            8 => Self::MetHydro(MetHydroReport::decode(&bits, repeat, mmsi)?),
+            6 => Self::AddressedBinary(AddressedBinary::decode(&bits, repeat, mmsi)?),
+            7 | 13 => Self::Acknowledge(Acknowledge::decode(&bits, message_type, repeat, mmsi)?),
+            8 => Self::BinaryBroadcast(BinaryBroadcast::decode(&bits, repeat, mmsi)?),
             9 => Self::SarAircraft(SarAircraftReport::decode(&bits, repeat, mmsi)?),
+            10 => {
+                // gpsd's "permissive" check: longer messages are accepted.
+                check_min(10, &bits, 72)?;
+                Self::UtcInquiry(UtcInquiry { repeat, mmsi, dest_mmsi: bits.u(40, 30) })
+            }
+            12 => {
+                check_range(12, &bits, 72, 1008)?;
+                Self::SafetyAddressed(SafetyAddressed {
+                    repeat,
+                    mmsi,
+                    seqno: bits.u(38, 2) as u8,
+                    dest_mmsi: bits.u(40, 30),
+                    retransmit: bits.flag(70),
+                    text: bits.text(72, (bits.len() - 72) / 6),
+                })
+            }
+            14 => {
+                check_range(14, &bits, 40, 1008)?;
+                Self::SafetyBroadcast(SafetyBroadcast {
+                    repeat,
+                    mmsi,
+                    text: bits.text(40, (bits.len() - 40) / 6),
+                })
+            }
+            15 => Self::Interrogation(Interrogation::decode(&bits, repeat, mmsi)?),
+            16 => Self::AssignedMode(AssignedMode::decode(&bits, repeat, mmsi)?),
+            17 => Self::Dgnss(DgnssBroadcast::decode(&bits, repeat, mmsi)?),
             18 => Self::ClassBPosition(ClassBPositionReport::decode(&bits, repeat, mmsi)?),
             19 => Self::ClassBExtended(ClassBExtendedReport::decode(&bits, repeat, mmsi)?),
+            20 => Self::DataLinkManagement(DataLinkManagement::decode(&bits, repeat, mmsi)?),
             21 => Self::AidToNavigation(AidToNavigationReport::decode(&bits, repeat, mmsi)?),
+            22 => Self::ChannelManagement(ChannelManagement::decode(&bits, repeat, mmsi)?),
+            23 => Self::GroupAssignment(GroupAssignment::decode(&bits, repeat, mmsi)?),
             24 => Self::StaticData(StaticDataReport::decode(&bits, repeat, mmsi)?),
+            25 => Self::SingleSlotBinary(SlotBinary::decode_single(&bits, repeat, mmsi)?),
+            26 => Self::MultiSlotBinary(SlotBinary::decode_multi(&bits, repeat, mmsi)?),
             27 => Self::LongRange(LongRangeReport::decode(&bits, repeat, mmsi)?),
             _ => return Err(Error::UnsupportedType { message_type }),
         })
@@ -599,12 +861,25 @@ impl Message {
             Self::Position(m) => m.message_type,
             Self::BaseStation(m) => m.message_type,
             Self::StaticVoyage(_) => 5,
-            Self::MetHydro(_) => 8,
+            Self::AddressedBinary(_) => 6,
+            Self::Acknowledge(m) => m.message_type,
+            Self::BinaryBroadcast(_) => 8,
             Self::SarAircraft(_) => 9,
+            Self::UtcInquiry(_) => 10,
+            Self::SafetyAddressed(_) => 12,
+            Self::SafetyBroadcast(_) => 14,
+            Self::Interrogation(_) => 15,
+            Self::AssignedMode(_) => 16,
+            Self::Dgnss(_) => 17,
             Self::ClassBPosition(_) => 18,
             Self::ClassBExtended(_) => 19,
+            Self::DataLinkManagement(_) => 20,
             Self::AidToNavigation(_) => 21,
+            Self::ChannelManagement(_) => 22,
+            Self::GroupAssignment(_) => 23,
             Self::StaticData(_) => 24,
+            Self::SingleSlotBinary(_) => 25,
+            Self::MultiSlotBinary(_) => 26,
             Self::LongRange(_) => 27,
         }
     }
@@ -612,34 +887,40 @@ impl Message {
     /// The source MMSI.
     #[must_use]
     pub fn mmsi(&self) -> u32 {
-        match self {
-            Self::Position(m) => m.mmsi,
-            Self::BaseStation(m) => m.mmsi,
-            Self::StaticVoyage(m) => m.mmsi,
-            Self::MetHydro(m) => m.mmsi,
-            Self::SarAircraft(m) => m.mmsi,
-            Self::ClassBPosition(m) => m.mmsi,
-            Self::ClassBExtended(m) => m.mmsi,
-            Self::AidToNavigation(m) => m.mmsi,
-            Self::StaticData(m) => m.mmsi,
-            Self::LongRange(m) => m.mmsi,
-        }
+        self.header().1
     }
 
     /// The repeat indicator (0–3).
     #[must_use]
     pub fn repeat(&self) -> u8 {
+        self.header().0
+    }
+
+    /// (repeat, mmsi): the two header fields every message has.
+    fn header(&self) -> (u8, u32) {
         match self {
-            Self::Position(m) => m.repeat,
-            Self::BaseStation(m) => m.repeat,
-            Self::StaticVoyage(m) => m.repeat,
-            Self::MetHydro(m) => m.repeat,
-            Self::SarAircraft(m) => m.repeat,
-            Self::ClassBPosition(m) => m.repeat,
-            Self::ClassBExtended(m) => m.repeat,
-            Self::AidToNavigation(m) => m.repeat,
-            Self::StaticData(m) => m.repeat,
-            Self::LongRange(m) => m.repeat,
+            Self::Position(m) => (m.repeat, m.mmsi),
+            Self::BaseStation(m) => (m.repeat, m.mmsi),
+            Self::StaticVoyage(m) => (m.repeat, m.mmsi),
+            Self::AddressedBinary(m) => (m.repeat, m.mmsi),
+            Self::Acknowledge(m) => (m.repeat, m.mmsi),
+            Self::BinaryBroadcast(m) => (m.repeat, m.mmsi),
+            Self::SarAircraft(m) => (m.repeat, m.mmsi),
+            Self::UtcInquiry(m) => (m.repeat, m.mmsi),
+            Self::SafetyAddressed(m) => (m.repeat, m.mmsi),
+            Self::SafetyBroadcast(m) => (m.repeat, m.mmsi),
+            Self::Interrogation(m) => (m.repeat, m.mmsi),
+            Self::AssignedMode(m) => (m.repeat, m.mmsi),
+            Self::Dgnss(m) => (m.repeat, m.mmsi),
+            Self::ClassBPosition(m) => (m.repeat, m.mmsi),
+            Self::ClassBExtended(m) => (m.repeat, m.mmsi),
+            Self::DataLinkManagement(m) => (m.repeat, m.mmsi),
+            Self::AidToNavigation(m) => (m.repeat, m.mmsi),
+            Self::ChannelManagement(m) => (m.repeat, m.mmsi),
+            Self::GroupAssignment(m) => (m.repeat, m.mmsi),
+            Self::StaticData(m) => (m.repeat, m.mmsi),
+            Self::SingleSlotBinary(m) | Self::MultiSlotBinary(m) => (m.repeat, m.mmsi),
+            Self::LongRange(m) => (m.repeat, m.mmsi),
         }
     }
 }
@@ -664,8 +945,8 @@ impl Turn {
 
 impl PositionReport {
     fn decode(bits: &Bits<'_>, message_type: u8, repeat: u8, mmsi: u32) -> Result<Self, Error> {
-        // gpsd: "most of our samples are 168, but some are 163 and 204".
-        check_range(message_type, bits, 163, 204)?;
+        // gpsd 3.22: at least 163 bits ("some are 163 and 204"), longer accepted.
+        check_min(message_type, bits, 163)?;
         let (lon, lat) = lon_lat(bits, 61, 28, 27, 600_000.0, LON_NA, LAT_NA);
         // A 163-bit report carries a 14-bit radio field; gpsd reads what is there.
         let radio_width = bits.len().min(168) - 149;
@@ -736,64 +1017,6 @@ impl StaticVoyageData {
             draught: tenths(bits.u(294, 8), 0),
             destination: bits.text(302, 20),
             dte: bits.len() >= 423 && bits.flag(422),
-        })
-    }
-}
-
-impl MetHydroReport {
-    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
-        check_range(8, bits, 56, 1008)?;
-        let dac = bits.u(40, 10) as u16;
-        let fid = bits.u(50, 6) as u8;
-        if (dac, fid) != (1, 31) {
-            return Err(Error::UnsupportedBinary { message_type: 8, dac, fid });
-        }
-        // gpsd decodes a short FID 31 with zeros for the missing fields; we refuse it.
-        check_min(8, bits, 350)?;
-        let (lon, lat) = lon_lat(bits, 56, 25, 24, 60_000.0, LON31_NA, LAT31_NA);
-        let signed_tenths =
-            |at, width, not_available| na(bits.i(at, width), not_available).map(|v| f64::from(v) / 10.0);
-        Ok(Self {
-            repeat,
-            mmsi,
-            lon,
-            lat,
-            accuracy: bits.flag(105),
-            day: na(bits.u(106, 5) as u8, 0),
-            hour: na(bits.u(111, 5) as u8, 24),
-            minute: na(bits.u(116, 6) as u8, 60),
-            wspeed: na(bits.u(122, 7) as u8, 127),
-            wgust: na(bits.u(129, 7) as u8, 127),
-            wdir: na(bits.u(136, 9) as u16, 360),
-            wgustdir: na(bits.u(145, 9) as u16, 360),
-            airtemp: signed_tenths(154, 11, -1024),
-            humidity: na(bits.u(165, 7) as u8, 101),
-            dewpoint: signed_tenths(172, 10, 501),
-            pressure: na(bits.u(182, 9) as u16, 511).map(|p| p + 799),
-            pressuretend: na(bits.u(191, 2) as u8, 3),
-            visgreater: bits.flag(193),
-            visibility: tenths(bits.u(194, 7), 127),
-            waterlevel: na(bits.u(201, 12), 4001).map(|w| (f64::from(w) - 1000.0) / 100.0),
-            leveltrend: na(bits.u(213, 2) as u8, 3),
-            cspeed: tenths(bits.u(215, 8), 255),
-            cdir: na(bits.u(223, 9) as u16, 360),
-            cspeed2: tenths(bits.u(232, 8), 255),
-            cdir2: na(bits.u(240, 9) as u16, 360),
-            cdepth2: na(bits.u(249, 5) as u8, 31),
-            cspeed3: tenths(bits.u(254, 8), 255),
-            cdir3: na(bits.u(262, 9) as u16, 360),
-            cdepth3: na(bits.u(271, 5) as u8, 31),
-            waveheight: tenths(bits.u(276, 8), 255),
-            waveperiod: na(bits.u(284, 6) as u8, 63),
-            wavedir: na(bits.u(290, 9) as u16, 360),
-            swellheight: tenths(bits.u(299, 8), 255),
-            swellperiod: na(bits.u(307, 6) as u8, 63),
-            swelldir: na(bits.u(313, 9) as u16, 360),
-            seastate: na(bits.u(322, 4) as u8, 13),
-            watertemp: signed_tenths(326, 10, 501),
-            preciptype: na(bits.u(336, 3) as u8, 7),
-            salinity: tenths(bits.u(339, 9), 510),
-            ice: na(bits.u(348, 2) as u8, 3),
         })
     }
 }
@@ -969,4 +1192,220 @@ impl LongRangeReport {
             gnss: bits.flag(94),
         })
     }
+}
+
+impl AddressedBinary {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(6, bits, 88, 1008)?;
+        let (dac, fid) = (bits.u(72, 10) as u16, bits.u(82, 6) as u8);
+        Ok(Self {
+            repeat,
+            mmsi,
+            seqno: bits.u(38, 2) as u8,
+            dest_mmsi: bits.u(40, 30),
+            retransmit: bits.flag(70),
+            dac,
+            fid,
+            application: binary::decode(bits, 88, dac, fid, true),
+        })
+    }
+}
+
+impl BinaryBroadcast {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(8, bits, 56, 1008)?;
+        let (dac, fid) = (bits.u(40, 10) as u16, bits.u(50, 6) as u8);
+        Ok(Self { repeat, mmsi, dac, fid, application: binary::decode(bits, 56, dac, fid, false) })
+    }
+}
+
+impl Acknowledge {
+    fn decode(bits: &Bits<'_>, message_type: u8, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(message_type, bits, 72, 168)?;
+        let acks = (0..4)
+            .take_while(|i| bits.len() > 40 + 32 * i)
+            // The sequence number follows the 30-bit MMSI (ITU-R M.1371). gpsd 3.22 reads it two
+            // bits further on, but does not print it.
+            .map(|i| Acknowledged { mmsi: bits.u(40 + 32 * i, 30), seqno: bits.u(70 + 32 * i, 2) as u8 })
+            .collect();
+        Ok(Self { message_type, repeat, mmsi, acks })
+    }
+}
+
+impl Interrogation {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(15, bits, 88, 168)?;
+        let request = |at| InterrogationRequest {
+            message_type: bits.u(at, 6) as u8,
+            offset: bits.u(at + 6, 12) as u16,
+        };
+        Ok(Self {
+            repeat,
+            mmsi,
+            mmsi1: bits.u(40, 30),
+            request1_1: request(70),
+            request1_2: (bits.len() > 90).then(|| request(90)),
+            station2: (bits.len() > 110).then(|| (bits.u(110, 30), request(140))),
+        })
+    }
+}
+
+impl AssignedMode {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(16, bits, 96, 168)?;
+        let assignment = |at| Assignment {
+            mmsi: bits.u(at, 30),
+            offset: bits.u(at + 30, 12) as u16,
+            increment: bits.u(at + 42, 10) as u16,
+        };
+        let mut assignments = vec![assignment(40)];
+        if bits.len() >= 144 {
+            assignments.push(assignment(92));
+        }
+        Ok(Self { repeat, mmsi, assignments })
+    }
+}
+
+impl DgnssBroadcast {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(17, bits, 80, 816)?;
+        let (lon, lat) = lon_lat(bits, 40, 18, 17, 600.0, LON27_NA, LAT27_NA);
+        let count = bits.len() - 80;
+        Ok(Self { repeat, mmsi, lon, lat, data: binary_data(bits, 80, count) })
+    }
+}
+
+impl DataLinkManagement {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(20, bits, 72, 186)?;
+        let reservation = |i: usize| {
+            let at = 40 + 30 * i;
+            SlotReservation {
+                offset: bits.u(at, 12) as u16,
+                number: bits.u(at + 12, 4) as u8,
+                timeout: bits.u(at + 16, 3) as u8,
+                increment: bits.u(at + 19, 11) as u16,
+            }
+        };
+        Ok(Self {
+            repeat,
+            mmsi,
+            reservations: [reservation(0), reservation(1), reservation(2), reservation(3)],
+        })
+    }
+}
+
+impl ChannelManagement {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        // gpsd's "permissive" check: longer messages are accepted.
+        check_min(22, bits, 168)?;
+        let target = if bits.flag(139) {
+            ChannelTarget::Addressed { dest1: bits.u(69, 30), dest2: bits.u(104, 30) }
+        } else {
+            let tenth_minutes = |at, width| f64::from(bits.i(at, width)) / 600.0;
+            ChannelTarget::Area {
+                ne_lon: tenth_minutes(69, 18),
+                ne_lat: tenth_minutes(87, 17),
+                sw_lon: tenth_minutes(104, 18),
+                sw_lat: tenth_minutes(122, 17),
+            }
+        };
+        Ok(Self {
+            repeat,
+            mmsi,
+            channel_a: bits.u(40, 12) as u16,
+            channel_b: bits.u(52, 12) as u16,
+            txrx: bits.u(64, 4) as u8,
+            power: bits.flag(68),
+            target,
+            band_a: bits.flag(140),
+            band_b: bits.flag(141),
+            zonesize: bits.u(142, 3) as u8,
+        })
+    }
+}
+
+impl GroupAssignment {
+    fn decode(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_min(23, bits, 160)?;
+        let tenth_minutes = |at, width| f64::from(bits.i(at, width)) / 600.0;
+        Ok(Self {
+            repeat,
+            mmsi,
+            ne_lon: tenth_minutes(40, 18),
+            ne_lat: tenth_minutes(58, 17),
+            sw_lon: tenth_minutes(75, 18),
+            sw_lat: tenth_minutes(93, 17),
+            station_type: bits.u(110, 4) as u8,
+            ship_type: bits.u(114, 8) as u8,
+            // 2 bits (ITU-R M.1371); gpsd reads 4 and does not print them.
+            txrx: bits.u(144, 2) as u8,
+            interval: bits.u(146, 4) as u8,
+            quiet: bits.u(150, 4) as u8,
+        })
+    }
+}
+
+impl SlotBinary {
+    /// Type 25: 40 to 168 bits, and long enough for its header (gpsd's checks).
+    fn decode_single(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(25, bits, 40, 168)?;
+        Self::decode_slots(bits, repeat, mmsi, 0)
+    }
+
+    /// Type 26: 60 to 1004 bits, and long enough for its header and communication state.
+    fn decode_multi(bits: &Bits<'_>, repeat: u8, mmsi: u32) -> Result<Self, Error> {
+        check_range(26, bits, 60, 1004)?;
+        Self::decode_slots(bits, repeat, mmsi, 20)
+    }
+
+    fn decode_slots(bits: &Bits<'_>, repeat: u8, mmsi: u32, radio_bits: usize) -> Result<Self, Error> {
+        let message_type = if radio_bits == 0 { 25 } else { 26 };
+        let (addressed, structured) = (bits.flag(38), bits.flag(39));
+        let header = 40 + 30 * usize::from(addressed) + 16 * usize::from(structured);
+        check_min(message_type, bits, header + radio_bits)?;
+        let dest_mmsi = addressed.then(|| bits.u(40, 30));
+        let app_id = structured.then(|| bits.u(40 + 30 * usize::from(addressed), 16) as u16);
+        let count = bits.len() - header - radio_bits;
+        // gpsd copies whole bytes from bit 40 (56 if structured) and, if addressed, shifts the
+        // copy 30 bits left with its `shiftleft`, whose padding bits we reproduce.
+        let copied = bits.len() - 40 - 16 * usize::from(structured) - radio_bits;
+        let data = if addressed {
+            gpsd_shifted(bits, 40 + 16 * usize::from(structured), copied, count)
+        } else {
+            binary_data(bits, header, count)
+        };
+        let radio = (radio_bits > 0).then(|| bits.u(bits.len() - 20, 20));
+        Ok(Self { repeat, mmsi, dest_mmsi, app_id, data, radio })
+    }
+}
+
+/// `count` bits from `start` as bytes, the last byte padded with the bits that follow (fill
+/// bits, then zeros past the payload), as gpsd's byte copy does.
+fn binary_data(bits: &Bits<'_>, start: usize, count: usize) -> BinaryData {
+    let data = (0..count.div_ceil(8)).map(|i| bits.u(start + 8 * i, 8) as u8).collect();
+    BinaryData { bits: count, data }
+}
+
+/// gpsd 3.22's copy of an addressed type 25/26 payload: `copied` bits from `from`, copied as
+/// whole bytes, then shifted 30 bits left by its `shiftleft` — which moves only part of the
+/// buffer, so the padding bits of the last byte may come from a stale byte. Reproduced
+/// byte for byte so that the `data` JSON matches; the `count` data bits are exact either way.
+fn gpsd_shifted(bits: &Bits<'_>, from: usize, copied: usize, count: usize) -> BinaryData {
+    let out_len = count.div_ceil(8);
+    // The copied bytes, then zeros (gpsd's buffer beyond the copy is zeroed memory).
+    let mut buf: Vec<u8> = (0..copied.div_ceil(8)).map(|i| bits.u(from + 8 * i, 8) as u8).collect();
+    buf.resize(buf.len().max(out_len + 8) + 8, 0);
+    // shiftleft(data, size = copied, left = 30), as written in gpsd's libgps/bits.c.
+    let mut size = copied;
+    size -= 30 / 8;
+    let moved = size.div_ceil(8);
+    buf.copy_within(3..3 + moved, 0);
+    let left = 30 % 8;
+    for i in 0..out_len {
+        let next = buf[i + 1] >> (8 - left);
+        buf[i] = (buf[i] << left) | next;
+    }
+    buf.truncate(out_len);
+    BinaryData { bits: count, data: buf }
 }

@@ -106,7 +106,9 @@ impl<'a> Sentence<'a> {
     /// # Errors
     ///
     /// [`Error::Checksum`], [`Error::TagBlockChecksum`], [`Error::MalformedSentence`],
-    /// [`Error::MalformedTagBlock`] or [`Error::BadArmor`].
+    /// [`Error::MalformedTagBlock`] or [`Error::BadArmor`]. A sentence other than `VDM`/`VDO`
+    /// is [`Error::MalformedSentence`] here; [`Decoder::process_line`](crate::Decoder::process_line)
+    /// skips such lines before parsing (see [`Skip`]).
     pub fn parse(line: &'a str) -> Result<Self, Error> {
         let line = line.trim_end();
         let (tag_block, rest) = match line.strip_prefix('\\') {
@@ -203,10 +205,13 @@ impl<'a> TagBlock<'a> {
     fn parse(content: &'a str) -> Result<Self, Error> {
         let fields = match content.rfind('*') {
             Some(star) => {
-                let stated = u8::from_str_radix(&content[star + 1..], 16)
+                // Two hex digits per NMEA 4; some feeds drop a leading zero (`*5`), which
+                // gpsd (it does not check tag blocks) accepts too.
+                let hex = &content[star + 1..];
+                let stated = u8::from_str_radix(hex, 16)
                     .ok()
-                    .filter(|_| content.len() - star == 3)
-                    .ok_or(Error::MalformedTagBlock("checksum is not two hex digits"))?;
+                    .filter(|_| matches!(hex.len(), 1 | 2))
+                    .ok_or(Error::MalformedTagBlock("checksum is not one or two hex digits"))?;
                 let fields = &content[..star];
                 let computed = xor(fields);
                 if computed != stated {
@@ -402,5 +407,54 @@ mod tests {
         assert_eq!(u.signal_dbm, Some(-80));
         assert_eq!(u.slot, Some(2118));
         assert_eq!(s.event_time_ms(), Some(1_325_394_060_000));
+    }
+}
+
+/// Why [`Decoder::process_line`](crate::Decoder::process_line) skipped a line: lines that are
+/// not AIS at all, as gpsd ignores them, as opposed to AIS lines refused with an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skip {
+    /// An empty or all-blank line.
+    Blank,
+    /// A `#` comment (as in gpsd's test logs).
+    Comment,
+    /// An NMEA sentence other than `!--VDM`/`!--VDO`: `$GPGGA`, `$PSTT` (proprietary),
+    /// `!AIALR`… (the address field is not a talker and `VDM`/`VDO`).
+    NotAis,
+}
+
+impl Skip {
+    /// A short, stable, snake_case reason, for logs and reports.
+    #[must_use]
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Blank => "blank",
+            Self::Comment => "comment",
+            Self::NotAis => "not_ais_sentence",
+        }
+    }
+
+    /// Whether `line` is one to skip, and why; `None` for lines to parse as AIS (which may
+    /// still be refused). The checksum of a skipped sentence is not checked: its content is
+    /// not used.
+    #[must_use]
+    pub fn of(line: &str) -> Option<Self> {
+        let line = line.trim();
+        if line.is_empty() {
+            return Some(Self::Blank);
+        }
+        if line.starts_with('#') {
+            return Some(Self::Comment);
+        }
+        // After a well-formed tag block, if any (a broken one is refused by the parser).
+        let rest = match line.strip_prefix('\\') {
+            Some(tagged) => &tagged[tagged.find('\\')? + 1..],
+            None => line,
+        };
+        let body = rest.strip_prefix('!').or_else(|| rest.strip_prefix('$'))?;
+        let address = body.split([',', '*']).next().unwrap_or_default();
+        let is_ais = address.len() == 5 && (address.ends_with("VDM") || address.ends_with("VDO"));
+        (!is_ais).then_some(Self::NotAis)
     }
 }

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use porttrack_ais::{Decoder, Error, Limits, gpsd};
+use porttrack_ais::{Decoder, Limits, gpsd};
 use serde_json::Value;
 
 fn read(name: &str) -> String {
@@ -98,7 +98,13 @@ fn compare(ours: &Value, theirs: &Value, context: &str, failures: &mut Vec<Strin
         let (Some(a), Some(b)) = (ours.get(*key), theirs.get(*key)) else { continue };
         let a = &libais_convention(key, message_type, a);
         compared += 1;
-        if !same(a, b) {
+        let agree = match (message_type, *key) {
+            // gpsd 3.22 prints type 27's status as its legend, and 17/27 positions with one decimal.
+            (27, "status") => b.as_u64().is_some_and(|s| a == gpsd::nav_status_text_322(s as u8)),
+            (17 | 27, "lon" | "lat") => (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() <= 0.05 + 1e-4,
+            _ => same(a, b),
+        };
+        if !agree {
             failures.push(format!("{context}: {key}: ours {a}, libais {b}"));
         }
     }
@@ -110,7 +116,7 @@ fn typeexamples_match_libais() {
     let lines = read("typeexamples.nmea");
     let expected = json_lines("typeexamples.json");
     let mut decoder = Decoder::new(Limits::default());
-    let (mut failures, mut unsupported, mut checked) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut failures, mut checked) = (Vec::new(), Vec::new());
     for (n, (line, want)) in lines.lines().zip(&expected).enumerate() {
         let want_type = want["type"].as_u64().unwrap() as u8;
         match decoder.decode_line(line, n as u64) {
@@ -122,22 +128,21 @@ fn typeexamples_match_libais() {
                 assert!(decoded.event_time_ms().unwrap() > 1_325_000_000_000, "{line}");
                 let ours = gpsd::to_gpsd_json(&decoded.message, None);
                 let fields = compare(&ours, want, line, &mut failures);
-                assert!(fields >= 4, "only {fields} fields compared for {line}");
+                // Types whose fields libais names as gpsd does share at least 4 (the others
+                // are compared with gpsd in `gpsdecode_oracle.rs` and `gpsd_conformance.rs`).
+                let shared = matches!(want_type, 1..=5 | 9 | 11 | 18 | 19 | 21 | 24 | 27);
+                assert!(fields >= if shared { 4 } else { 3 }, "only {fields} fields compared for {line}");
                 checked.push(want_type);
-            }
-            Err(Error::UnsupportedType { message_type } | Error::UnsupportedBinary { message_type, .. }) => {
-                assert_eq!(message_type, want_type, "{line}");
-                unsupported.push(message_type);
             }
             other => panic!("{line}: {other:?}"),
         }
     }
     checked.sort_unstable();
-    unsupported.sort_unstable();
-    println!("compared with libais: types {checked:?}; unsupported: {unsupported:?}");
+    println!("compared with libais: types {checked:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(checked, vec![1, 2, 3, 4, 5, 9, 11, 18, 21, 24, 27]);
-    assert_eq!(unsupported, vec![6, 7, 8, 10, 12, 13, 14, 15, 16, 17, 20, 22, 23, 25, 26]);
+    // Every line of libais's examples is decoded, whatever its type.
+    assert_eq!(checked.len(), expected.len());
+    assert!(checked.contains(&6) && checked.contains(&8) && checked.contains(&26));
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

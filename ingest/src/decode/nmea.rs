@@ -18,19 +18,45 @@
 //! * Event time is the tag block's `c:` (or the USCG receive time), else the
 //!   Kafka record timestamp, else the receive time.
 //!
-//! Message types map to events: 1/2/3, 18 and 27 → positions; 19 → a
-//! position and static data; 5 and 24 → static data (24 parts merged by
-//! MMSI); 8 DAC 1 FID 31 → a weather observation. Types that describe no
-//! vessel (4, 11 base stations; 21 aids to navigation; 9 SAR aircraft) and
-//! reports without a position are quarantined as `unsupported_message`.
+//! Message types map to events (every arm of `to_events` is a line or two;
+//! one helper per event kind holds the field mapping):
+//!
+//! | AIS message | events |
+//! |---|---|
+//! | 1/2/3, 18, 27 | position |
+//! | 19 | position + static data |
+//! | 5, 24 (parts merged by MMSI) | static data |
+//! | 8 DAC 200 FID 10 (inland ship static and voyage data, ERI) | static data with `eni`, `inland_ship_type`, `hazard`, `loaded`, `length_m`, `beam_m`, draught |
+//! | 12, 14 | safety message (addressed with its sequence number, addressee and retransmit flag; broadcast) |
+//! | 8 (or 6) DAC 1 FID 31 / FID 11 met-hydro | weather observation (when the station gives its position), then met-hydro report: two events, two indices |
+//! | 4, 11, 21 | station (`base_station`, `utc_response`, `aid_to_navigation`) |
+//!
+//! Refused (dead-lettered): lines that are not AIS or fail their checksum,
+//! payloads the decoder refuses, fragments that never complete, reports
+//! without a position (`unsupported_message`: a position report with none is
+//! no position), and events that fail validation.
+//!
+//! **Deliberately not stored** — valid traffic a port keeps no table for:
+//! 7 and 13 (acknowledgements), 9 (SAR aircraft), 10 (UTC inquiry), 15
+//! (interrogation), 16 (assigned mode), 17 (DGNSS corrections), 20 (data
+//! link management), 22 (channel management), 23 (group assignment), 25
+//! and 26 (slot binaries), and types 6/8 whose application is not one of
+//! the above (area notices, dangerous cargo, route information, inland ETAs
+//! and water levels, raw payloads…). Dead-lettering them would fill the
+//! dead-letter topic with valid traffic (a base station sends a type 17 or
+//! 20 every few seconds) and bury the records that need an operator. They
+//! are not silently dropped either: each is counted by message type
+//! ([`NmeaDecoder::ignored`], exported as
+//! `porttrack_ais_messages_ignored_total{type}`), and a type that becomes
+//! useful gets a row in the table above.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use porttrack_ais::{Assembler, Decoder, FragmentKey, Hull, Limits, Message, Sentence};
+use porttrack_ais::{Application, Assembler, Decoder, FragmentKey, Hull, Limits, Message, Sentence};
 use porttrack_schemas::{
-    Event, Origin, Position, RejectClass, Rejection, Sourced, ValidationRules, VesselStatic,
-    WeatherObservation,
+    Event, MetHydroObservation, Origin, Position, RejectClass, Rejection, SafetyMessage, Sourced, StationKind,
+    StationReport, ValidationRules, VesselStatic, WeatherObservation,
 };
 
 use super::{DecodeOutcome, RecordIn, Refused};
@@ -62,11 +88,28 @@ impl PartitionReassembly {
     }
 }
 
-/// Decoder state of one NMEA topic: reassembly per partition.
+/// Decoder state of one NMEA topic: reassembly per partition, and the
+/// tally of messages deliberately not stored.
 #[derive(Debug)]
 pub struct NmeaDecoder {
     limits: Limits,
     partitions: HashMap<i32, PartitionReassembly>,
+    ignored: Ignored,
+}
+
+/// Messages decoded and deliberately not stored, by AIS message type.
+#[derive(Debug, Default)]
+struct Ignored {
+    by_type: [u64; 28],
+}
+
+impl Ignored {
+    /// Counts one message of `message_type`.
+    fn note(&mut self, message_type: u8) {
+        if let Some(n) = self.by_type.get_mut(usize::from(message_type)) {
+            *n += 1;
+        }
+    }
 }
 
 impl Default for NmeaDecoder {
@@ -78,7 +121,14 @@ impl Default for NmeaDecoder {
 impl NmeaDecoder {
     /// A decoder with these reassembly bounds.
     pub fn new(limits: Limits) -> Self {
-        NmeaDecoder { limits, partitions: HashMap::new() }
+        NmeaDecoder { limits, partitions: HashMap::new(), ignored: Ignored::default() }
+    }
+
+    /// How many messages of each AIS type were decoded and deliberately not
+    /// stored (see the module documentation), as `(type, count)` for the
+    /// types seen.
+    pub fn ignored(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
+        (0_u8..).zip(self.ignored.by_type.iter().copied()).filter(|(_, n)| *n > 0)
     }
 
     pub(crate) fn decode(
@@ -149,7 +199,8 @@ impl NmeaDecoder {
                 .or(record.timestamp)
                 .unwrap_or(now);
             match to_events(&decoded.message, event_time) {
-                Ok(events) => {
+                Ok(Mapped::Ignored) => self.ignored.note(decoded.message.message_type()),
+                Ok(Mapped::Events(events)) => {
                     for event in events {
                         if let Err(r) = event.validate(rules, now) {
                             out.refuse(origin, r);
@@ -233,7 +284,7 @@ fn rejection(e: &porttrack_ais::Error) -> Rejection {
     let class = match e.class() {
         "bad_checksum" | "bad_tag_block_checksum" => RejectClass::NmeaChecksum,
         "unsupported_type" => RejectClass::UnsupportedMessage,
-        "reassembly_overflow" | "reassembly_timeout" | "reassembly_superseded" => {
+        "reassembly_overflow" | "reassembly_timeout" | "reassembly_superseded" | "fragment_incomplete" => {
             RejectClass::FragmentIncomplete
         }
         _ => RejectClass::MalformedNmea,
@@ -299,9 +350,23 @@ fn eta(e: &porttrack_ais::Eta, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if this_year + Duration::days(31) < at { make(at.year() + 1) } else { Some(this_year) }
 }
 
+/// What a decoded AIS message becomes.
+#[derive(Debug)]
+enum Mapped {
+    /// The events it stands for (in order: they get consecutive indices).
+    Events(Vec<Event>),
+    /// Valid traffic PortTrack does not store (see the module documentation):
+    /// counted by message type, never dead-lettered.
+    Ignored,
+}
+
 /// The events one AIS message stands for.
-fn to_events(message: &Message, at: DateTime<Utc>) -> Result<Vec<Event>, Rejection> {
-    Ok(match message {
+///
+/// Every arm is a line or two: the field mapping lives in one helper per
+/// event kind ([`safety`], [`base_station`], [`aid_to_navigation`], [`met_hydro`],
+/// [`inland_static`]).
+fn to_events(message: &Message, at: DateTime<Utc>) -> Result<Mapped, Rejection> {
+    Ok(Mapped::Events(match message {
         Message::Position(p) => {
             let motion = (p.speed, p.course, p.heading);
             vec![Event::Position(position(p.mmsi, at, (p.lat, p.lon), motion, Some(p.status))?)]
@@ -360,39 +425,185 @@ fn to_events(message: &Message, at: DateTime<Utc>) -> Result<Vec<Event>, Rejecti
             }
             vec![Event::Static(report)]
         }
-        Message::MetHydro(m) => {
-            let (Some(lat), Some(lon)) = (m.lat, m.lon) else {
-                return Err(unsupported("meteorological report without a station position"));
-            };
-            vec![Event::Weather(WeatherObservation {
-                station: m.mmsi.to_string(),
-                timestamp: at,
-                lat: Some(lat),
-                lon: Some(lon),
-                zone: None,
-                wind_speed_kn: m.wspeed.map(f32::from),
-                wind_gust_kn: m.wgust.map(f32::from),
-                wind_direction_deg: m.wdir,
-                visibility_nm: m.visibility.map(|v| v as f32),
-                wave_height_m: m.waveheight.map(|v| v as f32),
-                pressure_hpa: m.pressure.map(f32::from),
-                air_temperature_c: m.airtemp.map(|v| v as f32),
-            })]
+        Message::SafetyAddressed(m) => {
+            let addressee = (m.seqno, m.dest_mmsi, m.retransmit);
+            vec![Event::Safety(safety(m.mmsi, at, Some(addressee), &m.text))]
         }
-        Message::BaseStation(_) => return Err(unsupported("base station report: describes no vessel")),
-        Message::AidToNavigation(_) => {
-            return Err(unsupported("aid-to-navigation report: describes no vessel"));
-        }
-        Message::SarAircraft(_) => return Err(unsupported("SAR aircraft report: not a vessel")),
-        _ => return Err(unsupported("AIS message type without a PortTrack event")),
-    })
+        Message::SafetyBroadcast(m) => vec![Event::Safety(safety(m.mmsi, at, None, &m.text))],
+        Message::BaseStation(m) => vec![Event::Station(base_station(m, at))],
+        Message::AidToNavigation(m) => vec![Event::Station(aid_to_navigation(m, at))],
+        Message::BinaryBroadcast(b) => match &b.application {
+            Application::MetHydro(m) => met_hydro(message, b.mmsi, b.dac, m, at),
+            Application::InlandStaticData(s) => vec![Event::Static(inland_static(b.mmsi, s, at))],
+            _ => return Ok(Mapped::Ignored),
+        },
+        Message::AddressedBinary(b) => match &b.application {
+            Application::MetHydro(m) => met_hydro(message, b.mmsi, b.dac, m, at),
+            _ => return Ok(Mapped::Ignored),
+        },
+        // Decoded, valid, and of no use to the port's tables: acknowledgements
+        // (7, 13), inquiries and interrogations (10, 15), base-station
+        // management (16, 17, 20, 22, 23), slot binaries (25, 26), SAR
+        // aircraft (9), and binaries other than the above.
+        _ => return Ok(Mapped::Ignored),
+    }))
+}
+
+/// Type 12 (with its addressee: sequence number, MMSI, retransmit flag) or 14.
+fn safety(mmsi: u32, at: DateTime<Utc>, addressee: Option<(u8, u32, bool)>, text: &str) -> SafetyMessage {
+    SafetyMessage {
+        mmsi,
+        timestamp: at,
+        addressed: addressee.is_some(),
+        // 0 is no MMSI: validation would refuse the whole message for it.
+        dest_mmsi: addressee.map(|a| a.1).filter(|d| *d != 0),
+        sequence: addressee.map(|a| a.0),
+        retransmit: addressee.map(|a| a.2),
+        text: text.to_owned(),
+    }
+}
+
+/// Types 4 and 11, with the station's clock when it reports a valid UTC time.
+fn base_station(m: &porttrack_ais::BaseStationReport, at: DateTime<Utc>) -> StationReport {
+    let clock = (|| {
+        let date = chrono::NaiveDate::from_ymd_opt(m.year?.into(), m.month?.into(), m.day?.into())?;
+        let time = date.and_hms_opt(m.hour?.into(), m.minute?.into(), m.second?.into())?;
+        Some(time.and_utc())
+    })();
+    StationReport {
+        mmsi: m.mmsi,
+        timestamp: at,
+        kind: if m.message_type == 11 { StationKind::UtcResponse } else { StationKind::BaseStation },
+        lat: m.lat.zip(m.lon).map(|p| p.0),
+        lon: m.lat.zip(m.lon).map(|p| p.1),
+        epfd: (m.epfd != 0).then_some(m.epfd),
+        station_time: clock,
+        ..Default::default()
+    }
+}
+
+/// Type 21: name (with its extension), type of aid, virtual and off-position flags.
+fn aid_to_navigation(m: &porttrack_ais::AidToNavigationReport, at: DateTime<Utc>) -> StationReport {
+    let d = &m.dimensions;
+    let dims = (d.to_bow + d.to_stern > 0 || d.to_port + d.to_starboard > 0).then_some(d);
+    StationReport {
+        mmsi: m.mmsi,
+        timestamp: at,
+        kind: StationKind::AidToNavigation,
+        lat: m.lat.zip(m.lon).map(|p| p.0),
+        lon: m.lat.zip(m.lon).map(|p| p.1),
+        name: text(&m.name),
+        aid_type: Some(m.aid_type),
+        virtual_aid: Some(m.virtual_aid),
+        off_position: Some(m.off_position),
+        epfd: (m.epfd != 0).then_some(m.epfd),
+        to_bow: dims.map(|d| d.to_bow),
+        to_stern: dims.map(|d| d.to_stern),
+        to_port: dims.map(|d| d.to_port.into()),
+        to_starboard: dims.map(|d| d.to_starboard.into()),
+        station_time: None,
+    }
+}
+
+/// Keys of gpsd's JSON that are the message's envelope, not the application.
+const ENVELOPE: [&str; 10] =
+    ["class", "device", "type", "repeat", "mmsi", "scaled", "seqno", "dest_mmsi", "retransmit", "dac"];
+
+/// A met-hydro application: the weather observation the weather processor
+/// and its alerts read (only when the station gives its position), then the
+/// full report. The weather event comes first so that its index, and so its
+/// document id, is what it was before met-hydro reports had their own kind.
+fn met_hydro(
+    message: &Message,
+    mmsi: u32,
+    dac: u16,
+    m: &porttrack_ais::MetHydroReport,
+    at: DateTime<Utc>,
+) -> Vec<Event> {
+    let f32_of = |v: Option<f64>| v.map(|v| v as f32);
+    let mut events = Vec::with_capacity(2);
+    if let (Some(lat), Some(lon)) = (m.lat, m.lon) {
+        events.push(Event::Weather(WeatherObservation {
+            station: mmsi.to_string(),
+            timestamp: at,
+            lat: Some(lat),
+            lon: Some(lon),
+            zone: None,
+            wind_speed_kn: m.wspeed.map(f32::from),
+            wind_gust_kn: m.wgust.map(f32::from),
+            wind_direction_deg: m.wdir,
+            visibility_nm: f32_of(m.visibility),
+            wave_height_m: f32_of(m.waveheight),
+            pressure_hpa: m.pressure.map(f32::from),
+            air_temperature_c: f32_of(m.airtemp),
+        }));
+    }
+    // The whole application as gpsdecode prints it, without the envelope.
+    let mut details = match porttrack_ais::gpsd::to_gpsd_json(message, None) {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    for key in ENVELOPE.iter().chain(&["fid"]) {
+        details.remove(*key);
+    }
+    events.push(Event::MetHydro(MetHydroObservation {
+        mmsi,
+        timestamp: at,
+        dac,
+        fid: m.fid,
+        lat: m.lat.zip(m.lon).map(|p| p.0),
+        lon: m.lat.zip(m.lon).map(|p| p.1),
+        report_day: m.day,
+        report_hour: m.hour,
+        report_minute: m.minute,
+        wind_speed_kn: m.wspeed.map(f32::from),
+        wind_gust_kn: m.wgust.map(f32::from),
+        wind_direction_deg: m.wdir,
+        wind_gust_direction_deg: m.wgustdir,
+        air_temperature_c: f32_of(m.airtemp),
+        humidity_pct: m.humidity,
+        dew_point_c: f32_of(m.dewpoint),
+        pressure_hpa: m.pressure.map(f32::from),
+        pressure_tendency: m.pressuretend,
+        // FID 11 has no "greater than" flag.
+        visibility_greater: (m.fid == 31).then_some(m.visgreater),
+        visibility_nm: f32_of(m.visibility),
+        water_level_m: f32_of(m.waterlevel),
+        water_level_trend: m.leveltrend,
+        current_speed_kn: f32_of(m.cspeed),
+        current_direction_deg: m.cdir,
+        wave_height_m: f32_of(m.waveheight),
+        wave_period_s: m.waveperiod,
+        wave_direction_deg: m.wavedir,
+        swell_height_m: f32_of(m.swellheight),
+        swell_period_s: m.swellperiod,
+        swell_direction_deg: m.swelldir,
+        sea_state: m.seastate,
+        water_temperature_c: f32_of(m.watertemp),
+        precipitation_type: m.preciptype,
+        salinity_permille: f32_of(m.salinity),
+        ice: m.ice,
+        details: (!details.is_empty()).then_some(details),
+    }));
+    events
+}
+
+/// DAC 200 FID 10: inland (ERI) static and voyage data, merged into the
+/// vessel record like any other static report.
+fn inland_static(mmsi: u32, s: &porttrack_ais::InlandStaticData, at: DateTime<Utc>) -> VesselStatic {
+    VesselStatic {
+        mmsi,
+        timestamp: at,
+        draught: s.draught_m.filter(|d| *d > 0.0).map(|d| d as f32),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::{Format, KafkaConfig, TopicConfig};
-    use crate::decode::Decoders;
+    use crate::decode::{Decoders, TopicDecoder};
 
     fn decoders() -> Decoders {
         let kafka = KafkaConfig {
@@ -493,6 +704,118 @@ mod tests {
         assert_eq!(garbage.rejections[0].rejection.class, RejectClass::MalformedNmea);
         let empty = decode(&mut d, 2, "", now());
         assert_eq!(empty.rejections[0].rejection.class, RejectClass::MalformedNmea);
+    }
+
+    /// Sentences from gpsd's `sample.aivdm` (test/sample.aivdm in gpsd's
+    /// sources), with the values `gpsdecode -j` prints for them.
+    const TYPE12: &str = "!AIVDM,1,1,,A,<02:oP0kKcv0@<51C5PB5@?BDPD?P:?2?EB7PDB16693P381>>5<PikP,0*37";
+    const TYPE14: &str = "!AIVDM,1,1,,A,>5?Per18=HB1U:1@E=B0m<L,2*51";
+    const TYPE4: &str = "!AIVDM,1,1,,A,403OviQuMGCqWrRO9>E6fE700@GO,0*4D";
+    const TYPE11: &str = "!AIVDM,1,1,,B,;4R33:1uUK2F`q?mOt@@GoQ00000,0*5D";
+    const TYPE21_A: &str = "!AIVDM,2,1,5,B,E1mg=5J1T4W0h97aRh6ba84<h2d;W:Te=eLvH50```q,0*46";
+    const TYPE21_B: &str = "!AIVDM,2,2,5,B,:D44QDlp0C1DU00,2*36";
+    const MET_HYDRO_11: &str = "!AIVDO,1,1,4,B,8>jR06@0Bk3:wOli;<`WPhh<1rqVBQf2V@Pdt0J82avIM2b<<Rv1t<ot=@1,2*54";
+    const INLAND_STATIC: &str = "!AIVDM,1,1,,B,83aDChPj2d<dL<uM=hhhI?a@6HP0,0*40";
+    const TYPE17: &str = "!AIVDM,1,1,1,A,A;wUJKU>io;WlWuwH`W1PpnuN<isf;5iHtOM1S6q?vsvNrNGOqLcr5mfD6t,2*51";
+    const TYPE20: &str = "!AIVDM,1,1,,A,Dh3OvjB8IN>4,0*1D";
+
+    fn only_event(out: &DecodeOutcome) -> &Event {
+        assert!(out.rejections.is_empty(), "{out:?}");
+        let [Sourced { event, .. }] = out.events.as_slice() else { panic!("{out:?}") };
+        event
+    }
+
+    #[test]
+    fn safety_texts_become_safety_messages() {
+        let mut d = decoders();
+        let out = decode(&mut d, 0, TYPE12, now());
+        let Event::Safety(m) = only_event(&out) else { panic!("{out:?}") };
+        assert_eq!((m.mmsi, m.addressed, m.dest_mmsi, m.sequence, m.retransmit), (
+            2_275_200,
+            true,
+            Some(215_724_000),
+            Some(0),
+            Some(false)
+        ));
+        assert_eq!(m.text, "PLEASE REPORT TO JOBOURG TRAFFIC CHANNEL 13");
+        assert_eq!(m.timestamp, now());
+
+        let out = decode(&mut d, 1, TYPE14, now());
+        let Event::Safety(m) = only_event(&out) else { panic!("{out:?}") };
+        assert_eq!((m.mmsi, m.addressed, m.dest_mmsi, m.sequence), (351_809_000, false, None, None));
+        assert_eq!(m.text, "RCVD YR TEST MSG");
+    }
+
+    #[test]
+    fn base_stations_utc_responses_and_aids_to_navigation_become_stations() {
+        let mut d = decoders();
+        let out = decode(&mut d, 0, TYPE4, now());
+        let Event::Station(s) = only_event(&out) else { panic!("{out:?}") };
+        assert_eq!((s.mmsi, s.kind, s.epfd), (3_669_702, StationKind::BaseStation, Some(7)));
+        assert_eq!(s.station_time, Utc.with_ymd_and_hms(2007, 5, 14, 19, 57, 39).single());
+        assert!((s.lat.unwrap() - 36.883_766_7).abs() < 1e-6 && (s.lon.unwrap() + 76.352_361_7).abs() < 1e-6);
+
+        let out = decode(&mut d, 1, TYPE11, now());
+        let Event::Station(s) = only_event(&out) else { panic!("{out:?}") };
+        assert_eq!((s.mmsi, s.kind), (304_137_000, StationKind::UtcResponse));
+        assert_eq!(s.station_time, Utc.with_ymd_and_hms(2009, 5, 22, 2, 22, 40).single());
+
+        let out = decode(&mut d, 2, &format!("{TYPE21_A}\n{TYPE21_B}"), now());
+        let Event::Station(s) = only_event(&out) else { panic!("{out:?}") };
+        assert_eq!((s.mmsi, s.kind, s.aid_type), (123_456_789, StationKind::AidToNavigation, Some(20)));
+        assert_eq!(s.name.as_deref(), Some("CHINA ROSE MURPHY EXPRESS ALERT"));
+        assert_eq!((s.virtual_aid, s.off_position, s.epfd), (Some(false), Some(false), Some(1)));
+        assert_eq!((s.to_bow, s.to_stern, s.to_port, s.to_starboard), (Some(5), Some(5), Some(5), Some(5)));
+        assert_eq!(s.station_time, None);
+    }
+
+    #[test]
+    fn met_hydro_yields_a_weather_observation_then_the_full_report() {
+        let mut d = decoders();
+        let out = decode(&mut d, 7, MET_HYDRO_11, now());
+        assert!(out.rejections.is_empty(), "{out:?}");
+        let [weather, report] = out.events.as_slice() else { panic!("{out:?}") };
+        // Two events of one message: two indices, the weather one first (its
+        // id is the one it had before met-hydro reports had their own kind).
+        assert_eq!(weather.origin.document_id(), "ais.nmea-0-7");
+        assert_eq!(report.origin.document_id(), "ais.nmea-0-7-1");
+        let Event::Weather(w) = &weather.event else { panic!("{weather:?}") };
+        assert_eq!(w.station, "992509977");
+        assert_eq!((w.wind_speed_kn, w.wind_gust_kn, w.pressure_hpa), (Some(3.0), Some(6.0), Some(1024.0)));
+        let Event::MetHydro(m) = &report.event else { panic!("{report:?}") };
+        assert_eq!((m.mmsi, m.dac, m.fid), (992_509_977, 1, 11));
+        assert_eq!((m.report_day, m.report_hour, m.report_minute), (Some(18), Some(17), Some(15)));
+        assert_eq!((m.wind_direction_deg, m.humidity_pct, m.air_temperature_c), (Some(12), Some(50), Some(14.2)));
+        assert_eq!((m.dew_point_c, m.water_level_m, m.wave_period_s), (Some(12.3), Some(-8.4), Some(35)));
+        assert_eq!((m.sea_state, m.water_temperature_c, m.ice), (Some(3), Some(12.3), Some(0)));
+        assert_eq!(m.visibility_greater, None, "FID 11 has no such flag");
+        // Everything gpsd prints, currents at depth included, without the envelope.
+        let details = m.details.as_ref().unwrap();
+        assert_eq!(details["cdepth3"], 20);
+        assert_eq!(details["cspeed2"], 10.4);
+        assert_eq!(details["ice_text"], "no");
+        for envelope in ["class", "type", "mmsi", "dac", "fid", "scaled"] {
+            assert!(!details.contains_key(envelope), "{envelope}");
+        }
+        assert!((m.lat.unwrap() - 53.294_883).abs() < 1e-6);
+    }
+
+    #[test]
+    fn inland_static_data_becomes_a_static_report() {
+        let mut d = decoders();
+        let out = decode(&mut d, 0, INLAND_STATIC, now());
+        let Event::Static(s) = only_event(&out) else { panic!("{out:?}") };
+        assert_eq!(s.mmsi, 244_650_946);
+        assert_eq!(s.draught, Some(2.04));
+    }
+
+    #[test]
+    fn valid_traffic_without_a_table_is_counted_not_dead_lettered() {
+        let mut d = decoders();
+        let out = decode(&mut d, 0, &format!("{TYPE17}\n{TYPE20}\n{TYPE20}"), now());
+        assert!(out.events.is_empty() && out.rejections.is_empty(), "{out:?}");
+        let TopicDecoder::Nmea(nmea) = d.topics.get("ais.nmea").unwrap() else { panic!() };
+        assert_eq!(nmea.ignored().collect::<Vec<_>>(), [(17, 1), (20, 2)]);
     }
 
     #[test]

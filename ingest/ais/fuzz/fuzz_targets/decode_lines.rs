@@ -1,10 +1,11 @@
 //! Lines through the whole decoder: parsing, tag blocks, reassembly (with a tiny table and
-//! timeout, so eviction and expiry paths run), decoding, type 24 merging and gpsd JSON.
+//! timeout, so eviction and expiry paths run), skipping of non-AIS lines, decoding of all 27
+//! types, type 24 merging, gpsd JSON, and the end-of-input report of pending fragments.
 //! Any panic is a bug; so is a reassembly table above its bound.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use porttrack_ais::{Decoder, Limits, gpsd};
+use porttrack_ais::{Decoder, Limits, Line, gpsd};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -12,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let mut decoder = Decoder::new(limits);
     for (now, line) in text.lines().enumerate() {
         let now = now as u64;
-        if let Ok(Some(decoded)) = decoder.decode_line(line, now) {
+        if let Ok(Line::Decoded(decoded)) = decoder.process_line(line, now) {
             let text = gpsd::to_gpsd_json_line(&decoded.message, Some("fuzz"));
             let value = gpsd::to_gpsd_json(&decoded.message, None);
             assert!(text.starts_with('{') && value.is_object());
@@ -24,4 +25,9 @@ fuzz_target!(|data: &[u8]| {
         decoder.expire(now);
         assert!(decoder.assembler().pending() <= limits.max_pending);
     }
+    // End of input: every pending fragment is reported, in a known class.
+    for error in decoder.finish() {
+        assert!(porttrack_ais::Error::CLASSES.contains(&error.class()));
+    }
+    assert_eq!(decoder.assembler().pending(), 0);
 });
