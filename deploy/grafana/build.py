@@ -6,18 +6,29 @@ their source, so panels stay consistent (datasource, units, legends, layout)
 and ids stay stable: every panel's id is written here by hand and never
 reused, so links to a panel (`viewPanel=23`) survive edits.
 
-    deploy/grafana/build.py            # rewrite the dashboards
-    deploy/grafana/build.py --check    # exit 1 if they differ from this script
+    deploy/grafana/build.py               # rewrite the dashboards
+    deploy/grafana/build.py --check       # exit 1 if they differ from this script
+                                          # (or a Postgres panel's SQL is amiss)
+    deploy/grafana/build.py --export-sql  # every Postgres query, one JSON object a line
 
-Queries use only the metric contract (docs/metrics.md) and Grafana's
-variables: $datasource, $job, $version, $instance (pipeline), $zone (port).
-Multi-value variables are always matched with =~. Standard library only.
+Prometheus dashboards (dashboards/*.json): queries use only the metric
+contract (docs/metrics.md) and Grafana's variables: $datasource, $job,
+$version, $instance (pipeline), $zone (port). Multi-value variables are
+always matched with =~.
+
+Postgres dashboards (dashboards/postgres/*.json, kept apart because
+deploy/prometheus/lint.py checks dashboards/*.json as PromQL): every query
+is a file of sql/<dashboard>/, read here into the panel's rawSql, so the SQL
+is reviewed as SQL, and tests/grafana_sql.rs runs every one of them (from
+the generated JSON, with Grafana's macros expanded) against the stack's
+Postgres. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -550,10 +561,233 @@ def port_operations() -> dict:
     )
 
 
+# --- port operations on Postgres ------------------------------------------------------
+
+PG_TYPE = "grafana-postgresql-datasource"
+PG_DS = {"type": PG_TYPE, "uid": "${datasource}"}
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+PG_DASHBOARD = "port-operations-postgres"
+# Phases of a port call, in lifecycle order (porttrack_processors::lifecycle::CallStage).
+PHASES = ["arrived", "anchored", "wait_ended", "berthed", "unberthed", "departed"]
+MOVEMENT_COLOURS = {"under_way": "green", "anchored": "orange", "moored": "blue", "stopped": "yellow", "unknown": "text"}
+
+
+def sql(name: str) -> str:
+    """The query in sql/port-operations-postgres/<name>.sql, comments kept."""
+    return (SQL_DIR / PG_DASHBOARD / f"{name}.sql").read_text().strip()
+
+
+def sql_target(name: str, fmt: str = "table", ref: str = "A") -> dict:
+    # `sqlFile` is not Grafana's: it names the source file for --export-sql
+    # and the checks (Grafana ignores unknown target keys).
+    return {"datasource": PG_DS, "editorMode": "code", "format": fmt, "rawQuery": True, "rawSql": sql(name), "refId": ref, "sqlFile": f"{PG_DASHBOARD}/{name}.sql"}
+
+
+def pg_panel(layout, pid, kind, title, description, tgts, w, h, defaults=None, options=None, overrides=None) -> dict:
+    return {
+        "datasource": PG_DS,
+        "description": description,
+        "fieldConfig": {"defaults": defaults or {}, "overrides": overrides or []},
+        "gridPos": layout.place(w, h),
+        "id": pid,
+        "options": options or {},
+        "targets": tgts,
+        "title": title,
+        "type": kind,
+    }
+
+
+def pg_stat(layout, pid, title, description, name, unit="short", thresholds=None, w=4, h=4) -> dict:
+    defaults = {"color": {"mode": "thresholds"}, "thresholds": {"mode": "absolute", "steps": thresholds or [{"color": "green", "value": None}]}, "unit": unit, "decimals": 0}
+    options = {"colorMode": "value", "graphMode": "none", "justifyMode": "auto", "orientation": "auto",
+               "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "textMode": "auto"}
+    return pg_panel(layout, pid, "stat", title, description, [sql_target(name)], w, h, defaults, options)
+
+
+def pg_table(layout, pid, title, description, name, w=24, h=8, overrides=None, sort=None) -> dict:
+    options = {"cellHeight": "sm", "showHeader": True, "footer": {"show": False, "reducer": ["sum"], "fields": ""}}
+    if sort:
+        options["sortBy"] = [{"displayName": sort, "desc": True}]
+    return pg_panel(layout, pid, "table", title, description, [sql_target(name)], w, h, {"custom": {"filterable": True}}, options, overrides)
+
+
+def pg_timeseries(layout, pid, title, description, name, unit="short", w=12, h=8, bars=False) -> dict:
+    custom = {"drawStyle": "bars" if bars else "line", "fillOpacity": 60 if bars else 10, "lineWidth": 1, "showPoints": "auto",
+              "spanNulls": False, "stacking": {"group": "A", "mode": "normal" if bars else "none"}}
+    options = {"legend": {"calcs": ["lastNotNull", "max"], "displayMode": "table", "placement": "bottom", "showLegend": True},
+               "tooltip": {"mode": "multi", "sort": "desc"}}
+    return pg_panel(layout, pid, "timeseries", title, description, [sql_target(name, "time_series")], w, h,
+                    {"custom": custom, "unit": unit, "min": 0}, options)
+
+
+def pg_bargauge(layout, pid, title, description, name, unit="short", w=12, h=8, max_value=None) -> dict:
+    defaults = {"color": {"mode": "continuous-GrYlRd"}, "min": 0, "unit": unit,
+                "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None}]}}
+    if max_value is not None:
+        defaults["max"] = max_value
+    options = {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True,
+               "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": True}}
+    return pg_panel(layout, pid, "bargauge", title, description, [sql_target(name)], w, h, defaults, options)
+
+
+def movement_mappings() -> list[dict]:
+    return [{"options": {m: {"color": c, "index": i, "text": m.replace("_", " ")} for i, (m, c) in enumerate(MOVEMENT_COLOURS.items())}, "type": "value"}]
+
+
+def pg_geomap(layout, pid, title, description, name, w=24, h=14) -> dict:
+    options = {
+        "view": {"id": "coords", "lat": 51.95, "lon": 4.1, "zoom": 11, "allLayers": True},
+        "controls": {"showZoom": True, "mouseWheelZoom": True, "showAttribution": True, "showScale": True},
+        "basemap": {"type": "default", "name": "Basemap", "config": {}},
+        "layers": [
+            {
+                "type": "markers",
+                "name": "Vessels",
+                "config": {
+                    "showLegend": True,
+                    "style": {
+                        "size": {"fixed": 6},
+                        "color": {"field": "movement", "fixed": "green"},
+                        "opacity": 0.9,
+                        "symbol": {"mode": "fixed", "fixed": "img/icons/marker/triangle.svg"},
+                        "symbolAlign": {"horizontal": "center", "vertical": "center"},
+                        # Markers point where the vessel heads (heading, else course).
+                        "rotation": {"field": "heading_deg", "fixed": 0, "mode": "mod", "min": -360, "max": 360},
+                        "text": {"field": "name", "mode": "field", "fixed": ""},
+                        "textConfig": {"fontSize": 10, "offsetX": 0, "offsetY": -12, "textAlign": "center", "textBaseline": "middle"},
+                    },
+                },
+                "location": {"mode": "coords", "latitude": "latitude", "longitude": "longitude"},
+                "tooltip": True,
+            }
+        ],
+        "tooltip": {"mode": "details"},
+    }
+    overrides = [{"matcher": {"id": "byName", "options": "movement"}, "properties": [{"id": "mappings", "value": movement_mappings()}]}]
+    return pg_panel(layout, pid, "geomap", title, description, [sql_target(name)], w, h, {"color": {"mode": "fixed", "fixedColor": "green"}}, options, overrides)
+
+
+def pg_datasource_variable() -> dict:
+    return {"current": {}, "hide": 0, "includeAll": False, "label": "Data source", "multi": False, "name": "datasource",
+            "options": [], "query": PG_TYPE, "refresh": 1, "regex": "", "type": "datasource"}
+
+
+def port_operations_postgres() -> dict:
+    L = Layout()
+    panels = [
+        row(L, 1, "Now"),
+        pg_stat(L, 2, "Vessels reporting", "Vessels whose latest position falls in the time range (vessel_state).", "vessels-reporting"),
+        pg_stat(L, 3, "Waiting at anchor", "Vessels queueing at the selected anchorages now (congestion view).", "anchorage-queue-now",
+                thresholds=[{"color": "green", "value": None}, {"color": "orange", "value": 20}]),
+        pg_stat(L, 4, "Arrivals", "Port calls started in the time range.", "arrivals"),
+        pg_stat(L, 5, "Departures", "Port calls ended in the time range.", "departures"),
+        pg_stat(L, 6, "Weather alerts", "Alerts raised now in the selected zones (latest state per zone and kind).", "weather-alerts-active",
+                thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 1}]),
+        pg_stat(L, 7, "Anomalies", "Anomalies detected in the time range.", "anomalies-count",
+                thresholds=[{"color": "green", "value": None}, {"color": "orange", "value": 1}]),
+
+        row(L, 8, "Vessels"),
+        pg_geomap(L, 9, "Vessels", "Latest position of every vessel that reported in the time range, coloured by movement (AIS status, else speed), pointing where it heads; hover for its data.",
+                  "vessels-map", w=18),
+        pg_bargauge(L, 10, "Vessels by movement", "Vessels reporting in the time range, by movement.", "vessels-by-movement", w=6, h=14),
+
+        row(L, 11, "Congestion"),
+        pg_table(L, 12, "Congestion by zone", "Per zone now: vessels present, anchorage queue, waiting times of the vessels waiting (mean, p90) and of completed waits (p90), berth occupancy, traffic per hour. From the congestion view (the latest partial of every partition, merged).",
+                 "congestion-by-zone", h=9,
+                 overrides=[{"matcher": {"id": "byRegexp", "options": ".*_s$"}, "properties": [{"id": "unit", "value": "s"}]},
+                            {"matcher": {"id": "byName", "options": "berth_occupancy"}, "properties": [{"id": "unit", "value": "percentunit"}]}]),
+        pg_timeseries(L, 13, "Anchorage queue", "Vessels waiting at each anchorage over time (each partition's largest report per interval, summed).", "anchorage-queue-over-time"),
+        pg_bargauge(L, 14, "Berth occupancy", "Share of each berth's quay length occupied now.", "berth-occupancy", unit="percentunit", max_value=1),
+
+        row(L, 15, "Port calls and waiting times"),
+        pg_timeseries(L, 16, "Waiting and service times", "Waiting at anchor of the calls that berthed, and time at the berth of the calls that left it, per interval: median and 90th percentile.",
+                      "waiting-and-service-times", unit="s"),
+        pg_bargauge(L, 17, "Port calls by phase", "Calls open now or started in the time range, by phase.", "port-calls-by-phase"),
+        pg_table(L, 18, "Port calls", "Calls started in the time range, newest first; open waits and services count up to now.", "port-calls", h=10,
+                 overrides=[{"matcher": {"id": "byRegexp", "options": ".*_s$"}, "properties": [{"id": "unit", "value": "s"}]}]),
+        pg_table(L, 19, "Waiting and service by berth", "Calls that berthed in the time range, per berth: waiting and service times (median, p90) and TEU moved.",
+                 "waiting-by-berth", h=8,
+                 overrides=[{"matcher": {"id": "byRegexp", "options": ".*_s$"}, "properties": [{"id": "unit", "value": "s"}]}]),
+
+        row(L, 20, "Anomalies and weather"),
+        pg_timeseries(L, 21, "Anomalies", "Anomalies per interval, by kind.", "anomalies-over-time", bars=True),
+        pg_table(L, 22, "Weather alerts", "Weather alerts raised and cleared in the time range, newest first.", "weather-alerts", w=12, h=8),
+        pg_table(L, 23, "Anomaly list", "Anomalies in the time range, newest first, with their details.", "anomalies", h=8),
+    ]
+    zone_query = sql("zones-variable")
+    variables = [
+        pg_datasource_variable(),
+        {
+            "current": {}, "datasource": PG_DS, "definition": zone_query, "hide": 0, "includeAll": True, "label": "Zone",
+            "multi": True, "name": "zone", "options": [], "query": zone_query, "refresh": 2, "regex": "", "sort": 1, "type": "query",
+            "sqlFile": f"{PG_DASHBOARD}/zones-variable.sql",
+        },
+        {
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "hide": 0, "includeAll": True, "label": "Phase",
+            "multi": True, "name": "phase", "options": [], "query": ",".join(PHASES), "type": "custom",
+        },
+    ]
+    return dashboard(
+        "porttrack-port-operations-pg",
+        "PortTrack / Port operations (Postgres)",
+        "The port from PortTrack's Postgres tables: vessels on a map, congestion by zone, port calls with waiting and service times, anomalies and weather alerts. "
+        "Complements PortTrack / Port operations (Prometheus gauges of the running instances) with the stored state and history.",
+        ["porttrack", "port", "postgres"],
+        variables,
+        panels,
+        refresh="1m",
+        time_from="now-6h",
+    )
+
+
+def pg_queries(dash: dict) -> list[dict]:
+    """Every SQL query of a Postgres dashboard: its variables' and its panels' targets."""
+    out = []
+    for v in dash["templating"]["list"]:
+        if v.get("type") == "query":
+            out.append({"kind": "variable", "name": v["name"], "file": v.get("sqlFile"), "rawSql": v["query"]})
+    for panel in dash["panels"]:
+        for t in panel.get("targets", []):
+            out.append({"kind": "panel", "id": panel["id"], "title": panel["title"], "refId": t["refId"], "format": t.get("format"),
+                        "file": t.get("sqlFile"), "rawSql": t.get("rawSql", "")})
+    return out
+
+
+def check_pg_dashboard(name: str, dash: dict) -> list[str]:
+    """What lint.py checks for Prometheus dashboards, for SQL ones."""
+    problems = []
+    ids = set()
+    variables = {v["name"] for v in dash["templating"]["list"]}
+    if dash["templating"]["list"][0].get("query") != PG_TYPE:
+        problems.append(f"{name}: the datasource variable is not of type {PG_TYPE}")
+    for panel in dash["panels"]:
+        pw = f"{name} panel {panel['id']} {panel['title']!r}"
+        if panel["id"] in ids:
+            problems.append(f"{pw}: id used twice")
+        ids.add(panel["id"])
+        if panel["type"] == "row":
+            continue
+        if panel.get("datasource") != PG_DS or not panel.get("targets"):
+            problems.append(f"{pw}: no targets on the $datasource variable")
+        for t in panel.get("targets", []):
+            if t.get("datasource") != PG_DS or not t.get("rawSql", "").strip():
+                problems.append(f"{pw} {t.get('refId')}: empty rawSql or not on $datasource")
+            for var in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", t.get("rawSql", "")):
+                if not var.startswith("__") and var not in variables:
+                    problems.append(f"{pw}: uses undefined variable ${var}")
+    used = {q["file"] for q in pg_queries(dash)}
+    for path in sorted((SQL_DIR / PG_DASHBOARD).glob("*.sql")):
+        if f"{PG_DASHBOARD}/{path.name}" not in used:
+            problems.append(f"sql/{PG_DASHBOARD}/{path.name}: used by no panel or variable")
+    return problems
+
+
 DASHBOARDS = {
     "pipeline-health.json": pipeline_health,
     "port-operations.json": port_operations,
+    "postgres/port-operations-postgres.json": port_operations_postgres,
 }
+PG_DASHBOARDS = {"postgres/port-operations-postgres.json"}
 
 
 def render(build) -> str:
@@ -563,21 +797,31 @@ def render(build) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Generate deploy/grafana/dashboards/*.json.")
     parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on a difference")
+    parser.add_argument("--export-sql", action="store_true", help="print every Postgres query (JSON lines) and exit")
     args = parser.parse_args()
+    if args.export_sql:
+        for name in sorted(PG_DASHBOARDS):
+            for q in pg_queries(DASHBOARDS[name]()):
+                print(json.dumps({"dashboard": name, **q}, ensure_ascii=False))
+        return 0
     stale = []
+    problems = []
     for name, build in DASHBOARDS.items():
         path = OUT / name
         text = render(build)
+        if name in PG_DASHBOARDS:
+            problems += check_pg_dashboard(name, json.loads(text))
         if args.check:
             if not path.exists() or path.read_text() != text:
                 stale.append(str(path))
         else:
-            OUT.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+    for p in problems:
+        print(p, file=sys.stderr)
     if stale:
         print("out of date (run deploy/grafana/build.py): " + ", ".join(stale), file=sys.stderr)
-        return 1
-    return 0
+    return 1 if stale or problems else 0
 
 
 if __name__ == "__main__":

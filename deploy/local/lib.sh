@@ -2,7 +2,7 @@
 #
 # Shared helpers for deploy/local/{up,down,status}. Sourced, never executed.
 #
-# The local stack is five services on loopback, every one started by `up`
+# The local stack is six services on loopback, every one started by `up`
 # and stopped by `down`:
 #   kafka         Apache Kafka 4.4.0, KRaft (broker+controller)
 #                   PLAINTEXT 127.0.0.1:9092, SASL_SSL (SCRAM-SHA-512) 127.0.0.1:9096,
@@ -11,6 +11,8 @@
 #   search        OpenSearch 2.19 (Elasticsearch-API)       http://127.0.0.1:9200
 #   prometheus    Prometheus                                http://127.0.0.1:9090
 #   alertmanager  Alertmanager                              http://127.0.0.1:9093
+#   nginx         TLS in front of `porttrack serve`         https://127.0.0.1:8443
+#                   (HTTP 127.0.0.1:8080 redirects), to 127.0.0.1:8088
 #
 # Services keep `<name>.pid` (postgres: its postmaster.pid) and `<name>.log`
 # in the state dir.
@@ -60,7 +62,17 @@ PT_AM_ADDR="$PT_HOST:9093"
 PT_AM_URL="http://$PT_AM_ADDR"
 PT_AM_CONFIG="$PT_LOCAL_DIR/alertmanager.yml"
 
-PT_SERVICES=(kafka postgres search prometheus alertmanager)
+# nginx (deploy/nginx): TLS termination in front of `porttrack serve`, which
+# is not part of the stack (tests and developers start it); without it
+# nginx answers 502 for everything but its own redirect and /metrics.
+PT_NGINX_DIR="$PT_STATE_DIR/nginx"
+PT_NGINX_HTTPS_PORT=8443
+PT_NGINX_HTTP_PORT=8080
+PT_NGINX_HTTPS_URL="https://$PT_HOST:$PT_NGINX_HTTPS_PORT"
+PT_NGINX_HTTP_URL="http://$PT_HOST:$PT_NGINX_HTTP_PORT"
+PT_NGINX_UPSTREAM="${PORTTRACK_NGINX_UPSTREAM:-$PT_HOST:8088}"
+
+PT_SERVICES=(kafka postgres search prometheus alertmanager nginx)
 PT_TOPICS=(ais.positions ais.static ais.nmea weather.observations terminal.cargo port.operations porttrack.dead-letter)
 
 # --- output -------------------------------------------------------------------
@@ -112,6 +124,7 @@ pt_marker() {
     prometheus) printf 'prometheus' ;;
     alertmanager) printf 'alertmanager' ;;
     postgres) printf 'postgres' ;;
+    nginx) printf 'nginx: master process' ;;
     *) return 1 ;;
   esac
 }
@@ -197,6 +210,27 @@ pt_tcp_open() {
 
 pt_http_ok() { curl -sf -o /dev/null --max-time 2 "$1"; }
 
+# pt_http_code URL [CURL ARGS...]: the status code of a GET (000: no answer).
+pt_http_code() {
+  local url=$1
+  shift
+  curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" 2>/dev/null || true
+}
+
+# Debian's nginx is in /usr/sbin, which a non-root PATH may lack.
+pt_nginx_bin() {
+  if command -v nginx 2>/dev/null; then return 0; fi
+  [[ -x /usr/sbin/nginx ]] && printf '/usr/sbin/nginx\n'
+}
+
+# nginx is ready when both of its own answers come back: the redirect on
+# HTTP, and over TLS verified with the stack's CA the 404 it gives /metrics.
+# Neither needs `porttrack serve` behind it.
+pt_nginx_ready() {
+  [[ $(pt_http_code "$PT_NGINX_HTTP_URL/") == 301 ]] &&
+    [[ $(pt_http_code "$PT_NGINX_HTTPS_URL/metrics" --cacert "$PT_TLS_DIR/ca.pem") == 404 ]]
+}
+
 pt_psql() {
   PGCONNECT_TIMEOUT=3 psql -h "$PT_HOST" -p "$PT_PG_PORT" -U postgres -X -q -t -A "$@"
 }
@@ -216,6 +250,7 @@ pt_probe() {
     search) [[ $(curl -s --max-time 2 "$PT_ES_URL/_cluster/health?wait_for_status=yellow&timeout=1s" 2>/dev/null) == *'"status":"'[gy]* ]] ;;
     prometheus) pt_http_ok "$PT_PROM_URL/-/ready" ;;
     alertmanager) pt_http_ok "$PT_AM_URL/-/ready" ;;
+    nginx) pt_nginx_ready ;;
     *) return 1 ;;
   esac
 }
@@ -277,6 +312,7 @@ pt_status_line() {
     search) addr=$PT_ES_URL ;;
     prometheus) addr=$PT_PROM_URL ;;
     alertmanager) addr=$PT_AM_URL ;;
+    nginx) addr=$PT_NGINX_HTTPS_URL ;;
     *) printf 'unknown service %s\n' "$name" >&2; return 1 ;;
   esac
   if pid=$(pt_running_pid "$name"); then
@@ -290,6 +326,11 @@ pt_status_line() {
           else
             state=down detail+=", but database $PT_PG_DB is missing"
           fi
+          ;;
+        nginx)
+          local serve=''
+          [[ $(pt_http_code "$PT_NGINX_HTTPS_URL/healthz" --cacert "$PT_TLS_DIR/ca.pem") == 200 ]] || serve=' (not answering)'
+          detail+=", HTTP $PT_NGINX_HTTP_URL redirects, serve upstream $PT_NGINX_UPSTREAM$serve"
           ;;
         search) detail+=", $(curl -s --max-time 2 "$PT_ES_URL/" | python3 -c 'import json,sys; v=json.load(sys.stdin)["version"]; print(v.get("distribution","elasticsearch"), v["number"])' 2>/dev/null || printf '?')" ;;
       esac
