@@ -312,6 +312,10 @@ fn preregister() {
     for format in Format::ALL {
         metrics::counter!(porttrack_metrics::RECORDS_DECODED_TOTAL, "format" => format.as_str()).absolute(0);
     }
+    for t in porttrack_ingest::decode::nmea::IGNORED_TYPES {
+        let label = porttrack_ingest::decode::nmea::type_label(t);
+        metrics::counter!(porttrack_metrics::AIS_MESSAGES_IGNORED_TOTAL, "type" => label).absolute(0);
+    }
     for kind in ANOMALY_KINDS {
         metrics::counter!(porttrack_metrics::ANOMALIES_TOTAL, "kind" => kind).absolute(0);
     }

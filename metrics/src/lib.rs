@@ -69,6 +69,7 @@ metrics! {
     RECORDS_CONSUMED_TOTAL = "porttrack_records_consumed_total", Counter, Some(Unit::Count), "Records read from Kafka and staged.";
     RECORDS_DECODED_TOTAL = "porttrack_records_decoded_total", Counter, Some(Unit::Count), "Records decoded into events, by wire format (json/avro/nmea).";
     RECORDS_REJECTED_TOTAL = "porttrack_records_rejected_total", Counter, Some(Unit::Count), "Records refused by decoding or validation (or failed on purpose), by reason.";
+    AIS_MESSAGES_IGNORED_TOTAL = "porttrack_ais_messages_ignored_total", Counter, Some(Unit::Count), "AIS messages decoded and deliberately not stored (acknowledgements, interrogations, base-station management, DGNSS, other binary applications), by message type.";
     RECORDS_REDELIVERED_TOTAL = "porttrack_records_redelivered_total", Counter, Some(Unit::Count), "Records delivered again by the Kafka client and skipped.";
     RECORDS_COMMITTED_TOTAL = "porttrack_records_committed_total", Counter, Some(Unit::Count), "Records whose offsets were committed after every sink acknowledged them.";
     BATCHES_IN_FLIGHT = "porttrack_batches_in_flight", Gauge, Some(Unit::Count), "Batches sealed but not yet acknowledged.";
@@ -106,6 +107,8 @@ metrics! {
     PORT_DEPARTURES_TOTAL = "porttrack_port_departures_total", Counter, Some(Unit::Count), "Departures from a berth.";
     WEATHER_ALERTS_ACTIVE = "porttrack_weather_alerts_active", Gauge, None, "1 while a weather alert (gust/visibility) is active in a zone.";
     ANOMALIES_TOTAL = "porttrack_anomalies_total", Counter, Some(Unit::Count), "Vessel anomalies detected, by kind.";
+    API_REQUESTS_TOTAL = "porttrack_api_requests_total", Counter, Some(Unit::Count), "API requests answered, by route template and HTTP status.";
+    API_REQUEST_DURATION_SECONDS = "porttrack_api_request_duration_seconds", Histogram, Some(Unit::Seconds), "Time to answer an API request (to the response head), by route template.";
 }
 
 /// Gives the installed recorder every metric's help text and unit (`# HELP`).

@@ -1,9 +1,12 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::met_hydro::MetHydroObservation;
 use crate::operations::{CargoEvent, PortOpsEvent};
 use crate::position::Position;
 use crate::rejection::{Rejection, ValidationRules};
+use crate::safety::SafetyMessage;
+use crate::station::StationReport;
 use crate::vessel_static::VesselStatic;
 use crate::weather::WeatherObservation;
 
@@ -28,6 +31,12 @@ pub enum Event {
     Cargo(CargoEvent),
     /// Pilotage, towage or mooring.
     PortOps(PortOpsEvent),
+    /// A safety-related text (AIS 12, 14).
+    Safety(SafetyMessage),
+    /// A meteorological and hydrological report (AIS 8/6 binary applications).
+    MetHydro(MetHydroObservation),
+    /// A base station, UTC response or aid to navigation (AIS 4, 11, 21).
+    Station(StationReport),
 }
 
 /// The kind of an [`Event`]: a bounded label for metrics and routing.
@@ -44,12 +53,26 @@ pub enum EventKind {
     Cargo,
     /// [`Event::PortOps`].
     PortOps,
+    /// [`Event::Safety`].
+    Safety,
+    /// [`Event::MetHydro`].
+    MetHydro,
+    /// [`Event::Station`].
+    Station,
 }
 
 impl EventKind {
     /// Every kind, for pre-registering metrics.
-    pub const ALL: [EventKind; 5] =
-        [EventKind::Position, EventKind::Static, EventKind::Weather, EventKind::Cargo, EventKind::PortOps];
+    pub const ALL: [EventKind; 8] = [
+        EventKind::Position,
+        EventKind::Static,
+        EventKind::Weather,
+        EventKind::Cargo,
+        EventKind::PortOps,
+        EventKind::Safety,
+        EventKind::MetHydro,
+        EventKind::Station,
+    ];
 
     /// The stable snake_case name used in metrics and configuration.
     pub fn as_str(self) -> &'static str {
@@ -59,6 +82,9 @@ impl EventKind {
             EventKind::Weather => "weather",
             EventKind::Cargo => "cargo",
             EventKind::PortOps => "port_ops",
+            EventKind::Safety => "safety",
+            EventKind::MetHydro => "met_hydro",
+            EventKind::Station => "station",
         }
     }
 }
@@ -72,6 +98,9 @@ impl Event {
             Event::Weather(_) => EventKind::Weather,
             Event::Cargo(_) => EventKind::Cargo,
             Event::PortOps(_) => EventKind::PortOps,
+            Event::Safety(_) => EventKind::Safety,
+            Event::MetHydro(_) => EventKind::MetHydro,
+            Event::Station(_) => EventKind::Station,
         }
     }
 
@@ -83,10 +112,15 @@ impl Event {
             Event::Weather(e) => e.timestamp,
             Event::Cargo(e) => e.timestamp,
             Event::PortOps(e) => e.timestamp,
+            Event::Safety(e) => e.timestamp,
+            Event::MetHydro(e) => e.timestamp,
+            Event::Station(e) => e.timestamp,
         }
     }
 
-    /// The vessel the event is about, if it is about one.
+    /// The vessel the event is about, if it is about one: for a safety
+    /// message its sender (often a vessel); stations and met-hydro reports
+    /// describe no vessel, like weather observations.
     pub fn mmsi(&self) -> Option<u32> {
         match self {
             Event::Position(e) => Some(e.mmsi),
@@ -94,6 +128,8 @@ impl Event {
             Event::Weather(_) => None,
             Event::Cargo(e) => Some(e.mmsi),
             Event::PortOps(e) => Some(e.mmsi),
+            Event::Safety(e) => Some(e.mmsi),
+            Event::MetHydro(_) | Event::Station(_) => None,
         }
     }
 
@@ -105,6 +141,9 @@ impl Event {
             Event::Weather(e) => e.validate(rules, now),
             Event::Cargo(e) => e.validate(rules, now),
             Event::PortOps(e) => e.validate(rules, now),
+            Event::Safety(e) => e.validate(rules, now),
+            Event::MetHydro(e) => e.validate(rules, now),
+            Event::Station(e) => e.validate(rules, now),
         }
     }
 }
@@ -132,5 +171,20 @@ impl From<CargoEvent> for Event {
 impl From<PortOpsEvent> for Event {
     fn from(e: PortOpsEvent) -> Self {
         Event::PortOps(e)
+    }
+}
+impl From<SafetyMessage> for Event {
+    fn from(e: SafetyMessage) -> Self {
+        Event::Safety(e)
+    }
+}
+impl From<MetHydroObservation> for Event {
+    fn from(e: MetHydroObservation) -> Self {
+        Event::MetHydro(e)
+    }
+}
+impl From<StationReport> for Event {
+    fn from(e: StationReport) -> Self {
+        Event::Station(e)
     }
 }

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use crate::position::check_mmsi;
 use crate::rejection::{Rejection, ValidationRules, out_of_range};
 
-/// A vessel's static and voyage data (AIS message types 5, 19 and 24, or
-/// their JSON/Avro equivalents from terminal systems).
+/// A vessel's static and voyage data (AIS message types 5, 19 and 24, the
+/// inland static and voyage data of type 8 DAC 200 FID 10, or their
+/// JSON/Avro equivalents from terminal systems).
 ///
 /// AIS sends these every six minutes, and class B transponders split them
 /// over two parts (24A: name; 24B: type, call sign, dimensions), so every
@@ -55,23 +56,50 @@ pub struct VesselStatic {
     /// Estimated time of arrival at the destination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta: Option<DateTime<Utc>>,
+    /// Inland: European Number of Identification (ENI, 8 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eni: Option<String>,
+    /// Inland: ERI ship or combination type, 0..=9999 (8010 motor freighter,
+    /// 8030 container ship, 8160 pushed convoy…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inland_ship_type: Option<u16>,
+    /// Inland: dangerous cargo signal, number of blue cones or lights 0..=3,
+    /// or 4 for the B flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<u8>,
+    /// Inland: loaded (`true`) or unloaded (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded: Option<bool>,
+    /// Length overall in metres, when the sender states it directly (inland
+    /// data, 0.1 m resolution) rather than as distances from the antenna.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_m: Option<f32>,
+    /// Beam in metres, when the sender states it directly (inland data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beam_m: Option<f32>,
 }
 
 impl VesselStatic {
-    /// Length overall in metres, when both bow and stern distances are known.
+    /// Length overall in metres: from the bow and stern distances when both
+    /// are known, else the directly stated [`length_m`](Self::length_m), rounded.
     pub fn length(&self) -> Option<u16> {
-        Some(self.to_bow?.saturating_add(self.to_stern?)).filter(|l| *l > 0)
+        let from_dimensions = || Some(self.to_bow?.saturating_add(self.to_stern?)).filter(|l| *l > 0);
+        from_dimensions().or_else(|| whole_metres(self.length_m))
     }
 
-    /// Beam in metres, when both side distances are known.
+    /// Beam in metres: from the side distances when both are known, else
+    /// the directly stated [`beam_m`](Self::beam_m), rounded.
     pub fn beam(&self) -> Option<u16> {
-        Some(self.to_port?.saturating_add(self.to_starboard?)).filter(|b| *b > 0)
+        let from_dimensions = || Some(self.to_port?.saturating_add(self.to_starboard?)).filter(|b| *b > 0);
+        from_dimensions().or_else(|| whole_metres(self.beam_m))
     }
 
-    /// Whether the ship type code says the vessel carries dangerous goods
-    /// (second digit 1–4: IMDG/IBC categories X, Y, Z, OS).
+    /// Whether the vessel declares dangerous goods: a ship type whose second
+    /// digit is 1–4 (IMDG/IBC categories X, Y, Z, OS), or, inland, one to
+    /// three blue cones or the B flag.
     pub fn declares_hazardous_cargo(&self) -> bool {
         matches!(self.shiptype, Some(t) if (20..=99).contains(&t) && (1..=4).contains(&(t % 10)))
+            || matches!(self.hazard, Some(1..=4))
     }
 
     /// Checks every field against `rules`, with `now` as the receive time.
@@ -107,6 +135,27 @@ impl VesselStatic {
                 return Err(out_of_range(format!("{name} {v} is outside 0..=63 m")));
             }
         }
+        if let Some(t) = self.inland_ship_type
+            && t > 9999
+        {
+            return Err(out_of_range(format!("inland_ship_type {t} is outside 0..=9999")));
+        }
+        if let Some(h) = self.hazard
+            && h > 4
+        {
+            return Err(out_of_range(format!("hazard {h} is outside 0..=4")));
+        }
+        // The ERI fields' widths: 13 bits of decimetres, 10 bits of decimetres.
+        for (name, value, max) in [("length_m", self.length_m, 819.1), ("beam_m", self.beam_m, 102.3)] {
+            if let Some(v) = value
+                && !(0.0..=max).contains(&v)
+            {
+                return Err(out_of_range(format!("{name} {v} is outside 0..={max} m")));
+            }
+        }
+        if self.eni.as_ref().is_some_and(|e| e.chars().count() > 8) {
+            return Err(out_of_range("eni is longer than 8 characters".to_owned()));
+        }
         for (name, value) in
             [("callsign", &self.callsign), ("shipname", &self.shipname), ("destination", &self.destination)]
         {
@@ -141,8 +190,19 @@ impl VesselStatic {
         take(&mut self.draught, &newer.draught);
         take(&mut self.destination, &newer.destination);
         take(&mut self.eta, &newer.eta);
+        take(&mut self.eni, &newer.eni);
+        take(&mut self.inland_ship_type, &newer.inland_ship_type);
+        take(&mut self.hazard, &newer.hazard);
+        take(&mut self.loaded, &newer.loaded);
+        take(&mut self.length_m, &newer.length_m);
+        take(&mut self.beam_m, &newer.beam_m);
         self
     }
+}
+
+/// A directly stated length or beam in whole metres (none for 0 or less).
+fn whole_metres(v: Option<f32>) -> Option<u16> {
+    v.filter(|v| *v >= 0.5 && *v <= f32::from(u16::MAX)).map(|v| v.round() as u16)
 }
 
 #[cfg(test)]
@@ -170,6 +230,50 @@ mod tests {
             draught: Some(14.5),
             destination: Some("NLRTM".into()),
             eta: None,
+            ..Default::default()
+        }
+    }
+
+    fn inland() -> VesselStatic {
+        VesselStatic {
+            mmsi: 244_650_946,
+            timestamp: now(),
+            eni: Some("02103547".into()),
+            inland_ship_type: Some(8010),
+            hazard: Some(2),
+            loaded: Some(true),
+            length_m: Some(39.0),
+            beam_m: Some(5.05),
+            draught: Some(2.04),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn inland_data_gives_length_beam_and_hazard_and_merges_without_blanking() {
+        let rules = ValidationRules::default();
+        assert!(inland().validate(&rules, now()).is_ok());
+        assert_eq!((inland().length(), inland().beam()), (Some(39), Some(5)));
+        assert!(inland().declares_hazardous_cargo());
+        assert!(!VesselStatic { hazard: Some(0), ..inland() }.declares_hazardous_cargo());
+        // Dimensions win over the stated length when both are there.
+        assert_eq!(VesselStatic { to_bow: Some(30), to_stern: Some(10), ..inland() }.length(), Some(40));
+        let type5 = VesselStatic { mmsi: 244_650_946, ..sample() };
+        let merged = type5.clone().merged_with(&inland()).merged_with(&type5);
+        assert_eq!(merged.eni.as_deref(), Some("02103547"));
+        assert_eq!((merged.hazard, merged.loaded, merged.length_m), (Some(2), Some(true), Some(39.0)));
+        assert_eq!(merged.shipname.as_deref(), Some("EVER GIVEN"));
+        for bad in [
+            VesselStatic { hazard: Some(5), ..inland() },
+            VesselStatic { inland_ship_type: Some(10_000), ..inland() },
+            VesselStatic { length_m: Some(900.0), ..inland() },
+            VesselStatic { eni: Some("123456789".into()), ..inland() },
+        ] {
+            assert_eq!(
+                bad.validate(&rules, now()).unwrap_err().class,
+                RejectClass::FieldOutOfRange,
+                "{bad:?}"
+            );
         }
     }
 

@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use porttrack_schemas::{
-    CargoEvent, CargoOperation, EventKind, PortOpsEvent, PortOpsKind, Position, ValidationRules,
-    VesselStatic, WeatherObservation, schemas_by_kind,
+    CargoEvent, CargoOperation, Event, EventKind, MetHydroObservation, PortOpsEvent, PortOpsKind, Position,
+    SafetyMessage, StationKind, StationReport, ValidationRules, VesselStatic, WeatherObservation,
+    schemas_by_kind,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -59,6 +60,12 @@ fn full_and_minimal(kind: EventKind) -> (Value, Value) {
                 draught: Some(14.5),
                 destination: Some("NLRTM".into()),
                 eta: Some(t0()),
+                eni: Some("02103547".into()),
+                inland_ship_type: Some(8010),
+                hazard: Some(0),
+                loaded: Some(false),
+                length_m: Some(110.0),
+                beam_m: Some(11.4),
             }),
             to(&VesselStatic { mmsi: 244_123_456, timestamp: t0(), ..Default::default() }),
         ),
@@ -107,7 +114,106 @@ fn full_and_minimal(kind: EventKind) -> (Value, Value) {
             let minimal = PortOpsEvent { shift: None, berth: None, ..full.clone() };
             (to(&full), to(&minimal))
         }
+        EventKind::Safety => {
+            let full = full_safety();
+            let minimal = SafetyMessage {
+                dest_mmsi: None,
+                sequence: None,
+                retransmit: None,
+                addressed: false,
+                ..full.clone()
+            };
+            (to(&full), to(&minimal))
+        }
+        EventKind::MetHydro => (
+            to(&full_met_hydro()),
+            to(&MetHydroObservation {
+                mmsi: 2_442_011,
+                timestamp: t0(),
+                dac: 1,
+                fid: 11,
+                ..Default::default()
+            }),
+        ),
+        EventKind::Station => (
+            to(&full_station()),
+            to(&StationReport { mmsi: 2_442_000, timestamp: t0(), ..Default::default() }),
+        ),
         _ => unreachable!("a new kind needs its schemas and a case here"),
+    }
+}
+
+fn full_safety() -> SafetyMessage {
+    SafetyMessage {
+        mmsi: 271_002_099,
+        timestamp: t0(),
+        addressed: true,
+        dest_mmsi: Some(271_002_111),
+        sequence: Some(3),
+        retransmit: Some(false),
+        text: "MSG FROM 271002099".into(),
+    }
+}
+
+fn full_met_hydro() -> MetHydroObservation {
+    let details = serde_json::json!({"wspeed": 22, "airtemp": 8.5, "preciptype": "rain", "visgreater": true});
+    MetHydroObservation {
+        mmsi: 2_442_011,
+        timestamp: t0(),
+        dac: 1,
+        fid: 31,
+        lat: Some(51.98),
+        lon: Some(4.05),
+        report_day: Some(22),
+        report_hour: Some(3),
+        report_minute: Some(50),
+        wind_speed_kn: Some(22.0),
+        wind_gust_kn: Some(30.0),
+        wind_direction_deg: Some(250),
+        wind_gust_direction_deg: Some(260),
+        air_temperature_c: Some(8.5),
+        humidity_pct: Some(80),
+        dew_point_c: Some(5.1),
+        pressure_hpa: Some(1004.0),
+        pressure_tendency: Some(1),
+        visibility_nm: Some(12.6),
+        visibility_greater: Some(true),
+        water_level_m: Some(-0.45),
+        water_level_trend: Some(2),
+        current_speed_kn: Some(1.5),
+        current_direction_deg: Some(90),
+        wave_height_m: Some(1.5),
+        wave_period_s: Some(6),
+        wave_direction_deg: Some(240),
+        swell_height_m: Some(0.8),
+        swell_period_s: Some(9),
+        swell_direction_deg: Some(300),
+        sea_state: Some(5),
+        water_temperature_c: Some(11.2),
+        precipitation_type: Some(1),
+        salinity_permille: Some(31.5),
+        ice: Some(0),
+        details: details.as_object().cloned(),
+    }
+}
+
+fn full_station() -> StationReport {
+    StationReport {
+        mmsi: 992_446_001,
+        timestamp: t0(),
+        kind: StationKind::AidToNavigation,
+        lat: Some(51.98),
+        lon: Some(4.05),
+        name: Some("MAAS CENTER".into()),
+        aid_type: Some(22),
+        virtual_aid: Some(false),
+        off_position: Some(true),
+        epfd: Some(7),
+        to_bow: Some(2),
+        to_stern: Some(2),
+        to_port: Some(1),
+        to_starboard: Some(1),
+        station_time: Some(t0()),
     }
 }
 
@@ -193,6 +299,20 @@ fn json_schema_refuses_what_the_rust_type_refuses() {
 }
 
 proptest! {
+    /// Every safety message the Rust validation accepts is valid under the JSON Schema.
+    #[test]
+    fn safety_messages_valid_in_rust_are_valid_under_the_schema(
+        mmsi in 1_u32..=999_999_999,
+        dest in proptest::option::of(1_u32..=999_999_999),
+        sequence in proptest::option::of(0_u8..=3),
+        retransmit in proptest::option::of(any::<bool>()),
+        text in "[A-Z0-9 ,.!?-]{0,161}",
+    ) {
+        let s = SafetyMessage { mmsi, timestamp: t0(), addressed: true, dest_mmsi: dest, sequence, retransmit, text };
+        prop_assert!(s.validate(&ValidationRules::default(), t0()).is_ok());
+        prop_assert!(validator(EventKind::Safety).is_valid(&serde_json::to_value(&s).unwrap()));
+    }
+
     /// Every position the Rust validation accepts is valid under the JSON Schema.
     #[test]
     fn positions_valid_in_rust_are_valid_under_the_schema(
@@ -223,4 +343,38 @@ proptest! {
         prop_assert!(s.validate(&ValidationRules::default(), t0()).is_ok());
         prop_assert!(validator(EventKind::Static).is_valid(&serde_json::to_value(&s).unwrap()));
     }
+}
+
+#[test]
+fn the_new_ais_kinds_round_trip_through_json_and_validate() {
+    let rules = ValidationRules::default();
+    for event in
+        [Event::Safety(full_safety()), Event::MetHydro(full_met_hydro()), Event::Station(full_station())]
+    {
+        event.validate(&rules, t0()).unwrap_or_else(|e| panic!("{event:?}: {e}"));
+        let kind = event.kind();
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], kind.as_str());
+        // The inner object (without the tag) reads back into the same type.
+        let mut inner = json.clone();
+        inner.as_object_mut().unwrap().remove("event");
+        assert!(validator(kind).is_valid(&inner), "{kind:?}: {inner}");
+        let back = match kind {
+            EventKind::Safety => Event::Safety(serde_json::from_value(inner).unwrap()),
+            EventKind::MetHydro => Event::MetHydro(serde_json::from_value(inner).unwrap()),
+            _ => Event::Station(serde_json::from_value(inner).unwrap()),
+        };
+        assert_eq!(back, event);
+    }
+}
+
+#[test]
+fn json_schema_refuses_nested_met_hydro_details_and_unknown_station_kinds() {
+    let mut nested = serde_json::to_value(full_met_hydro()).unwrap();
+    nested["details"] = serde_json::json!({"a": {"b": 1}});
+    assert!(!validator(EventKind::MetHydro).is_valid(&nested));
+    let mut station = serde_json::to_value(full_station()).unwrap();
+    station["kind"] = "lighthouse".into();
+    assert!(!validator(EventKind::Station).is_valid(&station));
+    assert!(serde_json::from_value::<StationReport>(station).is_err());
 }

@@ -123,6 +123,97 @@ async fn replaying_every_kind_yields_the_same_documents() {
 }
 
 #[tokio::test]
+async fn ais_kinds_index_once_with_searchable_text_and_locations() {
+    let es = Es::new("aiskinds");
+    let sink = es.sink(es.config()).await;
+    let batch = ais_batch();
+    let outcome = sink.write(&batch).await.unwrap();
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    // One document per record (history, by coordinates): every station
+    // report and every copy of a met-hydro report.
+    let expected = [(Family::Safety, 3), (Family::MetHydro, 3), (Family::Stations, 3)];
+    for (family, n) in expected {
+        assert_eq!(es.count(family).await, n, "{}", family.name());
+    }
+    sink.write(&batch).await.unwrap();
+    sink.write(&batch[4..]).await.unwrap();
+    for (family, n) in expected {
+        assert_eq!(es.count(family).await, n, "{} after replay", family.name());
+    }
+    let search = |family: Family, query: Value| {
+        let (http, url) = (es.http.clone(), format!("{URL}/{}-{}-*/_search", es.prefix, family.name()));
+        async move {
+            let v: Value = http.post(url).json(&query).send().await.unwrap().json().await.unwrap();
+            v["hits"]["hits"].as_array().cloned().unwrap_or_else(|| panic!("{v}"))
+        }
+    };
+    // `text` is analysed: a word finds the message, whatever its place.
+    let hits = search(Family::Safety, json!({"query": {"match": {"text": "adrift"}}})).await;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["_source"]["text"], "BUOY ADRIFT NEAR MAASMOND");
+    assert_eq!(hits[0]["_id"], "ais.nmea-0-101");
+    let hits = search(Family::Safety, json!({"query": {"term": {"dest_mmsi": "2442000"}}})).await;
+    assert_eq!(hits.len(), 1);
+    // Stations and met-hydro reports are geo_points: found by distance.
+    let near = json!({"query": {"bool": {"filter": [
+        {"geo_distance": {"distance": "2km", "location": {"lat": 51.95, "lon": 4.0}}},
+        {"term": {"off_position": true}}
+    ]}}});
+    let hits = search(Family::Stations, near).await;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["_source"]["name"], "MAAS CENTER");
+    assert_eq!(hits[0]["_source"]["kind"], "aid_to_navigation");
+    let hits = search(
+        Family::MetHydro,
+        json!({"query": {"bool": {"filter": [
+            {"geo_distance": {"distance": "1km", "location": {"lat": 51.98, "lon": 4.05}}},
+            {"range": {"wind_speed_kn": {"gte": 24}}}
+        ]}}}),
+    )
+    .await;
+    assert_eq!(hits.len(), 2);
+    // The full decode is kept in the source, shortest float forms intact.
+    assert_eq!(hits[0]["_source"]["details"]["preciptype"], "rain");
+    assert_eq!(hits[0]["_source"]["wind_gust_kn"], json!(34.4));
+    es.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_index_made_before_the_inland_fields_takes_them_when_templates_are_installed() {
+    let es = Es::new("inland");
+    // Today's static index as an older release made it: without the inland fields.
+    let mut old: Value = serde_json::from_str(Family::Static.mappings()).unwrap();
+    for field in ["eni", "inland_ship_type", "hazard", "loaded", "length_m", "beam_m"] {
+        old["properties"].as_object_mut().unwrap().remove(field);
+    }
+    let index = format!("{URL}/{}-static-2026.09.21", es.prefix);
+    let resp = es.http.put(&index).json(&json!({"mappings": old})).send().await.unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let sink = es.sink(es.config()).await;
+    let inland = Sourced {
+        origin: porttrack_schemas::Origin::new("ais.nmea", 0, 1),
+        event: Event::Static(porttrack_schemas::VesselStatic {
+            mmsi: 244_650_946,
+            timestamp: t(0),
+            eni: Some("02103547".into()),
+            inland_ship_type: Some(8010),
+            hazard: Some(0),
+            loaded: Some(false),
+            length_m: Some(39.0),
+            beam_m: Some(5.0),
+            ..Default::default()
+        }),
+    };
+    let outcome = sink.write(std::slice::from_ref(&inland)).await.unwrap();
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    let doc: Value =
+        es.http.get(format!("{index}/_doc/ais.nmea-0-1")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["_source"]["eni"], "02103547");
+    assert_eq!(doc["_source"]["length"], 39, "the stated length stands in for the dimensions");
+    es.cleanup().await;
+}
+
+#[tokio::test]
 async fn derived_documents_are_idempotent_and_port_calls_only_move_forward() {
     let es = Es::new("derived");
     let sink = es.sink(es.config()).await;

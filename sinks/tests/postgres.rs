@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use porttrack_processors::{CallPhase, ZoneKind, ZonePartial};
-use porttrack_schemas::{Origin, RejectClass};
+use porttrack_schemas::{Event, Origin, RejectClass, Sourced, VesselStatic};
 use porttrack_sinks::derived::{PortCallRow, ZoneEventRow};
 use porttrack_sinks::postgres::{PostgresConfig, PostgresSink, TlsMode, migrate, migration_names};
 use porttrack_sinks::{DeadLetterSummary, Derived, Sink, SinkError};
@@ -143,6 +143,144 @@ async fn older_replays_never_overwrite_newer_state() {
     assert_eq!(row.get::<_, String>(0), "NEW NAME");
     assert_eq!(row.get::<_, f32>(1), 12.0);
     assert_eq!(row.get::<_, chrono::DateTime<Utc>>(2), t(200));
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn ais_kinds_are_stored_once_and_replays_change_nothing() {
+    let db = Db::create("aiskinds").await;
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let batch = ais_batch();
+    sink.write(&batch).await.unwrap();
+    // Three texts; two met-hydro reports (the copy heard by a second
+    // receiver at the same time is the same report); two stations.
+    let tables = [("safety_messages", 3), ("met_hydro", 2), ("stations", 2)];
+    for (table, n) in tables {
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {table}")).await, n, "{table}");
+    }
+    let snapshot = "SELECT string_agg(format('%s', s), ';' ORDER BY mmsi) FROM stations s";
+    let before: String = db.client().await.query_one(snapshot, &[]).await.unwrap().get(0);
+    sink.write(&batch).await.unwrap();
+    sink.write(&batch[3..]).await.unwrap();
+    sink.write(&batch[..6]).await.unwrap();
+    for (table, n) in tables {
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {table}")).await, n, "{table} after replay");
+    }
+    let after: String = db.client().await.query_one(snapshot, &[]).await.unwrap().get(0);
+    assert_eq!(before, after, "replaying the current station state writes nothing");
+
+    let client = db.client().await;
+    // The base station keeps its newest report, though the older came later in the batch.
+    let row = client
+        .query_one(
+            "SELECT kind, event_time, source_offset, station_time FROM stations WHERE mmsi = 2442000",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "base_station");
+    assert_eq!(row.get::<_, chrono::DateTime<Utc>>(1), t(60));
+    assert_eq!(row.get::<_, i64>(2), 107);
+    assert_eq!(row.get::<_, Option<chrono::DateTime<Utc>>>(3), Some(t(60)));
+    sink.write(&[station(2_442_000, 10, 200, None, false)]).await.unwrap(); // older, replayed late
+    let offset: i64 = client
+        .query_one("SELECT source_offset FROM stations WHERE mmsi = 2442000", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(offset, 107, "an older report never overwrites a newer one");
+    let buoy = client
+        .query_one("SELECT kind, name, off_position, aid_type FROM stations WHERE mmsi = 992446001", &[])
+        .await
+        .unwrap();
+    assert_eq!(buoy.get::<_, String>(0), "aid_to_navigation");
+    assert_eq!(buoy.get::<_, String>(1), "MAAS CENTER");
+    assert!(buoy.get::<_, bool>(2));
+    assert_eq!(buoy.get::<_, i16>(3), 22);
+
+    // Met-hydro: typed columns, and the details as decoded.
+    let row = client
+        .query_one(
+            "SELECT wind_speed_kn, wind_gust_kn, water_level_m, details->>'preciptype', (details->>'cdepth2')::int \
+             FROM met_hydro WHERE event_time = $1",
+            &[&t(600)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, f32>(0), 24.5);
+    assert_eq!(row.get::<_, f32>(1), 34.4);
+    assert_eq!(row.get::<_, f32>(2), -0.45);
+    assert_eq!(row.get::<_, String>(3), "rain");
+    assert_eq!(row.get::<_, i32>(4), 31);
+
+    // Safety messages on the map: a vessel at its last position before the
+    // text, a coast station at the station's position.
+    let rows = client
+        .query(
+            "SELECT mmsi, addressed, dest_mmsi, text, lat, lon, located_by FROM safety_messages_located \
+             ORDER BY event_time",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].get::<_, i32>(0), 2_442_000);
+    assert_eq!(rows[0].get::<_, Option<String>>(6).as_deref(), Some("station"));
+    assert!(rows[1].get::<_, bool>(1));
+    assert_eq!(rows[1].get::<_, Option<i32>>(2), Some(2_442_000));
+    assert_eq!(rows[1].get::<_, Option<f64>>(4), Some(51.9));
+    assert_eq!(rows[1].get::<_, Option<String>>(6).as_deref(), Some("vessel_position"));
+    assert_eq!(rows[2].get::<_, String>(3), "NOT UNDER COMMAND");
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn inland_static_data_merges_into_the_vessel_record_and_is_never_blanked() {
+    let db = Db::create("inland").await;
+    let sink = PostgresSink::new(&db.config).unwrap();
+    let mmsi = 244_650_946;
+    let inland = |second, offset, eni: Option<&str>, hazard| Sourced {
+        origin: Origin::new("ais.nmea", 0, offset),
+        event: Event::Static(VesselStatic {
+            mmsi,
+            timestamp: t(second),
+            eni: eni.map(str::to_owned),
+            inland_ship_type: Some(8010),
+            hazard,
+            loaded: Some(true),
+            length_m: Some(110.0),
+            beam_m: Some(11.4),
+            draught: Some(2.5),
+            ..Default::default()
+        }),
+    };
+    // A type 5 first, then the inland report, then a newer type 5 without
+    // inland fields, then an older inland report replayed late.
+    let batch = vec![
+        static_report(mmsi, 100, 1, Some("RHENUS"), None),
+        inland(200, 2, Some("02103547"), Some(1)),
+        static_report(mmsi, 300, 3, Some("RHENUS 2"), None),
+    ];
+    sink.write(&batch).await.unwrap();
+    sink.write(&batch).await.unwrap(); // replay
+    sink.write(&[inland(50, 0, Some("99999999"), Some(3))]).await.unwrap();
+    let read = "SELECT shipname, eni, inland_ship_type, hazard, loaded, length_m, beam_m, draught, last_report \
+                FROM vessels";
+    let rows = db.client().await.query(read, &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.get::<_, String>(0), "RHENUS 2");
+    assert_eq!(row.get::<_, String>(1), "02103547", "an older report only fills blanks");
+    assert_eq!(row.get::<_, i16>(2), 8010);
+    assert_eq!(row.get::<_, i16>(3), 1);
+    assert!(row.get::<_, bool>(4));
+    assert_eq!((row.get::<_, f32>(5), row.get::<_, f32>(6), row.get::<_, f32>(7)), (110.0, 11.4, 2.5));
+    assert_eq!(row.get::<_, chrono::DateTime<Utc>>(8), t(300));
+    // A newer inland report overwrites what it has.
+    sink.write(&[inland(400, 4, None, Some(0))]).await.unwrap();
+    let row = db.client().await.query_one(read, &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>(1), "02103547", "a field a newer report lacks is kept");
+    assert_eq!(row.get::<_, i16>(3), 0);
     db.drop_now().await;
 }
 

@@ -55,8 +55,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use porttrack_ais::{Application, Assembler, Decoder, FragmentKey, Hull, Limits, Message, Sentence};
 use porttrack_schemas::{
-    Event, MetHydroObservation, Origin, Position, RejectClass, Rejection, SafetyMessage, Sourced, StationKind,
-    StationReport, ValidationRules, VesselStatic, WeatherObservation,
+    Event, MetHydroObservation, Origin, Position, RejectClass, Rejection, SafetyMessage, Sourced,
+    StationKind, StationReport, ValidationRules, VesselStatic, WeatherObservation,
 };
 
 use super::{DecodeOutcome, RecordIn, Refused};
@@ -97,6 +97,20 @@ pub struct NmeaDecoder {
     ignored: Ignored,
 }
 
+/// The AIS message types that may be decoded and deliberately not stored
+/// (the closed label set of `porttrack_ais_messages_ignored_total`): 6 and
+/// 8 when their application is not one PortTrack stores, the others always.
+pub const IGNORED_TYPES: [u8; 14] = [6, 7, 8, 9, 10, 13, 15, 16, 17, 20, 22, 23, 25, 26];
+
+/// An AIS message type as a metric label (`"0"`..=`"27"`; `"other"` beyond).
+pub fn type_label(message_type: u8) -> &'static str {
+    const LABELS: [&str; 28] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17",
+        "18", "19", "20", "21", "22", "23", "24", "25", "26", "27",
+    ];
+    LABELS.get(usize::from(message_type)).copied().unwrap_or("other")
+}
+
 /// Messages decoded and deliberately not stored, by AIS message type.
 #[derive(Debug, Default)]
 struct Ignored {
@@ -109,6 +123,8 @@ impl Ignored {
         if let Some(n) = self.by_type.get_mut(usize::from(message_type)) {
             *n += 1;
         }
+        metrics::counter!(porttrack_metrics::AIS_MESSAGES_IGNORED_TOTAL, "type" => type_label(message_type))
+            .increment(1);
     }
 }
 
@@ -595,6 +611,12 @@ fn inland_static(mmsi: u32, s: &porttrack_ais::InlandStaticData, at: DateTime<Ut
         mmsi,
         timestamp: at,
         draught: s.draught_m.filter(|d| *d > 0.0).map(|d| d as f32),
+        eni: text(&s.eni),
+        inland_ship_type: s.ship_type,
+        hazard: s.hazard,
+        loaded: s.loaded,
+        length_m: s.length_m.map(|l| l as f32),
+        beam_m: s.beam_m.map(|b| b as f32),
         ..Default::default()
     }
 }
@@ -714,7 +736,8 @@ mod tests {
     const TYPE11: &str = "!AIVDM,1,1,,B,;4R33:1uUK2F`q?mOt@@GoQ00000,0*5D";
     const TYPE21_A: &str = "!AIVDM,2,1,5,B,E1mg=5J1T4W0h97aRh6ba84<h2d;W:Te=eLvH50```q,0*46";
     const TYPE21_B: &str = "!AIVDM,2,2,5,B,:D44QDlp0C1DU00,2*36";
-    const MET_HYDRO_11: &str = "!AIVDO,1,1,4,B,8>jR06@0Bk3:wOli;<`WPhh<1rqVBQf2V@Pdt0J82avIM2b<<Rv1t<ot=@1,2*54";
+    const MET_HYDRO_11: &str =
+        "!AIVDO,1,1,4,B,8>jR06@0Bk3:wOli;<`WPhh<1rqVBQf2V@Pdt0J82avIM2b<<Rv1t<ot=@1,2*54";
     const INLAND_STATIC: &str = "!AIVDM,1,1,,B,83aDChPj2d<dL<uM=hhhI?a@6HP0,0*40";
     const TYPE17: &str = "!AIVDM,1,1,1,A,A;wUJKU>io;WlWuwH`W1PpnuN<isf;5iHtOM1S6q?vsvNrNGOqLcr5mfD6t,2*51";
     const TYPE20: &str = "!AIVDM,1,1,,A,Dh3OvjB8IN>4,0*1D";
@@ -730,13 +753,10 @@ mod tests {
         let mut d = decoders();
         let out = decode(&mut d, 0, TYPE12, now());
         let Event::Safety(m) = only_event(&out) else { panic!("{out:?}") };
-        assert_eq!((m.mmsi, m.addressed, m.dest_mmsi, m.sequence, m.retransmit), (
-            2_275_200,
-            true,
-            Some(215_724_000),
-            Some(0),
-            Some(false)
-        ));
+        assert_eq!(
+            (m.mmsi, m.addressed, m.dest_mmsi, m.sequence, m.retransmit),
+            (2_275_200, true, Some(215_724_000), Some(0), Some(false))
+        );
         assert_eq!(m.text, "PLEASE REPORT TO JOBOURG TRAFFIC CHANNEL 13");
         assert_eq!(m.timestamp, now());
 
@@ -785,7 +805,10 @@ mod tests {
         let Event::MetHydro(m) = &report.event else { panic!("{report:?}") };
         assert_eq!((m.mmsi, m.dac, m.fid), (992_509_977, 1, 11));
         assert_eq!((m.report_day, m.report_hour, m.report_minute), (Some(18), Some(17), Some(15)));
-        assert_eq!((m.wind_direction_deg, m.humidity_pct, m.air_temperature_c), (Some(12), Some(50), Some(14.2)));
+        assert_eq!(
+            (m.wind_direction_deg, m.humidity_pct, m.air_temperature_c),
+            (Some(12), Some(50), Some(14.2))
+        );
         assert_eq!((m.dew_point_c, m.water_level_m, m.wave_period_s), (Some(12.3), Some(-8.4), Some(35)));
         assert_eq!((m.sea_state, m.water_temperature_c, m.ice), (Some(3), Some(12.3), Some(0)));
         assert_eq!(m.visibility_greater, None, "FID 11 has no such flag");
@@ -801,21 +824,44 @@ mod tests {
     }
 
     #[test]
+    fn a_met_hydro_report_of_not_available_values_is_kept_and_valid() {
+        // gpsd's FID 31 test message: every measurement "not available".
+        let fid31 = "!AIVDO,1,1,5,A,8>jR06@0Gwli:QQUP3en?wvlFR06EuOwgwl?wnSwe7wvlOwwsAwwnSGmwvh0,0*51";
+        let mut d = decoders();
+        let out = decode(&mut d, 0, fid31, now());
+        assert!(out.rejections.is_empty(), "{out:?}");
+        let [_, report] = out.events.as_slice() else { panic!("{out:?}") };
+        let Event::MetHydro(m) = &report.event else { panic!("{report:?}") };
+        assert_eq!((m.fid, m.wind_speed_kn, m.pressure_hpa, m.air_temperature_c), (31, None, None, None));
+        assert_eq!((m.report_day, m.visibility_greater), (Some(29), Some(false)));
+        // gpsd's sentinels stay in the details, as gpsd prints them.
+        assert_eq!(m.details.as_ref().unwrap()["wspeed"], 127);
+    }
+
+    #[test]
     fn inland_static_data_becomes_a_static_report() {
         let mut d = decoders();
         let out = decode(&mut d, 0, INLAND_STATIC, now());
         let Event::Static(s) = only_event(&out) else { panic!("{out:?}") };
+        // gpsdecode: "vin":"02103547","length":390,"beam":50,"shiptype":8010,"hazard":0,"draught":204
         assert_eq!(s.mmsi, 244_650_946);
-        assert_eq!(s.draught, Some(2.04));
+        assert_eq!(s.eni.as_deref(), Some("02103547"));
+        assert_eq!((s.length_m, s.beam_m, s.draught), (Some(39.0), Some(5.0), Some(2.04)));
+        assert_eq!((s.inland_ship_type, s.hazard), (Some(8010), Some(0)));
+        assert_eq!(s.length(), Some(39));
+        assert!(s.loaded.is_some());
     }
 
     #[test]
     fn valid_traffic_without_a_table_is_counted_not_dead_lettered() {
         let mut d = decoders();
-        let out = decode(&mut d, 0, &format!("{TYPE17}\n{TYPE20}\n{TYPE20}"), now());
+        let area_notice = "!AIVDM,1,1,,B,803Ovrh0EP:024`@02PN04da=3V<>N0000,4*39"; // 8, DAC 1 FID 22
+        let out = decode(&mut d, 0, &format!("{TYPE17}\n{TYPE20}\n{TYPE20}\n{area_notice}"), now());
         assert!(out.events.is_empty() && out.rejections.is_empty(), "{out:?}");
         let TopicDecoder::Nmea(nmea) = d.topics.get("ais.nmea").unwrap() else { panic!() };
-        assert_eq!(nmea.ignored().collect::<Vec<_>>(), [(17, 1), (20, 2)]);
+        assert_eq!(nmea.ignored().collect::<Vec<_>>(), [(8, 1), (17, 1), (20, 2)]);
+        assert!(nmea.ignored().all(|(t, _)| IGNORED_TYPES.contains(&t)));
+        assert_eq!((type_label(17), type_label(0), type_label(28)), ("17", "0", "other"));
     }
 
     #[test]

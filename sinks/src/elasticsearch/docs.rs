@@ -9,8 +9,8 @@
 use chrono::{DateTime, Datelike, Utc};
 use porttrack_processors::ZonePartial;
 use porttrack_schemas::{
-    CargoEvent, CargoOperation, Event, Origin, PortOpsEvent, PortOpsKind, Position, Sourced, VesselStatic,
-    WeatherObservation,
+    CargoEvent, CargoOperation, Event, MetHydroObservation, Origin, PortOpsEvent, PortOpsKind, Position,
+    SafetyMessage, Sourced, StationReport, VesselStatic, WeatherObservation,
 };
 use serde::Serialize;
 
@@ -103,6 +103,15 @@ impl Encoder<'_> {
             Event::Cargo(c) => self.simple(out, Family::Cargo, c.timestamp, &id, &CargoDoc::new(c, source)),
             Event::PortOps(o) => {
                 self.simple(out, Family::PortOps, o.timestamp, &id, &PortOpsDoc::new(o, source))
+            }
+            Event::Safety(m) => {
+                self.simple(out, Family::Safety, m.timestamp, &id, &SafetyDoc::new(m, source))
+            }
+            Event::MetHydro(m) => {
+                self.simple(out, Family::MetHydro, m.timestamp, &id, &MetHydroDoc::new(m, source))
+            }
+            Event::Station(s) => {
+                self.simple(out, Family::Stations, s.timestamp, &id, &StationDoc::new(s, source))
             }
             // Never acknowledge a kind without a home as stored.
             other => Err(SinkError::Permanent(format!(
@@ -268,6 +277,18 @@ struct StaticDoc<'a> {
     destination: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     eta: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eni: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inland_ship_type: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hazard: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loaded: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length_m: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beam_m: Option<f32>,
     source: SourceDoc<'a>,
 }
 
@@ -289,6 +310,12 @@ impl<'a> StaticDoc<'a> {
             draught: s.draught,
             destination: s.destination.as_deref(),
             eta: s.eta,
+            eni: s.eni.as_deref(),
+            inland_ship_type: s.inland_ship_type,
+            hazard: s.hazard,
+            loaded: s.loaded,
+            length_m: s.length_m,
+            beam_m: s.beam_m,
             source,
         }
     }
@@ -398,6 +425,211 @@ impl<'a> PortOpsDoc<'a> {
             resource: &o.resource,
             shift: o.shift.as_deref(),
             berth: o.berth.as_deref(),
+            source,
+        }
+    }
+}
+
+/// A safety-related text. No location: the message carries none (the
+/// read API places it at its sender, see the `safety_messages_located` view).
+#[derive(Serialize)]
+struct SafetyDoc<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: DateTime<Utc>,
+    mmsi: Mmsi,
+    addressed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_mmsi: Option<Mmsi>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retransmit: Option<bool>,
+    text: &'a str,
+    source: SourceDoc<'a>,
+}
+
+impl<'a> SafetyDoc<'a> {
+    fn new(m: &'a SafetyMessage, source: SourceDoc<'a>) -> Self {
+        SafetyDoc {
+            timestamp: m.timestamp,
+            mmsi: Mmsi(m.mmsi),
+            addressed: m.addressed,
+            dest_mmsi: m.dest_mmsi.map(Mmsi),
+            sequence: m.sequence,
+            retransmit: m.retransmit,
+            text: &m.text,
+            source,
+        }
+    }
+}
+
+/// A met-hydro report: its typed fields (their shortest `f32` forms), and
+/// `details` as decoded (stored, not indexed: the mapping disables it).
+#[derive(Serialize)]
+struct MetHydroDoc<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: DateTime<Utc>,
+    mmsi: Mmsi,
+    dac: u16,
+    fid: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<GeoPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_day: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_hour: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_minute: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wind_speed_kn: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wind_gust_kn: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wind_direction_deg: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wind_gust_direction_deg: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    air_temperature_c: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    humidity_pct: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dew_point_c: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pressure_hpa: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pressure_tendency: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility_nm: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility_greater: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    water_level_m: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    water_level_trend: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_speed_kn: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_direction_deg: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wave_height_m: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wave_period_s: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wave_direction_deg: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swell_height_m: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swell_period_s: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swell_direction_deg: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sea_state: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    water_temperature_c: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    precipitation_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    salinity_permille: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ice: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    source: SourceDoc<'a>,
+}
+
+impl<'a> MetHydroDoc<'a> {
+    fn new(m: &'a MetHydroObservation, source: SourceDoc<'a>) -> Self {
+        MetHydroDoc {
+            timestamp: m.timestamp,
+            mmsi: Mmsi(m.mmsi),
+            dac: m.dac,
+            fid: m.fid,
+            location: m.lat.zip(m.lon).map(|(lat, lon)| GeoPoint { lat, lon }),
+            report_day: m.report_day,
+            report_hour: m.report_hour,
+            report_minute: m.report_minute,
+            wind_speed_kn: m.wind_speed_kn,
+            wind_gust_kn: m.wind_gust_kn,
+            wind_direction_deg: m.wind_direction_deg,
+            wind_gust_direction_deg: m.wind_gust_direction_deg,
+            air_temperature_c: m.air_temperature_c,
+            humidity_pct: m.humidity_pct,
+            dew_point_c: m.dew_point_c,
+            pressure_hpa: m.pressure_hpa,
+            pressure_tendency: m.pressure_tendency,
+            visibility_nm: m.visibility_nm,
+            visibility_greater: m.visibility_greater,
+            water_level_m: m.water_level_m,
+            water_level_trend: m.water_level_trend,
+            current_speed_kn: m.current_speed_kn,
+            current_direction_deg: m.current_direction_deg,
+            wave_height_m: m.wave_height_m,
+            wave_period_s: m.wave_period_s,
+            wave_direction_deg: m.wave_direction_deg,
+            swell_height_m: m.swell_height_m,
+            swell_period_s: m.swell_period_s,
+            swell_direction_deg: m.swell_direction_deg,
+            sea_state: m.sea_state,
+            water_temperature_c: m.water_temperature_c,
+            precipitation_type: m.precipitation_type,
+            salinity_permille: m.salinity_permille,
+            ice: m.ice,
+            details: m.details.as_ref(),
+            source,
+        }
+    }
+}
+
+/// A base station, UTC response or aid-to-navigation report (one document
+/// per report: the history; Postgres keeps the latest per station).
+#[derive(Serialize)]
+struct StationDoc<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: DateTime<Utc>,
+    mmsi: Mmsi,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<GeoPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aid_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    virtual_aid: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    off_position: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epfd: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_bow: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_stern: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_starboard: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    station_time: Option<DateTime<Utc>>,
+    source: SourceDoc<'a>,
+}
+
+impl<'a> StationDoc<'a> {
+    fn new(s: &'a StationReport, source: SourceDoc<'a>) -> Self {
+        StationDoc {
+            timestamp: s.timestamp,
+            mmsi: Mmsi(s.mmsi),
+            kind: s.kind.as_str(),
+            location: s.lat.zip(s.lon).map(|(lat, lon)| GeoPoint { lat, lon }),
+            name: s.name.as_deref(),
+            aid_type: s.aid_type,
+            virtual_aid: s.virtual_aid,
+            off_position: s.off_position,
+            epfd: s.epfd,
+            to_bow: s.to_bow,
+            to_stern: s.to_stern,
+            to_port: s.to_port,
+            to_starboard: s.to_starboard,
+            station_time: s.station_time,
             source,
         }
     }

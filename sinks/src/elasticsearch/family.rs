@@ -30,11 +30,17 @@ pub enum Family {
     WeatherAlerts,
     /// Congestion partials.
     Congestion,
+    /// Safety-related texts (AIS 12, 14), `text` analysed for search.
+    Safety,
+    /// Met-hydro reports (`geo_point` `location` when located; `details` kept, not indexed).
+    MetHydro,
+    /// Base stations, UTC responses and aids to navigation (`geo_point` `location`).
+    Stations,
 }
 
 impl Family {
     /// Every family, in installation order.
-    pub const ALL: [Family; 10] = [
+    pub const ALL: [Family; 13] = [
         Family::Positions,
         Family::Static,
         Family::Weather,
@@ -45,6 +51,9 @@ impl Family {
         Family::Anomalies,
         Family::WeatherAlerts,
         Family::Congestion,
+        Family::Safety,
+        Family::MetHydro,
+        Family::Stations,
     ];
 
     /// The name used in index and template names.
@@ -60,6 +69,9 @@ impl Family {
             Family::Anomalies => "anomalies",
             Family::WeatherAlerts => "weather-alerts",
             Family::Congestion => "congestion",
+            Family::Safety => "safety",
+            Family::MetHydro => "met-hydro",
+            Family::Stations => "stations",
         }
     }
 
@@ -76,12 +88,17 @@ impl Family {
             Family::Anomalies => include_str!("../../es/anomalies.json"),
             Family::WeatherAlerts => include_str!("../../es/weather-alerts.json"),
             Family::Congestion => include_str!("../../es/congestion.json"),
+            Family::Safety => include_str!("../../es/safety.json"),
+            Family::MetHydro => include_str!("../../es/met-hydro.json"),
+            Family::Stations => include_str!("../../es/stations.json"),
         }
     }
 
-    /// The template priority: distinct per family. No two families' patterns
-    /// overlap today (observations are `weather-obs`, not `weather`, so that
-    /// `weather-obs-*` never matches alert indices), but Elasticsearch refuses
+    /// The template priority: distinct per family (new families are appended
+    /// to [`Family::ALL`], so existing priorities never change). No two
+    /// families' patterns overlap today (observations are `weather-obs`, not
+    /// `weather`, so that `weather-obs-*` never matches alert indices;
+    /// `stations-*` and `static-*` differ before the `-`), but Elasticsearch refuses
     /// overlapping templates of equal priority, so a future family cannot
     /// break installation.
     pub fn priority(self) -> u32 {

@@ -11,7 +11,8 @@
 //!   ([`Family`]) with an index template (`PUT _index_template/{prefix}-{family}`,
 //!   composable templates, ES ≥ 7.8) installed by
 //!   [`ElasticsearchSink::install_template`]: `dynamic: strict`, `keyword`
-//!   identifiers, `date` times, `geo_point` locations (positions, weather).
+//!   identifiers, `date` times, `geo_point` locations (positions, weather,
+//!   met-hydro reports, stations), analysed `text` for safety messages.
 //!   A malformed document is refused with a mapping error (HTTP 400 item)
 //!   rather than silently widening the mapping; the record is reported back
 //!   as rejected, for the dead-letter topic.

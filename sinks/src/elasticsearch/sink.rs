@@ -116,6 +116,14 @@ impl ElasticsearchSink {
 
     /// Installs (or updates) the ILM policy (with `ilm`) and the index
     /// template of every [`Family`]. Idempotent; run at start.
+    ///
+    /// A template only shapes indices created after it, and today's daily
+    /// index already exists when a new release adds optional fields to a
+    /// family (the inland fields of `static`): with `dynamic: strict` its
+    /// documents would be refused until midnight. So the family's mappings
+    /// are also put to its existing indices (`PUT {prefix}-{family}-*/_mapping?allow_no_indices=true`,
+    /// additive; matching no index is fine). With `ilm`, data
+    /// streams take new fields at their next rollover.
     pub async fn install_template(&self) -> Result<(), SinkError> {
         if self.ilm {
             self.client.put_json(&format!("_ilm/policy/{}-events", self.prefix), &self.ilm_policy()).await?;
@@ -123,6 +131,11 @@ impl ElasticsearchSink {
         for family in Family::ALL {
             let name = format!("{}-{}", self.prefix, family.name());
             self.client.put_json(&format!("_index_template/{name}"), &self.template(family)).await?;
+            if !(self.ilm && family.is_append_only()) {
+                let mappings: serde_json::Value = serde_json::from_str(family.mappings())
+                    .map_err(|e| SinkError::Permanent(format!("{} mappings: {e}", family.name())))?;
+                self.client.put_json(&format!("{name}-*/_mapping?allow_no_indices=true"), &mappings).await?;
+            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! processor output has a file.
 //!
 //! * `{kind}.ndjson` per event kind (`position`, `static`, `weather`,
-//!   `cargo`, `port_ops`): one line per accepted event, the [`Event`]'s own
+//!   `cargo`, `port_ops`, `safety`, `met_hydro`, `station`): one line per accepted event, the [`Event`]'s own
 //!   serialisation (with its `event` tag) plus its document `id`:
 //!   `{"id":"ais.positions-0-7","event":"position","mmsi":…}`.
 //! * `derived/{kind}.ndjson` (`zone_events`, `port_calls`, `anomalies`,
@@ -100,6 +100,9 @@ fn event_file(event: &Event) -> Result<&'static str, SinkError> {
         Event::Weather(_) => "weather.ndjson",
         Event::Cargo(_) => "cargo.ndjson",
         Event::PortOps(_) => "port_ops.ndjson",
+        Event::Safety(_) => "safety.ndjson",
+        Event::MetHydro(_) => "met_hydro.ndjson",
+        Event::Station(_) => "station.ndjson",
         other => {
             return Err(SinkError::Permanent(format!("event kind {} has no file", other.kind().as_str())));
         }
@@ -276,6 +279,63 @@ mod tests {
         assert_eq!(first["id"], "ais.positions-0-0");
         assert_eq!(first["event"], "position");
         assert_eq!(first["mmsi"], 244_000_001);
+    }
+
+    #[test]
+    fn the_ais_kinds_get_one_file_each_with_their_ids() {
+        use chrono::{TimeZone, Utc};
+        use porttrack_schemas::{MetHydroObservation, Origin, SafetyMessage, StationKind, StationReport};
+
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FileSink::open(dir.path()).unwrap();
+        let t = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
+        let at = |index| Origin::new("ais.nmea", 0, 9).with_index(index);
+        let details = serde_json::json!({"wspeed": 22, "preciptype": "rain"});
+        let batch = vec![
+            Sourced {
+                origin: at(0),
+                event: Event::Safety(SafetyMessage {
+                    mmsi: 2_442_000,
+                    timestamp: t,
+                    text: "SART ACTIVE".into(),
+                    ..Default::default()
+                }),
+            },
+            Sourced {
+                origin: at(1),
+                event: Event::MetHydro(MetHydroObservation {
+                    mmsi: 2_442_011,
+                    timestamp: t,
+                    dac: 1,
+                    fid: 31,
+                    wind_speed_kn: Some(22.0),
+                    details: details.as_object().cloned(),
+                    ..Default::default()
+                }),
+            },
+            Sourced {
+                origin: at(2),
+                event: Event::Station(StationReport {
+                    mmsi: 992_446_001,
+                    timestamp: t,
+                    kind: StationKind::AidToNavigation,
+                    off_position: Some(true),
+                    ..Default::default()
+                }),
+            },
+        ];
+        futures::executor::block_on(sink.write(&batch)).unwrap();
+        for (file, id, field, value) in [
+            ("safety", "ais.nmea-0-9", "text", serde_json::json!("SART ACTIVE")),
+            ("met_hydro", "ais.nmea-0-9-1", "details", details.clone()),
+            ("station", "ais.nmea-0-9-2", "kind", serde_json::json!("aid_to_navigation")),
+        ] {
+            let text = std::fs::read_to_string(dir.path().join(format!("{file}.ndjson"))).unwrap();
+            let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+            assert_eq!(v["event"], file);
+            assert_eq!(v["id"], id);
+            assert_eq!(v[field], value, "{file}");
+        }
     }
 
     #[test]

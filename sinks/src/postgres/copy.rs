@@ -17,14 +17,14 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use futures::pin_mut;
 use porttrack_processors::ZonePartial;
-use porttrack_schemas::{CargoOperation, Event, Origin, Sourced, VesselStatic};
+use porttrack_schemas::{CargoOperation, Event, Origin, Sourced, StationReport, VesselStatic};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::ToSql;
 
 use super::classify;
 use super::statements::{
-    ANOMALIES, CARGO, CONGESTION, DEAD_LETTERS, Kind, PORT_CALLS, PORT_OPS, VESSELS, WEATHER, WEATHER_ALERTS,
-    ZONE_EVENTS,
+    ANOMALIES, CARGO, CONGESTION, DEAD_LETTERS, Kind, MET_HYDRO, PORT_CALLS, PORT_OPS, SAFETY_MESSAGES,
+    STATIONS, VESSELS, WEATHER, WEATHER_ALERTS, ZONE_EVENTS,
 };
 use crate::derived::{AnomalyRow, PortCallRow, WeatherAlertRow, ZoneEventRow};
 use crate::{DeadLetterSummary, PositionRef, SinkError};
@@ -150,6 +150,8 @@ pub(super) async fn copy_vessels(tx: &Transaction<'_>, records: &[Sourced<Event>
                 .map(|d| d.map(|v| i16_of("dimension", v)).transpose());
             let [bow, stern, port, starboard] = dims;
             let (bow, stern, port, starboard) = (bow?, stern?, port?, starboard?);
+            let inland_type = s.inland_ship_type.map(|t| i16_of("inland_ship_type", t)).transpose()?;
+            let hazard = s.hazard.map(i16::from);
             write_row(
                 w,
                 &[
@@ -166,6 +168,12 @@ pub(super) async fn copy_vessels(tx: &Transaction<'_>, records: &[Sourced<Event>
                     &s.draught,
                     &s.destination,
                     &s.eta,
+                    &s.eni,
+                    &inland_type,
+                    &hazard,
+                    &s.loaded,
+                    &s.length_m,
+                    &s.beam_m,
                 ],
             )
             .await?;
@@ -268,6 +276,159 @@ pub(super) async fn copy_port_ops(
                     &c.topic,
                     &c.partition,
                     &c.offset,
+                ],
+            )
+            .await?;
+        }
+    })
+}
+
+/// Safety-related messages, one row per record.
+pub(super) async fn copy_safety(tx: &Transaction<'_>, records: &[Sourced<Event>]) -> Result<u64, SinkError> {
+    copy_rows!(tx, SAFETY_MESSAGES, |w| {
+        for r in records {
+            let Event::Safety(e) = &r.event else { continue };
+            let c = Coords::of(&r.origin);
+            let mmsi = i32_of("mmsi", e.mmsi)?;
+            let dest = e.dest_mmsi.map(|d| i32_of("dest_mmsi", d)).transpose()?;
+            let sequence = e.sequence.map(i16::from);
+            write_row(
+                w,
+                &[
+                    &c.topic,
+                    &c.partition,
+                    &c.offset,
+                    &c.index,
+                    &e.timestamp,
+                    &mmsi,
+                    &e.addressed,
+                    &dest,
+                    &sequence,
+                    &e.retransmit,
+                    &e.text,
+                ],
+            )
+            .await?;
+        }
+    })
+}
+
+/// Met-hydro reports, one row per record (the merge keeps one per station and time).
+pub(super) async fn copy_met_hydro(
+    tx: &Transaction<'_>,
+    records: &[Sourced<Event>],
+) -> Result<u64, SinkError> {
+    copy_rows!(tx, MET_HYDRO, |w| {
+        for r in records {
+            let Event::MetHydro(e) = &r.event else { continue };
+            let c = Coords::of(&r.origin);
+            let mmsi = i32_of("mmsi", e.mmsi)?;
+            let dac = i16_of("dac", e.dac)?;
+            let small = |v: Option<u8>| v.map(i16::from);
+            let deg = |what: &str, v: Option<u16>| v.map(|d| i16_of(what, d)).transpose();
+            let details = e.details.clone().map(serde_json::Value::Object);
+            write_row(
+                w,
+                &[
+                    &mmsi,
+                    &e.timestamp,
+                    &dac,
+                    &i16::from(e.fid),
+                    &e.lat,
+                    &e.lon,
+                    &small(e.report_day),
+                    &small(e.report_hour),
+                    &small(e.report_minute),
+                    &e.wind_speed_kn,
+                    &e.wind_gust_kn,
+                    &deg("wind_direction_deg", e.wind_direction_deg)?,
+                    &deg("wind_gust_direction_deg", e.wind_gust_direction_deg)?,
+                    &e.air_temperature_c,
+                    &small(e.humidity_pct),
+                    &e.dew_point_c,
+                    &e.pressure_hpa,
+                    &small(e.pressure_tendency),
+                    &e.visibility_nm,
+                    &e.visibility_greater,
+                    &e.water_level_m,
+                    &small(e.water_level_trend),
+                    &e.current_speed_kn,
+                    &deg("current_direction_deg", e.current_direction_deg)?,
+                    &e.wave_height_m,
+                    &small(e.wave_period_s),
+                    &deg("wave_direction_deg", e.wave_direction_deg)?,
+                    &e.swell_height_m,
+                    &small(e.swell_period_s),
+                    &deg("swell_direction_deg", e.swell_direction_deg)?,
+                    &small(e.sea_state),
+                    &e.water_temperature_c,
+                    &small(e.precipitation_type),
+                    &e.salinity_permille,
+                    &small(e.ice),
+                    &details,
+                    &c.topic,
+                    &c.partition,
+                    &c.offset,
+                    &c.index,
+                ],
+            )
+            .await?;
+        }
+    })
+}
+
+/// Station reports: the batch's newest per MMSI (event time, then offset,
+/// then index: the order the merge's guard uses), since one upsert
+/// statement may touch each station's row once.
+pub(super) async fn copy_stations(
+    tx: &Transaction<'_>,
+    records: &[Sourced<Event>],
+) -> Result<u64, SinkError> {
+    let mut latest: BTreeMap<u32, (&StationReport, &Origin)> = BTreeMap::new();
+    for r in records {
+        let Event::Station(s) = &r.event else { continue };
+        latest
+            .entry(s.mmsi)
+            .and_modify(|cur| {
+                if (s.timestamp, r.origin.offset, r.origin.index)
+                    >= (cur.0.timestamp, cur.1.offset, cur.1.index)
+                {
+                    *cur = (s, &r.origin);
+                }
+            })
+            .or_insert((s, &r.origin));
+    }
+    copy_rows!(tx, STATIONS, |w| {
+        for (s, origin) in latest.values() {
+            let c = Coords::of(origin);
+            let mmsi = i32_of("mmsi", s.mmsi)?;
+            let kind = s.kind.as_str();
+            let small = |v: Option<u8>| v.map(i16::from);
+            let dims = [s.to_bow, s.to_stern, s.to_port, s.to_starboard]
+                .map(|d| d.map(|v| i16_of("dimension", v)).transpose());
+            let [bow, stern, port, starboard] = dims;
+            write_row(
+                w,
+                &[
+                    &mmsi,
+                    &kind,
+                    &s.timestamp,
+                    &s.lat,
+                    &s.lon,
+                    &s.name,
+                    &small(s.aid_type),
+                    &s.virtual_aid,
+                    &s.off_position,
+                    &small(s.epfd),
+                    &bow?,
+                    &stern?,
+                    &port?,
+                    &starboard?,
+                    &s.station_time,
+                    &c.topic,
+                    &c.partition,
+                    &c.offset,
+                    &c.index,
                 ],
             )
             .await?;

@@ -11,10 +11,13 @@
 //! |---|---|---|
 //! | `positions` (RANGE partitions by event day) | positions | event time + Kafka coordinates |
 //! | `vessel_state` | positions, coalesced per batch | MMSI, guarded by (event time, offset) |
-//! | `vessels` | static/voyage reports, merged | MMSI; newer fills, older only fills blanks |
+//! | `vessels` | static/voyage reports (inland ERI fields too), merged | MMSI; newer fills, older only fills blanks |
 //! | `weather`, view `weather_latest` | observations | (station, event time) |
 //! | `cargo_events`, view `cargo_inventory` | cargo | terminal `event_id` |
 //! | `port_ops_events` | pilotage, towage, mooring | operator `event_id` |
+//! | `safety_messages`, view `safety_messages_located` | AIS 12/14 texts (the view adds the sender's position) | Kafka coordinates |
+//! | `met_hydro` | AIS met-hydro reports (typed columns + `details` jsonb) | (station MMSI, event time) |
+//! | `stations` | AIS 4/11/21 base stations, UTC responses, aids to navigation | MMSI, guarded by (event time, offset, index) |
 //! | `zone_events`, view `vessels_in_zone` | processors | (mmsi, zone, time, direction) |
 //! | `port_calls` | processors | call id; fields only move forward |
 //! | `anomalies`, `weather_alerts` | processors | (vessel or zone, time, kind) |

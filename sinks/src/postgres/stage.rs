@@ -16,14 +16,15 @@ use tokio_postgres::error::SqlState;
 use super::classify;
 use super::copy::{self, Coords, i16_of, i32_of};
 use super::statements::{
-    ANOMALIES, CARGO, CONGESTION, DEAD_LETTERS, Kind, PORT_CALLS, PORT_OPS, POSITIONS, POSITIONS_DIRECT,
-    ROLLBACK_TO_SAVEPOINT, SAVEPOINT, UPSERT_VESSEL_STATE, VESSELS, WEATHER, WEATHER_ALERTS, ZONE_EVENTS,
+    ANOMALIES, CARGO, CONGESTION, DEAD_LETTERS, Kind, MET_HYDRO, PORT_CALLS, PORT_OPS, POSITIONS,
+    POSITIONS_DIRECT, ROLLBACK_TO_SAVEPOINT, SAFETY_MESSAGES, SAVEPOINT, STATIONS, UPSERT_VESSEL_STATE,
+    VESSELS, WEATHER, WEATHER_ALERTS, ZONE_EVENTS,
 };
 use crate::{DeadLetterSummary, Derived, PositionRef, SinkError};
 
 /// Stages and merges every event of `records`.
 pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>]) -> Result<(), SinkError> {
-    let mut kinds = [false; 5];
+    let mut kinds = [false; 8];
     for r in records {
         let k = match &r.event {
             Event::Position(_) => 0,
@@ -31,6 +32,9 @@ pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>
             Event::Weather(_) => 2,
             Event::Cargo(_) => 3,
             Event::PortOps(_) => 4,
+            Event::Safety(_) => 5,
+            Event::MetHydro(_) => 6,
+            Event::Station(_) => 7,
             // A kind this sink does not know yet must not be acknowledged as stored.
             other => {
                 return Err(SinkError::Permanent(format!(
@@ -60,6 +64,18 @@ pub(super) async fn stage_events(tx: &Transaction<'_>, records: &[Sourced<Event>
     if kinds[4] {
         copy::copy_port_ops(tx, records).await?;
         merge(tx, &PORT_OPS).await?;
+    }
+    if kinds[5] {
+        copy::copy_safety(tx, records).await?;
+        merge(tx, &SAFETY_MESSAGES).await?;
+    }
+    if kinds[6] {
+        copy::copy_met_hydro(tx, records).await?;
+        merge(tx, &MET_HYDRO).await?;
+    }
+    if kinds[7] {
+        copy::copy_stations(tx, records).await?;
+        merge(tx, &STATIONS).await?;
     }
     Ok(())
 }

@@ -77,6 +77,12 @@ pub(super) const VESSELS: Kind = Kind {
         Type::FLOAT4,
         Type::TEXT,
         Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::INT2,
+        Type::INT2,
+        Type::BOOL,
+        Type::FLOAT4,
+        Type::FLOAT4,
     ],
     merges: &[sql!("merge_vessels")],
 };
@@ -137,6 +143,97 @@ pub(super) const PORT_OPS: Kind = Kind {
         Type::INT8,
     ],
     merges: &[sql!("merge_port_ops_events")],
+};
+
+pub(super) const SAFETY_MESSAGES: Kind = Kind {
+    copy: sql!("copy_safety_messages"),
+    types: &[
+        Type::TEXT,
+        Type::INT4,
+        Type::INT8,
+        Type::INT2,
+        Type::TIMESTAMPTZ,
+        Type::INT4,
+        Type::BOOL,
+        Type::INT4,
+        Type::INT2,
+        Type::BOOL,
+        Type::TEXT,
+    ],
+    merges: &[sql!("merge_safety_messages")],
+};
+
+pub(super) const MET_HYDRO: Kind = Kind {
+    copy: sql!("copy_met_hydro"),
+    types: &[
+        Type::INT4,        // mmsi
+        Type::TIMESTAMPTZ, // event_time
+        Type::INT2,        // dac
+        Type::INT2,        // fid
+        Type::FLOAT8,      // lat
+        Type::FLOAT8,      // lon
+        Type::INT2,        // report_day
+        Type::INT2,        // report_hour
+        Type::INT2,        // report_minute
+        Type::FLOAT4,      // wind_speed_kn
+        Type::FLOAT4,      // wind_gust_kn
+        Type::INT2,        // wind_direction_deg
+        Type::INT2,        // wind_gust_direction_deg
+        Type::FLOAT4,      // air_temperature_c
+        Type::INT2,        // humidity_pct
+        Type::FLOAT4,      // dew_point_c
+        Type::FLOAT4,      // pressure_hpa
+        Type::INT2,        // pressure_tendency
+        Type::FLOAT4,      // visibility_nm
+        Type::BOOL,        // visibility_greater
+        Type::FLOAT4,      // water_level_m
+        Type::INT2,        // water_level_trend
+        Type::FLOAT4,      // current_speed_kn
+        Type::INT2,        // current_direction_deg
+        Type::FLOAT4,      // wave_height_m
+        Type::INT2,        // wave_period_s
+        Type::INT2,        // wave_direction_deg
+        Type::FLOAT4,      // swell_height_m
+        Type::INT2,        // swell_period_s
+        Type::INT2,        // swell_direction_deg
+        Type::INT2,        // sea_state
+        Type::FLOAT4,      // water_temperature_c
+        Type::INT2,        // precipitation_type
+        Type::FLOAT4,      // salinity_permille
+        Type::INT2,        // ice
+        Type::JSONB,       // details
+        Type::TEXT,        // source_topic
+        Type::INT4,        // source_partition
+        Type::INT8,        // source_offset
+        Type::INT2,        // source_index
+    ],
+    merges: &[sql!("merge_met_hydro")],
+};
+
+pub(super) const STATIONS: Kind = Kind {
+    copy: sql!("copy_stations"),
+    types: &[
+        Type::INT4,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::TEXT,
+        Type::INT2,
+        Type::BOOL,
+        Type::BOOL,
+        Type::INT2,
+        Type::INT2,
+        Type::INT2,
+        Type::INT2,
+        Type::INT2,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::INT4,
+        Type::INT8,
+        Type::INT2,
+    ],
+    merges: &[sql!("merge_stations")],
 };
 
 pub(super) const ZONE_EVENTS: Kind = Kind {
@@ -215,13 +312,16 @@ pub(super) const DEAD_LETTERS: Kind = Kind {
 
 /// Every staged kind, in the order a batch is merged.
 #[cfg(test)]
-pub(super) const ALL: [&Kind; 12] = [
+pub(super) const ALL: [&Kind; 15] = [
     &POSITIONS,
     &POSITIONS_DIRECT,
     &VESSELS,
     &WEATHER,
     &CARGO,
     &PORT_OPS,
+    &SAFETY_MESSAGES,
+    &MET_HYDRO,
+    &STATIONS,
     &ZONE_EVENTS,
     &PORT_CALLS,
     &ANOMALIES,

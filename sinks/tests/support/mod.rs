@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use porttrack_schemas::{
-    CargoEvent, CargoOperation, Event, Origin, PortOpsEvent, PortOpsKind, Position, Sourced, VesselStatic,
-    WeatherObservation,
+    CargoEvent, CargoOperation, Event, MetHydroObservation, Origin, PortOpsEvent, PortOpsKind, Position,
+    SafetyMessage, Sourced, StationKind, StationReport, VesselStatic, WeatherObservation,
 };
 
 fn answers(addr: &str) -> bool {
@@ -154,4 +154,98 @@ pub fn mixed_batch() -> Vec<Sourced<Event>> {
     batch.push(cargo("c-2", 244_000_001, 200, 3001, 100));
     batch.push(port_ops("p-1", 244_000_001, 50, 4000));
     batch
+}
+
+/// A safety-related text from `mmsi` (addressed when `dest` is given).
+pub fn safety(mmsi: u32, second: i64, offset: i64, dest: Option<u32>, text: &str) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("ais.nmea", 0, offset),
+        event: Event::Safety(SafetyMessage {
+            mmsi,
+            timestamp: t(second),
+            addressed: dest.is_some(),
+            dest_mmsi: dest,
+            sequence: dest.map(|_| 1),
+            retransmit: dest.map(|_| false),
+            text: text.into(),
+        }),
+    }
+}
+
+/// A met-hydro report of station `mmsi`, as the NMEA decoder emits it (`index` 0).
+pub fn met_hydro(mmsi: u32, second: i64, offset: i64, wind_kn: f32) -> Sourced<Event> {
+    let details =
+        serde_json::json!({"wspeed": wind_kn, "cdepth2": 31, "preciptype": "rain", "visgreater": false});
+    Sourced {
+        origin: Origin::new("ais.nmea", 0, offset),
+        event: Event::MetHydro(MetHydroObservation {
+            mmsi,
+            timestamp: t(second),
+            dac: 1,
+            fid: 31,
+            lat: Some(51.98),
+            lon: Some(4.05),
+            report_day: Some(21),
+            report_hour: Some(12),
+            report_minute: Some(26),
+            wind_speed_kn: Some(wind_kn),
+            wind_gust_kn: Some(wind_kn + 9.9),
+            wind_direction_deg: Some(250),
+            pressure_hpa: Some(1004.0),
+            water_level_m: Some(-0.45),
+            wave_height_m: Some(1.5),
+            precipitation_type: Some(1),
+            details: details.as_object().cloned(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A station report: an aid to navigation (`off_position` set) or, without
+/// a name, a base station.
+pub fn station(
+    mmsi: u32,
+    second: i64,
+    offset: i64,
+    name: Option<&str>,
+    off_position: bool,
+) -> Sourced<Event> {
+    let aid = name.is_some();
+    Sourced {
+        origin: Origin::new("ais.nmea", 0, offset),
+        event: Event::Station(StationReport {
+            mmsi,
+            timestamp: t(second),
+            kind: if aid { StationKind::AidToNavigation } else { StationKind::BaseStation },
+            lat: Some(51.95 + second as f64 * 1e-6),
+            lon: Some(4.0),
+            name: name.map(str::to_owned),
+            aid_type: aid.then_some(22),
+            virtual_aid: aid.then_some(false),
+            off_position: aid.then_some(off_position),
+            epfd: Some(7),
+            station_time: (!aid).then(|| t(second)),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A batch of the AIS-only kinds: three safety texts (one from a coast
+/// station, one from a vessel that also reports a position), met-hydro
+/// reports of one station (the third is the second heard by another
+/// receiver: same station and time, another offset), and station reports
+/// (a base station twice, the newer one first; a buoy).
+pub fn ais_batch() -> Vec<Sourced<Event>> {
+    vec![
+        position(244_000_001, 0, 100),
+        safety(2_442_000, 10, 101, None, "BUOY ADRIFT NEAR MAASMOND"),
+        safety(244_000_001, 20, 102, Some(2_442_000), "ENGINE FAILURE REQUEST TUG"),
+        safety(244_000_001, 30, 103, None, "NOT UNDER COMMAND"),
+        met_hydro(2_442_011, 0, 104, 22.0),
+        met_hydro(2_442_011, 600, 105, 24.5),
+        met_hydro(2_442_011, 600, 106, 24.5),
+        station(2_442_000, 60, 107, None, false),
+        station(2_442_000, 30, 108, None, false),
+        station(992_446_001, 5, 109, Some("MAAS CENTER"), true),
+    ]
 }
