@@ -45,13 +45,21 @@
 //!   stopped `status_dwell_s` inside a berth, anchored when stopped that long
 //!   inside an anchorage or `anchored_elsewhere_after_s` anywhere else.
 //! * **Port calls** open on entering the port limits and close on leaving
-//!   them; waiting time runs from the first stopped fix at anchor to the
-//!   first moving fix, service time likewise alongside. The id is
-//!   `"{mmsi}-{arrival}"`. [`CallStage`] owns the lifecycle: stages, order,
-//!   stored names, legal transitions and the forward-only fields.
+//!   them, but are only reported once *confirmed*: the vessel anchored,
+//!   moored, or entered a basin or berth. Until then nothing about the call
+//!   is emitted, and a vessel that turns back first (an aborted approach,
+//!   traffic through the limits) makes no call; once confirmed, the arrival
+//!   is emitted dated at the crossing. Waiting time runs from the start of
+//!   the stop at anchor to its end, service time likewise alongside; a stop
+//!   starts and ends between two fixes, dated by the distance run between
+//!   them at the moving fix's speed. The id is `"{mmsi}-{arrival}"`.
+//!   [`CallStage`] owns the lifecycle: stages, order, stored names, legal
+//!   transitions and the forward-only fields.
 //! * **Jumps**: a fix implying more than `max_speed_kn` from the previous
 //!   one is rejected and counted (accepted after `outlier_reanchor_after`
-//!   in a row). **Dark**: a silence longer than `dark_multiple` times the
+//!   in a row); so is a fix reporting the vessel stopped, within 15 min of
+//!   one that did too, but more than 0.25 nm away (at a moored ship's
+//!   3-minute interval a 2 nm jump implies only 40 kn). **Dark**: a silence longer than `dark_multiple` times the
 //!   nominal AIS interval for the vessel's (inferred) class and state, while
 //!   inside the port limits.
 //! * **Order**: see [`route`](crate::VesselRoute) for exactly which parts of

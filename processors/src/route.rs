@@ -163,6 +163,15 @@ pub struct VesselRoute {
     pub statics: Option<StaticData>,
     /// The open port call.
     pub call: Option<PortCall>,
+    /// The open call is not confirmed yet: the vessel crossed the port
+    /// limits but has neither stopped at anchor or alongside nor entered a
+    /// basin or berth, so it may still turn back (an aborted approach, or
+    /// traffic passing through the limits). Nothing about it is emitted
+    /// until it is confirmed; if the vessel leaves first, the call is
+    /// dropped. Absent in older checkpoints, whose open calls were all
+    /// emitted: `false`.
+    #[serde(default)]
+    pub call_unconfirmed: bool,
     /// The last closed port call (late services still attach to it).
     pub last_call: Option<PortCall>,
     /// TEU loaded minus TEU discharged since tracking began.
@@ -188,6 +197,7 @@ pub(crate) struct Masks {
     pub(crate) port_limits: ZoneSet,
     pub(crate) anchorage: ZoneSet,
     pub(crate) berth: ZoneSet,
+    pub(crate) basin: ZoneSet,
     pub(crate) channel: ZoneSet,
     pub(crate) restricted: ZoneSet,
 }
@@ -198,6 +208,7 @@ impl Masks {
             port_limits: geo.of_kind(ZoneKind::PortLimits),
             anchorage: geo.of_kind(ZoneKind::Anchorage),
             berth: geo.of_kind(ZoneKind::Berth),
+            basin: geo.of_kind(ZoneKind::Basin),
             channel: geo.of_kind(ZoneKind::ApproachChannel),
             restricted: geo.of_kind(ZoneKind::Restricted),
         }
@@ -232,10 +243,26 @@ pub(crate) struct GaugeKey {
 }
 
 const SERVICES_MAX: usize = 64;
+/// How far (nautical miles, ≈ 460 m) a stopped vessel may seem to move
+/// between two reports before the second is a GPS jump: more than a ship
+/// swinging at anchor drifts in a few minutes, less than the distance to
+/// the nearest zone boundary from most berths.
+const STOPPED_DRIFT_NM: f64 = 0.25;
+/// The stopped-drift rule compares fixes at most this far apart (15 min,
+/// five stopped reporting intervals); after a longer silence the vessel may
+/// really have moved (and stopped again), and only `max_speed_kn` applies.
+const STOPPED_JUMP_WINDOW_MS: i64 = 900_000;
 const UNATTACHED_MAX: usize = 16;
 
 fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_seconds()
+}
+
+/// Time to run `nm` at `knots`, at most `max_ms` (the time between the two
+/// fixes the run is measured between).
+fn run_time(nm: f64, knots: f32, max_ms: i64) -> chrono::Duration {
+    let ms = (nm / f64::from(knots.max(0.1)) * 3_600_000.0) as i64;
+    chrono::Duration::milliseconds(ms.clamp(0, max_ms.max(0)))
 }
 
 fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
@@ -267,6 +294,7 @@ impl VesselRoute {
             moving_interval_s: 0.0,
             statics: None,
             call: None,
+            call_unconfirmed: false,
             last_call: None,
             teu_on_board_change: 0,
             imdg_classes: Vec::new(),
@@ -346,7 +374,15 @@ impl VesselRoute {
         let run = distance_nm((last.lat, last.lon), (fix.lat, fix.lon));
         let implied_kn = run / (dt_ms as f64 / 3_600_000.0);
         // A jump of a few tens of metres is GPS noise whatever the interval.
-        if run > 0.05 && implied_kn > f64::from(ctx.cfg.max_speed_kn) {
+        let too_fast = run > 0.05 && implied_kn > f64::from(ctx.cfg.max_speed_kn);
+        // A stopped vessel does not move: a fix reporting it still stopped,
+        // minutes after one that did too, yet further off than an anchored
+        // ship swings, is a GPS jump however slow the implied speed (at the
+        // 3-minute interval of a moored ship a 2 nm jump is only 40 kn).
+        let stopped = |f: &Fix| f.sog.is_some_and(|s| s < ctx.cfg.stop_speed_kn);
+        let jumped_while_stopped =
+            run > STOPPED_DRIFT_NM && dt_ms <= STOPPED_JUMP_WINDOW_MS && stopped(&last) && stopped(&fix);
+        if too_fast || jumped_while_stopped {
             self.consecutive_outliers += 1;
             if self.consecutive_outliers < ctx.cfg.outlier_reanchor_after {
                 return Processed::Outlier;
@@ -423,12 +459,29 @@ impl VesselRoute {
         }
         self.update_zones(ctx, observed, fix.at);
 
-        // Movement.
+        // Movement. A stop begins or ends somewhere between two fixes, up to
+        // a stopped reporting interval (3 min) or a dark period apart: it is
+        // dated by the distance run between them at the moving fix's speed
+        // (the last one under way for a stop, the first one under way for a
+        // departure), within the two fixes' times.
+        let mut changed_at = fix.at;
         match speed_kn {
-            Some(v) if v < cfg.stop_speed_kn => {
-                self.stopped_since.get_or_insert(fix.at);
+            Some(v) if v < cfg.stop_speed_kn && self.stopped_since.is_none() => {
+                let began = match &previous {
+                    Some((last, dt_ms, run, _)) => {
+                        let moving = last.sog.filter(|s| *s >= cfg.stop_speed_kn);
+                        moving.map_or(fix.at, |s| last.at + run_time(*run, s, *dt_ms))
+                    }
+                    None => fix.at,
+                };
+                self.stopped_since = Some(began);
             }
             Some(v) if v >= cfg.move_speed_kn => {
+                if self.stopped_since.is_some()
+                    && let Some((_, dt_ms, run, _)) = &previous
+                {
+                    changed_at = fix.at - run_time(*run, v, *dt_ms);
+                }
                 self.stopped_since = None;
                 self.channel_stop_reported = false;
             }
@@ -436,7 +489,7 @@ impl VesselRoute {
         }
         let movement = self.classify(cfg, &masks, fix.at);
         if movement != self.movement {
-            self.change_movement(ctx, movement, fix.at);
+            self.change_movement(ctx, movement, changed_at);
         }
         self.check_anomalies(ctx, fix.at);
         Processed::Applied
@@ -525,6 +578,19 @@ impl VesselRoute {
             // boarding outside them) belong to this call.
             call.services.append(&mut self.unattached_services);
             self.call = Some(call);
+            // Held until the vessel commits to the port (see `call_unconfirmed`).
+            self.call_unconfirmed = true;
+        }
+        if ctx.masks.basin.contains(zone) || ctx.masks.berth.contains(zone) {
+            self.confirm_call(ctx);
+        }
+    }
+
+    /// Confirms the open call, if it was held: from now on it is a port
+    /// call, and its arrival is emitted (dated when it crossed the limits).
+    fn confirm_call(&mut self, ctx: &mut Ctx<'_>) {
+        if self.call_unconfirmed && self.call.is_some() {
+            self.call_unconfirmed = false;
             self.emit_call(ctx, CallStage::Arrived);
         }
     }
@@ -547,6 +613,16 @@ impl VesselRoute {
         self.speeding_reported.remove(zone);
         self.restricted_reported.remove(zone);
         if ctx.masks.port_limits.contains(zone) && !self.in_port(&ctx.masks) {
+            if self.call_unconfirmed {
+                // Turned back without stopping or entering the port: not a
+                // call. Its services wait for the next one.
+                self.call_unconfirmed = false;
+                if let Some(mut call) = self.call.take() {
+                    self.unattached_services.append(&mut call.services);
+                    self.unattached_services.truncate(UNATTACHED_MAX);
+                }
+                return;
+            }
             if let Some(call) = self.call.as_mut() {
                 CallStage::Departed.stamp(call, at);
             }
@@ -556,6 +632,9 @@ impl VesselRoute {
     }
 
     fn change_movement(&mut self, ctx: &mut Ctx<'_>, to: Movement, at: DateTime<Utc>) {
+        if matches!(to, Movement::Anchored | Movement::Moored) {
+            self.confirm_call(ctx);
+        }
         let from = self.movement;
         self.movement = to;
         // The stop began at the first stopped fix, not when the dwell rule fired.
@@ -606,8 +685,12 @@ impl VesselRoute {
         }
     }
 
-    /// Reports the open call reaching `stage` (nothing when no call is open).
+    /// Reports the open call reaching `stage` (nothing when no call is
+    /// open, or while it is unconfirmed).
     fn emit_call(&self, ctx: &mut Ctx<'_>, stage: CallStage) {
+        if self.call_unconfirmed {
+            return;
+        }
         if let Some(call) = &self.call {
             ctx.out.push(Output::PortCall(PortCallUpdate { phase: stage.phase(), call: call.clone() }));
         }
@@ -747,19 +830,28 @@ impl VesselRoute {
                 self.assigned_berth = Some(zone);
             }
         }
+        let held = self.holds_call_at(c.timestamp);
         let target = self.call_at(c.timestamp);
         if let Some(call) = target {
             match c.operation {
                 CargoOperation::Load => call.teu_loaded += teu,
                 CargoOperation::Discharge => call.teu_discharged += teu,
             }
-            let update = PortCallUpdate { phase: CallPhase::Cargo, call: call.clone() };
-            ctx.out.push(Output::PortCall(update));
+            if !held {
+                let update = PortCallUpdate { phase: CallPhase::Cargo, call: call.clone() };
+                ctx.out.push(Output::PortCall(update));
+            }
         }
         self.check_restricted(ctx, c.timestamp);
         // An unknown berth name still counts on the vessel and its call; only
         // the per-berth totals, keyed by configured zones, skip it.
         Processed::Applied
+    }
+
+    /// Whether an event at `at` belongs to the open call while it is held
+    /// unconfirmed (recorded on it, not emitted).
+    fn holds_call_at(&self, at: DateTime<Utc>) -> bool {
+        self.call_unconfirmed && self.call.as_ref().is_some_and(|c| at >= c.arrived_at)
     }
 
     /// The call an event at `at` belongs to: the open one, or the last closed
@@ -798,6 +890,7 @@ impl VesselRoute {
             resource: e.resource.clone(),
             berth: e.berth.clone(),
         };
+        let held = self.holds_call_at(e.timestamp);
         match self.call_at(e.timestamp) {
             Some(call) => {
                 if call.services.len() < SERVICES_MAX {
@@ -806,8 +899,10 @@ impl VesselRoute {
                         .partition_point(|s| (s.at, &s.event_id) <= (service.at, &service.event_id));
                     call.services.insert(i, service);
                 }
-                let update = PortCallUpdate { phase: CallPhase::Served, call: call.clone() };
-                ctx.out.push(Output::PortCall(update));
+                if !held {
+                    let update = PortCallUpdate { phase: CallPhase::Served, call: call.clone() };
+                    ctx.out.push(Output::PortCall(update));
+                }
             }
             None => {
                 if self.unattached_services.len() < UNATTACHED_MAX {

@@ -28,13 +28,28 @@
 //! assert!(records.iter().any(|r| matches!(r.expect, Expect::Invalid(_))));
 //! ```
 //!
-//! Longer than 600 lines (about 730 without its tests) on purpose: the event
+//! The simulator also knows what really happened ([`truth`]): built
+//! [`with_truth`](Simulator::with_truth) it records every visit's true
+//! phases ([`CallTruth`]: crossing the port limits, anchoring, weighing
+//! anchor, berthing, casting off, leaving), and built
+//! [`with_noise`](Simulator::with_noise) it degrades the reports the way
+//! real AIS does ([`Noise`]: lost reports, dark spells, GPS jumps, class B,
+//! anchoring outside the anchorages, berth shifts, aborted approaches).
+//! Both are off by default, and the default stream for a seed is what it
+//! was before they existed. [`score`] runs a noisy simulation through the
+//! port processor and scores its port calls against the truth.
+//!
+//! Longer than 600 lines (about 950 without its tests) on purpose: the event
 //! loop and the emitters it schedules (positions, static data, operations,
-//! cargo, weather) share the simulation's clock and fleet state; the port model
-//! itself is in `port.rs` and the Kafka producer in `produce.rs`.
+//! cargo, weather) share the simulation's clock and fleet state, and the
+//! ground truth is recorded where the vessels move; the port model itself is
+//! in `port.rs`, the truth and noise types in `truth.rs`, the scoring in
+//! `score.rs` and the Kafka producer in `produce.rs`.
 
 pub(crate) mod port;
 mod produce;
+pub mod score;
+pub mod truth;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
@@ -48,6 +63,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 pub use produce::{AckedRecord, ProduceOptions, ProduceReport, produce};
+pub use truth::{CallTruth, Noise};
 
 use port::{BERTHS, CHANNEL_START, ENTRANCE, LatLon, SEA_POINTS, STATIONS, TERMINALS, places};
 
@@ -147,6 +163,26 @@ struct Vessel {
     path: Vec<(LatLon, f64)>,
     heading: f64,
     updated: DateTime<Utc>,
+    /// Inside the port limits (ground truth, not what the reports show).
+    inside: bool,
+    /// The visit in progress (ground truth).
+    call: Option<CallTruth>,
+    /// Visits that ended since the simulator last collected them.
+    finished: Vec<CallTruth>,
+    /// When the current stop at anchor or alongside began.
+    stop_since: Option<DateTime<Utc>>,
+    /// Sailing back to sea after an aborted approach.
+    aborting: bool,
+    /// Reports suppressed until then (a dark spell).
+    dark_until: Option<DateTime<Utc>>,
+    /// A GPS jump in progress: reports left and the displacement (degrees).
+    jump: Option<(u8, (f64, f64))>,
+}
+
+/// The noise and its own random generator, lent to a vessel while it moves.
+struct Chaos<'a> {
+    noise: &'a Noise,
+    rng: &'a mut SmallRng,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,6 +221,11 @@ pub struct Simulator {
     /// Encodes cargo events (Avro single-object); `None` leaves them out.
     avro: Option<porttrack_ingest::decode::AvroCatalog>,
     events: u64,
+    noise: Noise,
+    /// Draws for the noise only, so noise never shifts the main sequence.
+    noise_rng: SmallRng,
+    /// Finished visits, when ground truth is recorded.
+    truth: Option<Vec<CallTruth>>,
 }
 
 const MIDS: &[u32] = &[244, 245, 211, 636, 538, 477, 357, 563, 219, 235, 249, 255];
@@ -211,6 +252,7 @@ impl Simulator {
     /// A simulation of `config.vessels` ships, spread over every phase of a port call.
     pub fn new(config: SimConfig) -> Self {
         let mut rng = SmallRng::seed_from_u64(config.seed);
+        let noise_seed = config.seed ^ 0x006e_6f69_7365; // "noise"
         let start = config.start.duration_trunc(Duration::milliseconds(1)).unwrap_or(config.start);
         let mut used = HashSet::new();
         let mut vessels = Vec::with_capacity(config.vessels);
@@ -243,6 +285,9 @@ impl Simulator {
             stations,
             avro,
             events: 0,
+            noise: Noise::default(),
+            noise_rng: SmallRng::seed_from_u64(noise_seed),
+            truth: None,
         };
         for s in 0..STATIONS.len() {
             let at = start + Duration::milliseconds(sim.rng.random_range(0..60_000));
@@ -273,6 +318,42 @@ impl Simulator {
         self.vessels.iter().map(|v| v.mmsi).collect()
     }
 
+    /// The same simulation with `noise` on the reports and the traffic (see
+    /// [`Noise`]). Call it before the first record.
+    pub fn with_noise(mut self, noise: Noise) -> Self {
+        if let Some(share) = noise.class_b {
+            for v in &mut self.vessels {
+                v.class_b = self.noise_rng.random_bool(share.clamp(0.0, 1.0));
+            }
+        }
+        self.noise = noise;
+        self
+    }
+
+    /// The same simulation, keeping every finished visit's ground truth for
+    /// [`truth`](Self::truth). Memory grows with the visits: for tests and
+    /// scoring, not for a long-running producer.
+    pub fn with_truth(mut self) -> Self {
+        self.truth = Some(Vec::new());
+        self
+    }
+
+    /// Finished visits so far, in the order they ended (empty unless built
+    /// [`with_truth`](Self::with_truth)): cheap to poll while running.
+    pub fn finished_truth(&self) -> &[CallTruth] {
+        self.truth.as_deref().unwrap_or_default()
+    }
+
+    /// Ground truth of every visit so far, finished ones first (in the
+    /// order they ended), then those in progress (by vessel). Empty unless
+    /// built [`with_truth`](Self::with_truth).
+    pub fn truth(&self) -> Vec<CallTruth> {
+        let Some(finished) = &self.truth else { return Vec::new() };
+        let mut all = finished.clone();
+        all.extend(self.vessels.iter().filter_map(|v| v.call.clone()));
+        all
+    }
+
     /// The next record in event-time order. The queue is never empty: every
     /// vessel always has a next report scheduled.
     pub fn next_record(&mut self) -> SimRecord {
@@ -297,9 +378,17 @@ impl Simulator {
                 Kind::Position | Kind::Static => {}
             }
             let before = self.vessels[i].phase;
-            self.vessels[i].advance(at, &mut self.rng);
+            let mut chaos = Chaos { noise: &self.noise, rng: &mut self.noise_rng };
+            self.vessels[i].advance(at, &mut self.rng, &mut chaos);
             if self.vessels[i].phase != before {
                 self.phase_changed(i, before, at);
+            }
+            let finished = &mut self.vessels[i].finished;
+            if !finished.is_empty() {
+                match self.truth.as_mut() {
+                    Some(truth) => truth.append(finished),
+                    None => finished.clear(),
+                }
             }
             let v = &self.vessels[i];
             if v.phase == Phase::Away {
@@ -316,8 +405,13 @@ impl Simulator {
                 }
                 Kind::Position => {
                     let (position, interval) = self.vessels[i].report(at, &mut self.rng);
+                    let mut chaos = Chaos { noise: &self.noise, rng: &mut self.noise_rng };
+                    let (position, interval) = self.vessels[i].distort(position, interval, &mut chaos);
                     self.schedule(at + interval, i, Kind::Position);
-                    self.position_record(position)
+                    match position {
+                        Some(position) => self.position_record(position),
+                        None => continue, // lost, or the vessel is dark
+                    }
                 }
                 Kind::Weather(_) | Kind::Cargo(_) => unreachable!("handled above"),
             };
@@ -544,11 +638,20 @@ impl Vessel {
             path: Vec::new(),
             heading: rng.random_range(0.0..360.0),
             updated: now,
+            inside: false,
+            call: None,
+            finished: Vec::new(),
+            stop_since: None,
+            aborting: false,
+            dark_until: None,
+            jump: None,
         };
         // Spread the fleet over a port call's phases.
         match rng.random_range(0..100) {
             0..25 => {
-                v.arrive(rng);
+                // The initial spread has no noise: nothing is drawn from `quiet`.
+                let (off, mut quiet) = (Noise::default(), SmallRng::seed_from_u64(0));
+                v.arrive(rng, &mut Chaos { noise: &off, rng: &mut quiet });
                 let first = v.path.first().map_or(v.pos, |w| w.0);
                 v.pos = port::advance(v.pos, first, rng.random_range(0.0..port::distance_nm(v.pos, first)));
             }
@@ -567,10 +670,18 @@ impl Vessel {
                 v.go_outbound(rng);
             }
         }
+        // Already inside: a visit whose arrival the simulation never saw.
+        v.inside = port::in_port_limits(v.pos);
+        if v.inside {
+            v.call = Some(CallTruth::open(mmsi, None, false));
+            if matches!(v.phase, Phase::Anchored | Phase::Moored) {
+                v.stop_since = Some(now);
+            }
+        }
         v
     }
 
-    fn arrive(&mut self, rng: &mut SmallRng) {
+    fn arrive(&mut self, rng: &mut SmallRng, chaos: &mut Chaos<'_>) {
         self.pos = jitter(pick(rng, SEA_POINTS), 2.0, rng);
         self.phase = Phase::Approaching;
         let speed = rng.random_range(11.0..16.0);
@@ -579,6 +690,69 @@ impl Vessel {
         } else {
             vec![(CHANNEL_START, speed)]
         };
+        let noise = chaos.noise;
+        let target = self.path[0].0;
+        if noise.aborted_approach > 0.0 && chaos.rng.random_bool(noise.aborted_approach) {
+            // Cross the limits, get most of the way, turn back to sea.
+            for _ in 0..20 {
+                let f = chaos.rng.random_range(0.8..0.95);
+                let turn = port::advance(self.pos, target, port::distance_nm(self.pos, target) * f);
+                if port::in_port_limits(turn) {
+                    let sea = pick(chaos.rng, SEA_POINTS);
+                    self.path = vec![(turn, speed), (sea, 14.0)];
+                    self.aborting = true;
+                    return;
+                }
+            }
+        }
+        if target != CHANNEL_START
+            && noise.anchor_outside > 0.0
+            && chaos.rng.random_bool(noise.anchor_outside)
+        {
+            // A spot 3–5 nm from an anchorage's centre: inside the port
+            // limits, outside every anchorage, channel and berth.
+            for _ in 0..20 {
+                let centre = pick(chaos.rng, &places().anchorages);
+                let bearing = chaos.rng.random_range(0.0..360.0_f64).to_radians();
+                let nm = chaos.rng.random_range(3.0..5.0);
+                let lat = centre.0 + nm * bearing.cos() / 60.0;
+                let lon = centre.1 + nm * bearing.sin() / 60.0 / centre.0.to_radians().cos();
+                if port::open_water_in_port((lat, lon)) {
+                    self.path = vec![((lat, lon), speed)];
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Ground truth: the vessel moved from `a` at `ta` to `b` at `tb` in a
+    /// straight line; if that crossed the port limits, the visit opens or
+    /// closes at the crossing (found by bisection, to the millisecond).
+    fn crossed(&mut self, a: LatLon, ta: DateTime<Utc>, b: LatLon, tb: DateTime<Utc>) {
+        let inside = port::in_port_limits(b);
+        if inside == self.inside {
+            return;
+        }
+        let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+        for _ in 0..40 {
+            let mid = (lo + hi) / 2.0;
+            let p = (a.0 + (b.0 - a.0) * mid, a.1 + (b.1 - a.1) * mid);
+            if port::in_port_limits(p) == inside {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        let at = ta + Duration::milliseconds(((tb - ta).num_milliseconds() as f64 * hi).round() as i64);
+        self.inside = inside;
+        if inside {
+            if self.call.is_none() {
+                self.call = Some(CallTruth::open(self.mmsi, Some(at), self.aborting));
+            }
+        } else if let Some(mut call) = self.call.take() {
+            call.departed_at = Some(at);
+            self.finished.push(call);
+        }
     }
 
     fn go_inbound(&mut self) {
@@ -594,6 +768,85 @@ impl Vessel {
         self.until = now + hours(rng, 0.5, 24.0);
     }
 
+    /// Casts off for another terminal's berth: back to the entrance and in
+    /// along the other terminal's route, the port call still open.
+    fn shift_berth(&mut self, chaos: &mut Chaos<'_>) {
+        let from = self.terminal;
+        let to = (from + chaos.rng.random_range(1..TERMINALS.len())) % TERMINALS.len();
+        self.phase = Phase::Inbound;
+        self.path = places().routes[from].iter().rev().skip(1).map(|p| (*p, 6.0)).collect();
+        self.path.push((ENTRANCE, 6.0));
+        self.path.extend(places().routes[to].iter().map(|p| (*p, 6.0)));
+        self.terminal = to;
+        if let Some(call) = self.call.as_mut() {
+            call.berth_shifts += 1;
+        }
+    }
+
+    /// Noise on one report: lost, dark or displaced, and the interval to the
+    /// next one jittered. Without noise, exactly `(Some(position), interval)`.
+    fn distort(
+        &mut self,
+        mut position: Position,
+        interval: Duration,
+        chaos: &mut Chaos<'_>,
+    ) -> (Option<Position>, Duration) {
+        let noise = chaos.noise;
+        if noise.is_off() {
+            return (Some(position), interval);
+        }
+        let rng = &mut *chaos.rng;
+        let t = position.timestamp;
+        let interval = if noise.interval_jitter > 0.0 {
+            let j = noise.interval_jitter.clamp(0.0, 0.9);
+            Duration::milliseconds(
+                (interval.num_milliseconds() as f64 * rng.random_range(1.0 - j..1.0 + j)) as i64,
+            )
+        } else {
+            interval
+        };
+        if self.dark_until.is_some_and(|until| t < until) {
+            return (None, interval);
+        }
+        self.dark_until = None;
+        let hours = interval.num_milliseconds() as f64 / 3_600_000.0;
+        if noise.dark_per_hour > 0.0 && rng.random_bool((noise.dark_per_hour * hours).clamp(0.0, 1.0)) {
+            let (lo, hi) = noise.dark_minutes;
+            let minutes = if hi > lo { rng.random_range(lo..hi) } else { lo };
+            self.dark_until = Some(t + Duration::milliseconds((minutes * 60_000.0) as i64));
+            self.jump = None;
+            if let Some(call) = self.call.as_mut() {
+                call.dark_spells += 1;
+            }
+            return (None, interval);
+        }
+        if noise.dropout > 0.0 && rng.random_bool(noise.dropout.clamp(0.0, 1.0)) {
+            return (None, interval);
+        }
+        if self.jump.is_none() && noise.gps_jump > 0.0 && rng.random_bool(noise.gps_jump.clamp(0.0, 1.0)) {
+            let fixes = match rng.random_range(0..10) {
+                0..7 => 1,
+                7..9 => 2,
+                _ => 3,
+            };
+            let (lo, hi) = noise.jump_nm;
+            let nm = if hi > lo { rng.random_range(lo..hi) } else { lo };
+            let bearing = rng.random_range(0.0..360.0_f64).to_radians();
+            let offset =
+                (nm * bearing.cos() / 60.0, nm * bearing.sin() / 60.0 / position.lat.to_radians().cos());
+            self.jump = Some((fixes, offset));
+            if let Some(call) = self.call.as_mut() {
+                call.gps_jumps += 1;
+            }
+        }
+        if let Some((left, (dlat, dlon))) = self.jump {
+            position.lat = ((position.lat + dlat) * 1e6).round() / 1e6;
+            position.lon = ((position.lon + dlon) * 1e6).round() / 1e6;
+            self.jump = (left > 1).then_some((left - 1, (dlat, dlon)));
+        }
+        (Some(position), interval)
+    }
+
     fn go_outbound(&mut self, rng: &mut SmallRng) {
         self.phase = Phase::Outbound;
         let route = places().routes[self.terminal].as_slice();
@@ -604,16 +857,36 @@ impl Vessel {
     }
 
     /// Moves the vessel's state forward to `t`.
-    fn advance(&mut self, t: DateTime<Utc>, rng: &mut SmallRng) {
+    fn advance(&mut self, t: DateTime<Utc>, rng: &mut SmallRng, chaos: &mut Chaos<'_>) {
         let mut now = self.updated;
         while now < t {
             match self.phase {
                 Phase::Anchored | Phase::Moored | Phase::Away if t < self.until => break,
-                Phase::Anchored => self.go_inbound(),
-                Phase::Moored => self.go_outbound(rng),
+                Phase::Anchored => {
+                    let (until, since) = (self.until, self.stop_since.take());
+                    if let Some(call) = self.call.as_mut() {
+                        call.wait_end = Some(until);
+                        call.waiting_s += since.map_or(0, |s| (until - s).num_seconds());
+                    }
+                    self.go_inbound();
+                }
+                Phase::Moored => {
+                    let (until, since) = (self.until, self.stop_since.take());
+                    let shifts = self.call.as_ref().map_or(1, |c| c.berth_shifts);
+                    if let Some(call) = self.call.as_mut() {
+                        call.unberthed_at = Some(until);
+                        call.service_s += since.map_or(0, |s| (until - s).num_seconds());
+                    }
+                    let noise = chaos.noise;
+                    if shifts == 0 && noise.berth_shift > 0.0 && chaos.rng.random_bool(noise.berth_shift) {
+                        self.shift_berth(chaos);
+                    } else {
+                        self.go_outbound(rng);
+                    }
+                }
                 Phase::Away => {
                     self.terminal = rng.random_range(0..TERMINALS.len());
-                    self.arrive(rng);
+                    self.arrive(rng, chaos);
                 }
                 Phase::Approaching | Phase::Inbound | Phase::Outbound => {
                     let Some(&(target, speed)) = self.path.first() else {
@@ -622,14 +895,17 @@ impl Vessel {
                     };
                     let dt_h = (t - now).num_milliseconds() as f64 / 3_600_000.0;
                     let to_go = port::distance_nm(self.pos, target);
+                    let (from, since) = (self.pos, now);
                     if speed * dt_h < to_go {
                         self.heading = port::bearing_deg(self.pos, target);
                         self.pos = port::advance(self.pos, target, speed * dt_h);
                         now = t;
+                        self.crossed(from, since, self.pos, now);
                     } else {
                         now += Duration::milliseconds((to_go / speed * 3_600_000.0) as i64);
                         self.pos = target;
                         self.path.remove(0);
+                        self.crossed(from, since, self.pos, now);
                         if self.path.is_empty() {
                             self.finish_leg(now, rng);
                         }
@@ -644,12 +920,30 @@ impl Vessel {
 
     fn finish_leg(&mut self, now: DateTime<Utc>, rng: &mut SmallRng) {
         match self.phase {
+            Phase::Approaching if self.aborting => {
+                self.aborting = false;
+                self.phase = Phase::Away;
+                self.until = now + hours(rng, 0.5, 3.0);
+            }
             Phase::Approaching if port::distance_nm(self.pos, CHANNEL_START) < 0.1 => self.go_inbound(),
             Phase::Approaching => {
                 self.phase = Phase::Anchored;
                 self.until = now + hours(rng, 0.5, 8.0);
+                self.stop_since = Some(now);
+                let outside = !port::in_anchorage(self.pos);
+                if let Some(call) = self.call.as_mut() {
+                    call.anchored_at.get_or_insert(now);
+                    call.anchored_outside |= outside;
+                }
             }
-            Phase::Inbound => self.moor(now, rng),
+            Phase::Inbound => {
+                self.moor(now, rng);
+                self.stop_since = Some(now);
+                if let Some(call) = self.call.as_mut() {
+                    call.berthed_at.get_or_insert(now);
+                    call.berth = BERTHS.get(self.terminal).map(|b| (*b).to_owned());
+                }
+            }
             _ => {
                 self.phase = Phase::Away;
                 self.until = now + hours(rng, 0.5, 3.0);
@@ -718,6 +1012,7 @@ impl Vessel {
             draught: Some(self.draught),
             destination: Some(destination.to_owned()),
             eta: (self.phase != Phase::Moored).then(|| t + Duration::hours(6)),
+            ..Default::default()
         };
         let payload = serde_json::to_value(&report).unwrap_or_default();
         SimRecord {
@@ -774,6 +1069,45 @@ mod tests {
         let mut s = Simulator::new(SimConfig { vessels: 10, seed: 3, start, invalid_ratio: 0.1 });
         let b: Vec<_> = (0..500).map(|_| s.next_record()).collect();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn truth_is_recorded_without_changing_the_stream() {
+        let config = SimConfig { vessels: 10, seed: 5, start: Utc::now(), invalid_ratio: 0.0 };
+        let mut plain = Simulator::new(config.clone());
+        let mut recorded = Simulator::new(config).with_noise(Noise::none()).with_truth();
+        for _ in 0..200_000 {
+            assert_eq!(plain.next_record(), recorded.next_record());
+        }
+        let truth = recorded.truth();
+        let complete: Vec<&CallTruth> = truth.iter().filter(|c| c.complete()).collect();
+        assert!(complete.len() > 10, "{}", complete.len());
+        for c in complete {
+            // Phases in order, durations their sums.
+            let times =
+                [c.arrived_at, c.anchored_at, c.wait_end, c.berthed_at, c.unberthed_at, c.departed_at];
+            let known: Vec<_> = times.into_iter().flatten().collect();
+            assert!(known.is_sorted(), "{c:?}");
+            assert!(c.berthed_at.is_some() && !c.aborted, "without noise every call berths: {c:?}");
+            if let (Some(a), Some(w)) = (c.anchored_at, c.wait_end) {
+                assert_eq!(c.waiting_s, (w - a).num_seconds());
+            }
+        }
+    }
+
+    #[test]
+    fn noise_brings_its_failures_into_the_truth() {
+        let config = SimConfig { vessels: 100, seed: 5, start: Utc::now(), invalid_ratio: 0.0 };
+        let mut sim = Simulator::new(config).with_noise(Noise::realistic()).with_truth();
+        for _ in 0..400_000 {
+            sim.next_record();
+        }
+        let truth = sim.truth();
+        assert!(truth.iter().any(|c| c.aborted && c.berthed_at.is_none() && c.anchored_at.is_none()));
+        assert!(truth.iter().any(|c| c.berth_shifts > 0));
+        assert!(truth.iter().any(|c| c.anchored_outside));
+        assert!(truth.iter().any(|c| c.dark_spells > 0));
+        assert!(truth.iter().any(|c| c.gps_jumps > 0));
     }
 
     #[test]

@@ -90,6 +90,35 @@ pub(crate) fn places() -> &'static Places {
     })
 }
 
+/// The processor's built-in geography, loaded once.
+fn geography() -> &'static porttrack_processors::Geography {
+    static GEOGRAPHY: std::sync::OnceLock<porttrack_processors::Geography> = std::sync::OnceLock::new();
+    GEOGRAPHY.get_or_init(porttrack_processors::Geography::rotterdam)
+}
+
+fn zones_of(p: LatLon, kinds: &[porttrack_processors::ZoneKind]) -> bool {
+    let geo = geography();
+    geo.locate(p.0, p.1).iter().any(|z| kinds.contains(&geo.zone(z).kind()))
+}
+
+/// Whether `p` is inside the port limits (the ground truth of arrival and departure).
+pub(crate) fn in_port_limits(p: LatLon) -> bool {
+    zones_of(p, &[porttrack_processors::ZoneKind::PortLimits])
+}
+
+/// Whether `p` is inside a charted anchorage.
+pub(crate) fn in_anchorage(p: LatLon) -> bool {
+    zones_of(p, &[porttrack_processors::ZoneKind::Anchorage])
+}
+
+/// Whether `p` is inside the port limits and in no other zone: where a ship
+/// anchoring outside the anchorages drops its anchor.
+pub(crate) fn open_water_in_port(p: LatLon) -> bool {
+    let geo = geography();
+    let zones = geo.locate(p.0, p.1);
+    zones.len() == 1 && in_port_limits(p)
+}
+
 /// Nautical miles between two points (equirectangular; fine at port scale).
 pub(crate) fn distance_nm(a: LatLon, b: LatLon) -> f64 {
     let mean_lat = ((a.0 + b.0) / 2.0).to_radians();
