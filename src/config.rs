@@ -17,6 +17,8 @@ use porttrack_processors::{Geography, Port, PortConfig};
 use porttrack_schemas::ValidationRules;
 use porttrack_sinks::elasticsearch::ElasticsearchConfig;
 use porttrack_sinks::postgres::PostgresConfig;
+
+pub use porttrack_api::ServeConfig;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
@@ -45,6 +47,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Traces (OpenTelemetry); off unless an OTLP endpoint is set.
     pub telemetry: TelemetryConfig,
+    /// The read API and map (`porttrack serve`, and `demo`).
+    pub serve: ServeConfig,
 }
 
 /// The `[pipeline]` section.
@@ -119,6 +123,15 @@ impl ProcessorsConfig {
                 Geography::from_geojson(&text)
                     .map_err(|e| anyhow::anyhow!("processors.geography {}: {e}", path.display()))
             }
+        }
+    }
+
+    /// The geography's GeoJSON text (the configured file, or the built-in one).
+    pub fn geography_text(&self) -> anyhow::Result<String> {
+        match &self.geography {
+            None => Ok(porttrack_processors::ROTTERDAM_GEOJSON.to_owned()),
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("processors.geography {}: {e}", path.display())),
         }
     }
 
@@ -305,6 +318,7 @@ impl Config {
         {
             return Err(format!("telemetry.otlp_endpoint {endpoint:?} must be an http:// or https:// URL"));
         }
+        self.serve.validate()?;
         if self.pipeline.batch_max_records == 0 {
             return Err("pipeline.batch_max_records must be at least 1".into());
         }

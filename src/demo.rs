@@ -6,7 +6,11 @@
 //! and Elasticsearch. On a machine with nothing running, it starts an
 //! embedded Kafka-protocol broker (librdkafka's mock cluster) and the file
 //! sink stands in for Postgres and Elasticsearch. Either way it serves
-//! `/metrics` and prints a one-line summary every second.
+//! `/metrics`, prints a one-line summary every second, and serves the live
+//! map and the read API (`serve.listen`, printed at start): from Postgres on
+//! the real stack, as `porttrack serve` does, and otherwise from a
+//! `MemoryStore` that a `MemorySink` beside the file sink fills with exactly
+//! what a Postgres sink would receive (same routes, same types).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -111,7 +115,20 @@ pub async fn run(
         _cluster = Some(cluster);
     }
 
-    let sinks = crate::outputs::build(&config).await?;
+    let mut sinks = crate::outputs::build(&config).await?;
+    // The API's store: Postgres when the pipeline writes there, else the
+    // demo's own memory, fed as one more sink.
+    let store: Arc<dyn porttrack_api::Store> = match &config.postgres {
+        Some(pg) => Arc::new(
+            porttrack_api::PostgresStore::new(pg, config.serve.statement_timeout)
+                .context("configuring the API's Postgres pool")?,
+        ),
+        None => {
+            let memory = porttrack_api::MemoryStore::new();
+            sinks.push(Arc::new(memory.sink()));
+            Arc::new(memory)
+        }
+    };
     let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
     eprintln!("demo: sinks: {}", names.join(", "));
     if names.contains(&"file") {
@@ -136,6 +153,29 @@ pub async fn run(
             });
         }
         Err(e) => eprintln!("demo: cannot serve metrics on {}: {e}", config.http.listen),
+    }
+
+    let (api_stop_tx, api_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let api = crate::serve::api(&config, store)?;
+    match tokio::net::TcpListener::bind(config.serve.listen).await {
+        Ok(listener) => {
+            let addr = listener.local_addr()?;
+            eprintln!();
+            eprintln!("  ┌──────────────────────────────────────────────────────────┐");
+            eprintln!("  │  PortTrack live map:  {:<35}│", format!("http://{addr}/"));
+            eprintln!("  └──────────────────────────────────────────────────────────┘");
+            eprintln!("demo: API at http://{addr}/api/v1/ (OpenAPI: /api/v1/openapi.json)");
+            eprintln!();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = api_stop_rx.await;
+                };
+                if let Err(e) = crate::serve::serve_on(listener, &api, stop).await {
+                    tracing::warn!(error = %e, "API server stopped");
+                }
+            });
+        }
+        Err(e) => eprintln!("demo: cannot serve the map on {}: {e}", config.serve.listen),
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -172,6 +212,7 @@ pub async fn run(
         .map_err(|_| anyhow::anyhow!("simulator thread panicked"))??;
     pipeline.stop().await?;
     let _ = http_stop_tx.send(());
+    let _ = api_stop_tx.send(());
     println!();
     println!(
         "demo: produced {} records ({} acknowledged); pipeline committed {}, dead-lettered {}, tracking {} vessels",

@@ -8,6 +8,7 @@
 //! * `porttrack-ingest`: Kafka consumption, decoding, dead letters;
 //! * `porttrack-processors`: pure, lock-free state (no I/O);
 //! * `porttrack-sinks`: Postgres, Elasticsearch and file sinks;
+//! * `porttrack-api` (`api/`): the read API `serve` and `demo` answer with;
 //! * `porttrack-drill` (`drill/`): the release drills, built on this library.
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view and the invariants.
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod http;
 pub mod outputs;
 pub mod pipeline;
+pub mod serve;
 pub mod signal;
 pub mod sim;
 pub mod state;

@@ -30,6 +30,12 @@ enum Command {
         #[arg(long, short, env = "PORTTRACK_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Serve the read API and the live map from Postgres until SIGTERM/SIGINT.
+    Serve {
+        /// Configuration file (`[serve]`, `[postgres]`, `[processors]`).
+        #[arg(long, short, env = "PORTTRACK_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Produce simulated port traffic into Kafka.
     Sim {
         /// Configuration file (for `[kafka]`).
@@ -175,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { config } => run(load(config.as_deref())?).await,
+        Command::Serve { config } => porttrack::serve::run(load(config.as_deref())?, terminated()).await,
         Command::Sim {
             config,
             vessels,

@@ -305,6 +305,7 @@ pub fn read_marinecadastre(reader: impl std::io::Read) -> anyhow::Result<(Vec<Re
             draught: row.draft.filter(|d| *d > 0.0),
             destination: None,
             eta: None,
+            ..Default::default()
         };
         let changed = last_static
             .get(&row.mmsi)
