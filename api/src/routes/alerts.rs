@@ -40,7 +40,8 @@ pub async fn anomalies(
     let Query(p) = params.map_err(super::rejected)?;
     let (from, to) = super::time_range(p.from, p.to, Duration::hours(24), Duration::days(7))?;
     let limit = super::limit(p.limit, 500, 5_000)?;
-    let items = state.store.anomalies(AlertQuery { kind: p.kind, from, to, limit }).await?;
+    let kind = super::text_param("kind", p.kind)?;
+    let items = state.store.anomalies(AlertQuery { kind, from, to, limit }).await?;
     Ok(Json(AnomalyList { items }))
 }
 
@@ -70,14 +71,15 @@ pub async fn weather_alerts(
 ) -> Result<Json<WeatherAlertList>, ApiError> {
     let Query(p) = params.map_err(super::rejected)?;
     let limit = super::limit(p.limit, 500, 5_000)?;
+    let kind = super::text_param("kind", p.kind)?;
     if p.active == Some(true) {
         let mut items = active(&state).await?;
-        items.retain(|a| p.kind.as_ref().is_none_or(|k| &a.kind == k));
+        items.retain(|a| kind.as_ref().is_none_or(|k| &a.kind == k));
         items.truncate(limit);
         return Ok(Json(WeatherAlertList { items }));
     }
     let (from, to) = super::time_range(p.from, p.to, Duration::hours(24), Duration::days(7))?;
-    let items = state.store.weather_alerts(AlertQuery { kind: p.kind, from, to, limit }).await?;
+    let items = state.store.weather_alerts(AlertQuery { kind, from, to, limit }).await?;
     Ok(Json(WeatherAlertList { items }))
 }
 

@@ -45,6 +45,23 @@ pub(crate) fn limit(value: Option<u32>, default: usize, max: usize) -> Result<us
     }
 }
 
+/// A free-text filter (a berth, an alert kind) fit to reach Postgres: text
+/// there cannot hold NUL, which would fail the query with a 500 instead of
+/// saying what was wrong (schemathesis found it), and no name in the port
+/// geography or the alert kinds is longer than `MAX_TEXT_PARAM`.
+pub(crate) fn text_param(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.contains('\0') => Err(ApiError::bad(format!("{name} must not contain NUL characters"))),
+        Some(v) if v.chars().count() > MAX_TEXT_PARAM => {
+            Err(ApiError::bad(format!("{name} is longer than {MAX_TEXT_PARAM} characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The longest free-text filter accepted.
+pub(crate) const MAX_TEXT_PARAM: usize = 200;
+
 /// A query string the route could not parse, as a JSON 400.
 pub(crate) fn rejected(e: axum::extract::rejection::QueryRejection) -> ApiError {
     ApiError::bad(e.body_text())

@@ -50,7 +50,7 @@ pub async fn list(
         .store
         .port_calls(CallQuery {
             phase: p.phase.as_ref().map(name_of),
-            berth: p.berth,
+            berth: super::text_param("berth", p.berth)?,
             mmsi: p.mmsi,
             from,
             to,
