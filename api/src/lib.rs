@@ -81,7 +81,7 @@ impl std::fmt::Debug for AppState {
 #[openapi(
     info(
         title = "PortTrack read API",
-        description = "Vessels, zones and congestion, port calls, alerts and a live stream. See docs/api.md."
+        description = "Vessels, zones and congestion, port calls, alerts, AIS safety messages and a live stream. See docs/api.md."
     ),
     paths(
         routes::vessels::list,
@@ -90,6 +90,7 @@ impl std::fmt::Debug for AppState {
         routes::port_calls::list,
         routes::alerts::anomalies,
         routes::alerts::weather_alerts,
+        routes::safety::safety_messages,
         routes::overview::overview,
         routes::stream::stream,
         routes::geography::geography,
@@ -198,6 +199,7 @@ impl Api {
             .route("/api/v1/port-calls", get(routes::port_calls::list))
             .route("/api/v1/anomalies", get(routes::alerts::anomalies))
             .route("/api/v1/weather-alerts", get(routes::alerts::weather_alerts))
+            .route("/api/v1/safety-messages", get(routes::safety::safety_messages))
             .route("/api/v1/overview", get(routes::overview::overview))
             .route("/api/v1/stream", get(routes::stream::stream))
             .route("/api/v1/geography", get(routes::geography::geography))

@@ -367,6 +367,44 @@ pub struct WeatherAlertList {
     pub items: Vec<WeatherAlertItem>,
 }
 
+/// One AIS safety-related message (type 12 addressed, type 14 broadcast),
+/// with where its sender was when it is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SafetyMessageItem {
+    /// `{topic}-{partition}-{offset}[-{index}]`: the record's Kafka
+    /// coordinates, the message's only identity (a repeated warning is a new message).
+    pub id: String,
+    /// When it was received.
+    pub event_time: DateTime<Utc>,
+    /// The sender (a coast station's MMSI is below 10^8).
+    pub mmsi: u32,
+    /// The sender's name: the vessel's, else the station's, if known.
+    pub name: Option<String>,
+    /// True for type 12 (addressed to `dest_mmsi`), false for a type 14 broadcast.
+    pub addressed: bool,
+    /// Type 12: the addressee.
+    pub dest_mmsi: Option<u32>,
+    /// Type 12: sequence number 0..=3.
+    pub sequence: Option<u8>,
+    /// Type 12: retransmitted flag.
+    pub retransmit: Option<bool>,
+    /// The text.
+    pub text: String,
+    /// Where the sender was, or null.
+    pub lat: Option<f64>,
+    /// Where the sender was, or null.
+    pub lon: Option<f64>,
+    /// `vessel_position` (its last fix within the hour before), `station`, or null when not located.
+    pub located_by: Option<String>,
+}
+
+/// `GET /api/v1/safety-messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SafetyMessageList {
+    /// Newest first.
+    pub items: Vec<SafetyMessageItem>,
+}
+
 /// A vessel waiting at anchor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct QueueEntry {
@@ -434,6 +472,8 @@ pub struct Overview {
     pub weather_alerts: Vec<WeatherAlertItem>,
     /// Anomalies of the last 24 h, newest first, at most 50.
     pub anomalies: Vec<AnomalyItem>,
+    /// Safety messages of the last 24 h, newest first, at most 20.
+    pub safety_messages: Vec<SafetyMessageItem>,
     /// Vessel counts.
     pub counts: Counts,
 }
@@ -467,10 +507,11 @@ pub struct CongestionChange {
     pub congestion: ZoneCongestion,
 }
 
-/// Stream event `alert`: `kind` is `anomaly` (item: [`AnomalyItem`]) or `weather` (item: [`WeatherAlertItem`]).
+/// Stream event `alert`: `kind` is `anomaly` (item: [`AnomalyItem`]), `weather`
+/// (item: [`WeatherAlertItem`]) or `safety` (item: [`SafetyMessageItem`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AlertEvent {
-    /// `anomaly` or `weather`.
+    /// `anomaly`, `weather` or `safety`.
     pub kind: String,
     /// The item, as in its list.
     #[schema(value_type = Object)]

@@ -15,8 +15,10 @@
 //!   are not re-sent;
 //! * the latest congestion partials, merged: zones whose values changed
 //!   (ignoring the snapshot time alone) are sent;
-//! * the newest anomalies and weather alerts (bounded by time and count),
-//!   deduplicated by their keys: new ones are sent.
+//! * the newest anomalies, weather alerts and safety messages (bounded by
+//!   time and count), deduplicated by their keys (a safety message's is its
+//!   id, the record's Kafka coordinates): new ones are sent as `alert`
+//!   events of kind `anomaly`, `weather` or `safety`.
 //!
 //! # Ids, resumption and slow clients
 //!
@@ -245,6 +247,7 @@ struct Seen {
     congestion: Option<HashMap<String, ZoneCongestion>>,
     anomalies: Option<HashSet<(u32, DateTime<Utc>, String)>>,
     weather: Option<HashSet<WeatherKey>>,
+    safety: Option<HashSet<String>>,
 }
 
 fn same_congestion(a: &ZoneCongestion, b: &ZoneCongestion) -> bool {
@@ -331,7 +334,7 @@ async fn poll_once(
         }
     }
     seen.anomalies = Some(keys);
-    let alerts = store.weather_alerts(window).await?;
+    let alerts = store.weather_alerts(window.clone()).await?;
     let key = |a: &crate::model::WeatherAlertItem| {
         (a.zone.clone(), a.event_time, a.kind.clone(), a.station.clone())
     };
@@ -344,6 +347,16 @@ async fn poll_once(
         }
     }
     seen.weather = Some(keys);
+    let messages = store.safety_messages(window).await?;
+    let keys: HashSet<String> = messages.iter().map(|m| m.id.clone()).collect();
+    if let Some(previous) = &seen.safety {
+        for m in messages.iter().rev().filter(|m| !previous.contains(&m.id)) {
+            let event =
+                AlertEvent { kind: "safety".into(), item: serde_json::to_value(m).unwrap_or_default() };
+            hub.publish("alert", serde_json::to_string(&event).unwrap_or_default());
+        }
+    }
+    seen.safety = Some(keys);
     Ok(())
 }
 

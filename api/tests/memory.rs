@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Span, Utc};
 use porttrack_api::{Api, MemoryStore, ServeConfig, Zoning};
 use porttrack_processors::{CallPhase, Geography, Output, PortCall, PortCallUpdate, ZoneKind, ZonePartial};
-use porttrack_schemas::{Event, Origin, Position, Sourced, VesselStatic};
+use porttrack_schemas::{Event, Origin, Position, SafetyMessage, Sourced, VesselStatic};
 use porttrack_sinks::{Derived, Sink};
 use serde_json::Value;
 
@@ -42,6 +42,19 @@ fn named(mmsi: u32, name: &str) -> Sourced<Event> {
     }
 }
 
+fn safety(mmsi: u32, text: &str, offset: i64) -> Sourced<Event> {
+    Sourced {
+        origin: Origin::new("ais.nmea", 0, offset),
+        event: Event::Safety(SafetyMessage {
+            mmsi,
+            timestamp: Utc::now(),
+            addressed: false,
+            text: text.into(),
+            ..Default::default()
+        }),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_the_same_api_from_what_its_sinks_receive() {
     let store = MemoryStore::new();
@@ -55,6 +68,9 @@ async fn the_demo_serves_the_same_api_from_what_its_sinks_receive() {
     ])
     .await
     .unwrap();
+    // A safety message, and its replay (same coordinates): one message.
+    sink.write(&[safety(244000001, "MOB TEST", 5)]).await.unwrap();
+    sink.write(&[safety(244000001, "MOB TEST", 5)]).await.unwrap();
     let arrived = Utc::now() - Span::hours(4);
     let mut call = PortCall::open(244000002, arrived, true);
     call.anchored_at = Some(arrived + Span::hours(1));
@@ -123,6 +139,13 @@ async fn the_demo_serves_the_same_api_from_what_its_sinks_receive() {
     let o = get("/api/v1/overview").await;
     assert_eq!(o["anchorage_queue"][0]["mmsi"], 244000002);
     assert_eq!(get("/api/v1/port-calls").await["items"][0]["mmsi"], 244000002);
+    let m = get("/api/v1/safety-messages").await;
+    assert_eq!(m["items"].as_array().unwrap().len(), 1, "the replay added nothing: {m}");
+    let mob = &m["items"][0];
+    assert_eq!((mob["id"].as_str(), mob["text"].as_str()), (Some("ais.nmea-0-5"), Some("MOB TEST")));
+    assert_eq!((mob["name"].as_str(), mob["located_by"].as_str()), (Some("ALPHA"), Some("vessel_position")));
+    assert_eq!((mob["lat"].as_f64(), mob["lon"].as_f64()), (Some(52.05), Some(3.60)));
+    assert_eq!(o["safety_messages"][0]["id"], "ais.nmea-0-5");
 
     // The stream: a new position reaches a client within 2 s.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -140,4 +163,18 @@ async fn the_demo_serves_the_same_api_from_what_its_sinks_receive() {
         buffer.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(buffer.contains("event: vessel"));
+
+    // A new safety message reaches it as an `alert` of kind `safety`.
+    sink.write(&[safety(244000002, "SART ACTIVE", 6)]).await.unwrap();
+    let written = Instant::now();
+    while !buffer.contains("SART ACTIVE") {
+        let left = Duration::from_secs(2).checked_sub(written.elapsed()).expect("the message within 2 s");
+        let chunk = tokio::time::timeout(left, response.chunk())
+            .await
+            .expect("the message within 2 s")
+            .unwrap()
+            .unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(buffer.contains(r#""kind":"safety""#), "{buffer}");
 }

@@ -297,7 +297,41 @@ async fn every_endpoint_answers_from_postgres_with_bounded_queries_and_clear_err
     assert_eq!(s.ok("/api/v1/weather-alerts").await["items"].as_array().unwrap().len(), 3);
     let active = s.ok("/api/v1/weather-alerts?active=true").await;
     assert_eq!(active["items"].as_array().unwrap().len(), 1, "the visibility alert was cleared: {active}");
+    // Safety messages: newest first, located by the sender's track or its
+    // station, the 3-day-old one outside the default 24 h.
+    let m = s.ok("/api/v1/safety-messages").await;
+    let items = m["items"].as_array().unwrap();
+    assert_eq!(
+        items.iter().map(|i| i["text"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["MOB TEST", "ANCHOR CLEAR OF FAIRWAY"]
+    );
+    assert_eq!(items[0]["id"], "ais.nmea-0-10");
+    assert_eq!((items[0]["mmsi"].as_u64(), items[0]["name"].as_str()), (Some(244000001), Some("ALPHA")));
+    assert_eq!((items[0]["addressed"].as_bool(), &items[0]["dest_mmsi"]), (Some(false), &Value::Null));
+    assert_eq!((items[0]["lat"].as_f64(), items[0]["lon"].as_f64()), (Some(52.045), Some(3.59)));
+    assert_eq!(items[0]["located_by"], "vessel_position");
+    assert_eq!(items[1]["id"], "ais.nmea-1-11-2");
+    assert_eq!(
+        (items[1]["name"].as_str(), items[1]["dest_mmsi"].as_u64()),
+        (Some("RWS HOEK VAN HOLLAND"), Some(244000002))
+    );
+    assert_eq!((items[1]["sequence"].as_u64(), items[1]["retransmit"].as_bool()), (Some(1), Some(false)));
+    assert_eq!((items[1]["located_by"].as_str(), items[1]["lat"].as_f64()), (Some("station"), Some(51.98)));
+    assert_eq!(s.ok("/api/v1/safety-messages?limit=1").await["items"].as_array().unwrap().len(), 1);
+    let week = s.ok("/api/v1/safety-messages?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z").await;
+    assert_eq!(week["items"], serde_json::json!([]));
+    let old = s
+        .ok(&format!(
+            "/api/v1/safety-messages?from={}",
+            (chrono::Utc::now() - chrono::Duration::days(4))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))
+        .await;
+    assert_eq!(old["items"].as_array().unwrap().len(), 3, "within 7 days: {old}");
     let o = s.ok("/api/v1/overview").await;
+    let overview_texts: Vec<&str> =
+        o["safety_messages"].as_array().unwrap().iter().map(|i| i["text"].as_str().unwrap()).collect();
+    assert_eq!(overview_texts, ["MOB TEST", "ANCHOR CLEAR OF FAIRWAY"]);
     assert_eq!(o["counts"], serde_json::json!({"vessels": 3, "under_way": 1, "anchored": 1, "moored": 1}));
     assert_eq!(o["anchorage_queue"][0]["mmsi"], 244000002);
     assert_eq!(o["anchorage_queue"][0]["zone"], "Maas North Anchorage");
@@ -319,6 +353,7 @@ async fn every_endpoint_answers_from_postgres_with_bounded_queries_and_clear_err
         "/api/v1/port-calls",
         "/api/v1/anomalies",
         "/api/v1/weather-alerts",
+        "/api/v1/safety-messages",
         "/api/v1/overview",
         "/api/v1/stream",
         "/api/v1/geography",
@@ -349,6 +384,10 @@ async fn every_endpoint_answers_from_postgres_with_bounded_queries_and_clear_err
     s.bad("/api/v1/port-calls?phase=sunk", 400).await;
     s.bad("/api/v1/anomalies?from=2026-01-01T00:00:00Z&to=2026-01-09T00:00:00Z", 400).await;
     s.bad("/api/v1/weather-alerts?limit=5001", 400).await;
+    s.bad("/api/v1/safety-messages?from=2026-01-01T00:00:00Z&to=2026-01-09T00:00:00Z", 400).await;
+    s.bad("/api/v1/safety-messages?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", 400).await;
+    s.bad("/api/v1/safety-messages?limit=0", 400).await;
+    s.bad("/api/v1/safety-messages?to=soon", 400).await;
     // Postgres text cannot hold NUL: schemathesis got a 500 here before the filters were checked.
     s.bad("/api/v1/weather-alerts?kind=gust%00", 400).await;
     s.bad("/api/v1/anomalies?kind=%00", 400).await;
@@ -418,6 +457,8 @@ async fn the_stream_delivers_a_commit_within_two_seconds_and_resumes_from_last_e
     let mut stream = SseReader::open(&s, None).await;
     sql.batch_execute(
         "INSERT INTO anomalies (mmsi, event_time, kind, zone, details) VALUES (244000003, now(), 'dark_period', null, '{}');
+         INSERT INTO safety_messages (source_topic, source_partition, source_offset, event_time, mmsi, addressed, text)
+           VALUES ('ais.nmea', 2, 77, now(), 244000003, false, 'SART ACTIVE');
          INSERT INTO congestion_partials (zone, partition, snapshot_time, zone_kind, berth_length_m, vessels_present, queue_length,
            waiting_now_s, waits_completed_s, rate_window_s, entries, exits, moored_vessels, moored_length_m, moored_without_length,
            hazardous_vessels, teu_loaded, teu_discharged, weather)
@@ -425,12 +466,19 @@ async fn the_stream_delivers_a_commit_within_two_seconds_and_resumes_from_last_e
     )
     .await
     .unwrap();
-    let (mut alert, mut change) = (None, None);
+    let (mut alert, mut safety, mut change) = (None, None, None);
     let deadline = Instant::now() + Duration::from_secs(3);
-    while (alert.is_none() || change.is_none()) && Instant::now() < deadline {
+    while (alert.is_none() || safety.is_none() || change.is_none()) && Instant::now() < deadline {
         let Some(e) = stream.next(Duration::from_secs(3)).await else { break };
         match e.event.as_str() {
-            "alert" => alert = Some(serde_json::from_str::<Value>(&e.data).unwrap()),
+            "alert" => {
+                let v = serde_json::from_str::<Value>(&e.data).unwrap();
+                if v["kind"] == "safety" {
+                    safety = Some(v);
+                } else {
+                    alert = Some(v);
+                }
+            }
             "congestion" => change = Some(serde_json::from_str::<Value>(&e.data).unwrap()),
             _ => {}
         }
@@ -439,6 +487,11 @@ async fn the_stream_delivers_a_commit_within_two_seconds_and_resumes_from_last_e
     assert_eq!(
         (alert["kind"].as_str(), alert["item"]["kind"].as_str()),
         (Some("anomaly"), Some("dark_period"))
+    );
+    let safety = safety.expect("a safety alert event");
+    assert_eq!(
+        (safety["item"]["id"].as_str(), safety["item"]["text"].as_str(), safety["item"]["name"].as_str()),
+        (Some("ais.nmea-2-77"), Some("SART ACTIVE"), Some("CHARLIE"))
     );
     let change = change.expect("a congestion event");
     assert_eq!(change["zone"], "Maas North Anchorage");

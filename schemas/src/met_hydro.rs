@@ -139,19 +139,13 @@ impl MetHydroObservation {
     /// Most keys `details` may hold (gpsd prints about 40 for FID 31).
     pub const MAX_DETAILS: usize = 96;
 
-    /// Checks every field against `rules`, with `now` as the receive time.
-    ///
-    /// The ranges are those the AIS fields can express (wind up to 126 kn,
-    /// pressure 800–1200 hPa, water level −10..+30 m…), so a report is only
-    /// refused for values no station can send.
-    pub fn validate(&self, rules: &ValidationRules, now: DateTime<Utc>) -> Result<(), Rejection> {
-        check_identity("mmsi", self.mmsi)?;
-        rules.check_timestamp(self.timestamp, now)?;
-        check_optional_position(self.lat, self.lon)?;
+    /// Every field with its valid range, the one table `validate` and
+    /// `blank_invalid` read.
+    fn ranges(&self) -> [(&'static str, Option<f64>, f64, f64); 30] {
         let f = |v: Option<f32>| v.map(f64::from);
         let u8f = |v: Option<u8>| v.map(f64::from);
         let u16f = |v: Option<u16>| v.map(f64::from);
-        check_ranges(&[
+        [
             ("dac", Some(f64::from(self.dac)), 0.0, 1023.0),
             ("fid", Some(f64::from(self.fid)), 0.0, 63.0),
             ("report_day", u8f(self.report_day), 1.0, 31.0),
@@ -182,7 +176,66 @@ impl MetHydroObservation {
             ("precipitation_type", u8f(self.precipitation_type), 0.0, 7.0),
             ("salinity_permille", f(self.salinity_permille), 0.0, 60.0),
             ("ice", u8f(self.ice), 0.0, 1.0),
-        ])?;
+        ]
+    }
+
+    /// Clears the measurements outside their valid range, for reports decoded
+    /// from AIS: a 7-bit humidity field can hold 127, a 9-bit direction 511
+    /// (codes gpsd prints as they come), and one unusable measurement must not
+    /// refuse the whole observation. `details` keeps what was sent.
+    pub fn blank_invalid(&mut self) {
+        let invalid: Vec<&'static str> = self
+            .ranges()
+            .into_iter()
+            .filter(|&(_, value, min, max)| value.is_some_and(|v| !(min..=max).contains(&v)))
+            .map(|(name, ..)| name)
+            .collect();
+        for name in invalid {
+            match name {
+                "report_day" => self.report_day = None,
+                "report_hour" => self.report_hour = None,
+                "report_minute" => self.report_minute = None,
+                "wind_speed_kn" => self.wind_speed_kn = None,
+                "wind_gust_kn" => self.wind_gust_kn = None,
+                "wind_direction_deg" => self.wind_direction_deg = None,
+                "wind_gust_direction_deg" => self.wind_gust_direction_deg = None,
+                "air_temperature_c" => self.air_temperature_c = None,
+                "humidity_pct" => self.humidity_pct = None,
+                "dew_point_c" => self.dew_point_c = None,
+                "pressure_hpa" => self.pressure_hpa = None,
+                "pressure_tendency" => self.pressure_tendency = None,
+                "visibility_nm" => self.visibility_nm = None,
+                "water_level_m" => self.water_level_m = None,
+                "water_level_trend" => self.water_level_trend = None,
+                "current_speed_kn" => self.current_speed_kn = None,
+                "current_direction_deg" => self.current_direction_deg = None,
+                "wave_height_m" => self.wave_height_m = None,
+                "wave_period_s" => self.wave_period_s = None,
+                "wave_direction_deg" => self.wave_direction_deg = None,
+                "swell_height_m" => self.swell_height_m = None,
+                "swell_period_s" => self.swell_period_s = None,
+                "swell_direction_deg" => self.swell_direction_deg = None,
+                "sea_state" => self.sea_state = None,
+                "water_temperature_c" => self.water_temperature_c = None,
+                "precipitation_type" => self.precipitation_type = None,
+                "salinity_permille" => self.salinity_permille = None,
+                "ice" => self.ice = None,
+                // dac and fid are the message's own identity, never out of range here.
+                _ => {}
+            }
+        }
+    }
+
+    /// Checks every field against `rules`, with `now` as the receive time.
+    ///
+    /// The ranges are those the AIS fields can express (wind up to 126 kn,
+    /// pressure 800–1200 hPa, water level −10..+30 m…), so a report is only
+    /// refused for values no station can send.
+    pub fn validate(&self, rules: &ValidationRules, now: DateTime<Utc>) -> Result<(), Rejection> {
+        check_identity("mmsi", self.mmsi)?;
+        rules.check_timestamp(self.timestamp, now)?;
+        check_optional_position(self.lat, self.lon)?;
+        check_ranges(&self.ranges())?;
         if let Some(details) = &self.details {
             if details.len() > Self::MAX_DETAILS {
                 return Err(out_of_range(format!("details has more than {} keys", Self::MAX_DETAILS)));

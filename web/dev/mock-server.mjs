@@ -209,6 +209,15 @@ const weather = [
   { zone: 'Maas North Anchorage', station: 'Euro platform', event_time: iso(NOW0 - 70 * 60e3), kind: 'visibility', value: 850, limit: 1000, raised: true },
 ];
 
+// AIS safety messages (types 12/14), shaped as the api crate's SafetyMessageItem:
+// one located by its sender's position, one by the coast station's, one not located.
+const safetyMessages = [
+  { id: 'ais.nmea-0-1201', event_time: iso(NOW0 - 12 * 60e3), mmsi: [...vessels.keys()][5], name: [...vessels.values()][5].name, addressed: false, dest_mmsi: null, sequence: null, retransmit: null, text: 'MOB TEST', lat: [...vessels.values()][5].lat, lon: [...vessels.values()][5].lon, located_by: 'vessel_position' },
+  { id: 'ais.nmea-1-877-2', event_time: iso(NOW0 - 55 * 60e3), mmsi: 2442000, name: 'RWS HOEK VAN HOLLAND', addressed: true, dest_mmsi: [...vessels.keys()][8], sequence: 1, retransmit: false, text: 'ANCHOR CLEAR OF FAIRWAY', lat: 51.98, lon: 4.12, located_by: 'station' },
+  { id: 'ais.nmea-2-310', event_time: iso(NOW0 - 4 * 3600e3), mmsi: 2442001, name: null, addressed: false, dest_mmsi: null, sequence: null, retransmit: null, text: 'BUOY MV-7 ADRIFT', lat: null, lon: null, located_by: null },
+];
+let safetySeq = 2000;
+
 // ---- API ----
 function json(res, status, body) {
   const s = JSON.stringify(body);
@@ -235,7 +244,8 @@ function overview() {
       name: b.properties.name, length_m: b.properties.length_m ?? null, occupancy: congestion.get(b.properties.name)?.berth_occupancy ?? 0,
       moored: [...vessels.values()].filter((v) => v.zone === b.properties.name && v.movement === 'moored').map((v) => ({ mmsi: v.mmsi, name: v.name })),
     })),
-    weather_alerts: weather.filter((w) => w.raised), anomalies, counts,
+    weather_alerts: weather.filter((w) => w.raised), anomalies,
+    safety_messages: safetyMessages.filter((m) => Date.parse(m.event_time) >= now - 86400e3).slice(0, 20), counts,
   };
 }
 
@@ -303,6 +313,14 @@ setInterval(() => {
   emit('alert', { kind: 'anomaly', item: a });
 }, 25000);
 
+setInterval(() => {
+  const v = pick([...vessels.values()].filter((x) => x.movement === 'under_way'));
+  const m = { id: `ais.nmea-0-${++safetySeq}`, event_time: iso(Date.now()), mmsi: v.mmsi, name: v.name, addressed: false, dest_mmsi: null, sequence: null, retransmit: null, text: 'SECURITE VESSEL RESTRICTED IN ABILITY TO MANOEUVRE', lat: v.lat, lon: v.lon, located_by: 'vessel_position' };
+  safetyMessages.unshift(m);
+  safetyMessages.length = Math.min(safetyMessages.length, 200);
+  emit('alert', { kind: 'safety', item: m });
+}, Number(process.env.MOCK_SAFETY_MS ?? 40000));
+
 // ---- static files ----
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.geojson': 'application/geo+json', '.png': 'image/png', '.svg': 'image/svg+xml' };
 function serveStatic(res, path) {
@@ -348,6 +366,11 @@ const server = http.createServer((req, res) => {
   if (p === '/api/v1/port-calls') return json(res, 200, { items: calls });
   if (p === '/api/v1/anomalies') return json(res, 200, { items: anomalies });
   if (p === '/api/v1/weather-alerts') return json(res, 200, { items: weather });
+  if (p === '/api/v1/safety-messages') {
+    const limit = Number(url.searchParams.get('limit') ?? 500);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return err(res, 400, 'bad_request', 'limit must be 1..5000');
+    return json(res, 200, { items: safetyMessages.slice(0, limit) });
+  }
   if (p === '/api/v1/geography') return json(res, 200, { zones: geography, coastline });
   if (p === '/config.json') return json(res, 200, { tile_url: process.env.MOCK_TILE_URL ?? null, style_url: null });
   if (p === '/dev/stream/drop' && req.method === 'POST') {

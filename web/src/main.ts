@@ -11,12 +11,23 @@ import { fetchAllVessels, fetchCoastline, fetchConfig, fetchOverview, fetchVesse
 import { renderDetails, renderError, renderLoading } from './details';
 import { byId, h } from './dom';
 import { formatAge } from './format';
-import { renderAlerts, renderBerths, renderLegend, renderMoves, renderQueue } from './panels';
-import { applyEvent, countVessels, createState, isStale, pruneVessels, replaceVessels, type PortState } from './state';
+import { renderAlerts, renderBerths, renderLegend, renderMoves, renderQueue, renderSafety } from './panels';
+import {
+  applyEvent,
+  countVessels,
+  createState,
+  isStale,
+  locatedSafety,
+  pruneVessels,
+  recentSafety,
+  replaceVessels,
+  safetyRoute,
+  type PortState,
+} from './state';
 import { LiveStream } from './stream';
 import { congestionColor, zoneStyle, zoneSummary } from './style';
 import { syntheticVessels } from './synthetic';
-import type { StreamState, VesselFeature, ZoneFeature } from './types';
+import type { SafetyMessage, StreamState, VesselFeature, ZoneFeature } from './types';
 import { VesselLayer } from './vesselLayer';
 
 performance.mark('porttrack-start');
@@ -60,6 +71,9 @@ const zonePaths = new Map<string, L.Path>();
 
 const vesselLayer = new VesselLayer().addTo(map);
 const trackLayer = L.layerGroup([], { pane: 'track' }).addTo(map);
+// Safety messages whose sender was located, above the vessels (markerPane).
+const safetyLayer = L.layerGroup().addTo(map);
+const safetyMarkers = new Map<string, L.Marker>();
 
 function updateZoomClass(): void {
   mapEl.classList.toggle('map-z-low', map.getZoom() < 11.5);
@@ -179,6 +193,38 @@ function renderPanels(): void {
   renderMoves(state, selectVessel);
   renderBerths(state, selectVessel);
   renderAlerts(state, selectVessel);
+  renderSafetyMessages();
+}
+
+// ---- safety messages ------------------------------------------------------
+
+/** Redraws the panel and the markers (one per located message, keyed by id). */
+function renderSafetyMessages(): void {
+  renderSafety(state, showSafety);
+  const shown = locatedSafety(recentSafety(state));
+  const keep = new Set(shown.map((m) => m.id));
+  for (const [id, marker] of safetyMarkers) {
+    if (!keep.has(id)) {
+      safetyLayer.removeLayer(marker);
+      safetyMarkers.delete(id);
+    }
+  }
+  for (const m of shown) {
+    if (safetyMarkers.has(m.id)) continue;
+    const icon = L.divIcon({ className: 'safety-marker', html: '<span aria-hidden="true">!</span>', iconSize: [20, 20] });
+    const tip = h('div', {}, h('strong', {}, m.text || '(empty)'), h('div', {}, safetyRoute(m)));
+    const marker = L.marker([m.lat, m.lon], { icon, title: `Safety message: ${m.text}`, keyboard: false })
+      .bindTooltip(tip, { className: 'vessel-tip', direction: 'top', offset: [0, -10] })
+      .addTo(safetyLayer);
+    safetyMarkers.set(m.id, marker);
+  }
+  mapEl.dataset.safetyCount = String(safetyMarkers.size);
+}
+
+function showSafety(m: SafetyMessage): void {
+  if (typeof m.lat !== 'number' || typeof m.lon !== 'number') return;
+  map.panTo([m.lat, m.lon]);
+  safetyMarkers.get(m.id)?.openTooltip();
 }
 
 // ---- selection ------------------------------------------------------------
@@ -401,6 +447,7 @@ if (!synthetic) {
           break;
         case 'alert':
           renderAlerts(state, selectVessel);
+          renderSafetyMessages();
           break;
         case 'reset':
           void loadSnapshots();

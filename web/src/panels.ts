@@ -4,9 +4,9 @@
 
 import { h, byId } from './dom';
 import { formatClock, formatDuration, humanize, secondsSince } from './format';
-import { activeWeather, recentAnomalies, type PortState } from './state';
+import { activeWeather, recentAnomalies, recentSafety, safetyRoute, type PortState } from './state';
 import { CONGESTION_COLORS, TYPE_COLORS, TYPE_LABELS } from './style';
-import type { CongestionLevel, PortCall, TypeGroup } from './types';
+import type { CongestionLevel, PortCall, SafetyMessage, TypeGroup } from './types';
 
 export type Select = (mmsi: number) => void;
 
@@ -179,6 +179,46 @@ export function renderAlerts(state: PortState, select: Select): void {
     ),
   );
   list.addEventListener('click', (ev) => onRowClick(ev, select));
+  box.replaceChildren(list);
+}
+
+/** The "Safety messages" panel: text, sender, time, broadcast or addressee.
+ * A located message is a button that shows it on the map (`pick`). */
+export function renderSafety(state: PortState, pick: (m: SafetyMessage) => void): void {
+  const messages = recentSafety(state);
+  const count = byId('safety-count');
+  count.textContent = String(messages.length);
+  count.dataset.nonzero = String(messages.length > 0);
+  const box = byId('safety');
+  if (!messages.length) {
+    box.replaceChildren(empty('No safety messages in the last 24 h.'));
+    return;
+  }
+  const byKey = new Map(messages.map((m) => [m.id, m]));
+  const list = h(
+    'ul',
+    { class: 'rows' },
+    ...messages.map((m) => {
+      const located = typeof m.lat === 'number' && typeof m.lon === 'number';
+      const parts = [
+        h('span', { class: 'name safety-text' }, m.text || '(empty)'),
+        h('span', { class: 'value' }, formatClock(m.event_time)),
+        h('span', { class: 'meta' }, `${safetyRoute(m)}${located ? '' : ' · position unknown'}`),
+      ];
+      return h(
+        'li',
+        {},
+        located
+          ? h('button', { type: 'button', class: 'row', 'data-safety': m.id, title: 'Show on the map' }, ...parts)
+          : h('div', { class: 'row' }, ...parts),
+      );
+    }),
+  );
+  list.addEventListener('click', (ev) => {
+    const btn = (ev.target as HTMLElement).closest<HTMLElement>('[data-safety]');
+    const m = btn?.dataset.safety ? byKey.get(btn.dataset.safety) : undefined;
+    if (m) pick(m);
+  });
   box.replaceChildren(list);
 }
 

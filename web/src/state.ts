@@ -8,6 +8,7 @@ import type {
   CongestionEvent,
   Counts,
   Overview,
+  SafetyMessage,
   VesselFeature,
   WeatherAlert,
   ZoneCollection,
@@ -33,6 +34,7 @@ export interface PortState {
   /** Alerts received through the stream since the last overview load, newest first. */
   liveAnomalies: Anomaly[];
   liveWeather: WeatherAlert[];
+  liveSafety: SafetyMessage[];
   /** Date.now() of the last data received (snapshot or event), for the age display. */
   lastUpdate: number;
   stats: StreamStats;
@@ -50,6 +52,7 @@ export function createState(): PortState {
     overview: null,
     liveAnomalies: [],
     liveWeather: [],
+    liveSafety: [],
     lastUpdate: 0,
     stats: emptyStats(),
   };
@@ -108,7 +111,35 @@ export function applyAlert(state: PortState, ev: AlertEvent): void {
       0,
       MAX_LIVE_ALERTS,
     );
+  } else if (ev.kind === 'safety') {
+    state.liveSafety = [ev.item, ...state.liveSafety.filter((m) => m.id !== ev.item.id)].slice(0, MAX_LIVE_ALERTS);
   }
+}
+
+/** Safety messages: the stream's and the overview's, deduplicated by id (a
+ * repeated warning has a new id and is shown again, as the API lists it),
+ * newest first. */
+export function recentSafety(state: PortState, limit = 20): SafetyMessage[] {
+  const byId = new Map<string, SafetyMessage>();
+  for (const m of [...state.liveSafety, ...(state.overview?.safety_messages ?? [])]) {
+    if (!byId.has(m.id)) byId.set(m.id, m);
+  }
+  return [...byId.values()].sort((a, b) => time(b.event_time) - time(a.event_time)).slice(0, limit);
+}
+
+/** The messages that can be drawn: those whose sender was located. */
+export function locatedSafety(messages: SafetyMessage[]): (SafetyMessage & { lat: number; lon: number })[] {
+  return messages.filter(
+    (m): m is SafetyMessage & { lat: number; lon: number } =>
+      typeof m.lat === 'number' && typeof m.lon === 'number' && Number.isFinite(m.lat) && Number.isFinite(m.lon),
+  );
+}
+
+/** "MOB TEST" from whom to whom: sender name (or MMSI) and broadcast/addressee. */
+export function safetyRoute(m: SafetyMessage): string {
+  const from = m.name ? `${m.name} (${m.mmsi})` : `MMSI ${m.mmsi}`;
+  const to = m.addressed ? `to ${m.dest_mmsi ?? 'one station'}` : 'broadcast';
+  return `${from} · ${to}`;
 }
 
 /** What the panels show as active weather alerts: the overview's list overlaid
@@ -188,7 +219,10 @@ export function applyEvent(
     }
     case 'alert': {
       const ev = data as AlertEvent;
-      if (!ev || (ev.kind !== 'anomaly' && ev.kind !== 'weather') || !ev.item) {
+      if (!ev || (ev.kind !== 'anomaly' && ev.kind !== 'weather' && ev.kind !== 'safety') || !ev.item) {
+        return { kind: 'ignored', reason: 'bad alert' };
+      }
+      if (ev.kind === 'safety' && (typeof ev.item.id !== 'string' || typeof ev.item.text !== 'string')) {
         return { kind: 'ignored', reason: 'bad alert' };
       }
       applyAlert(state, ev);

@@ -155,6 +155,24 @@ export interface WeatherAlert {
   raised: boolean;
 }
 
+/** An AIS safety-related message (type 12 addressed, type 14 broadcast), as in
+ * `/api/v1/safety-messages`. `lat`/`lon` are where the sender was, when known. */
+export interface SafetyMessage {
+  /** `{topic}-{partition}-{offset}[-{index}]`: unique per message. */
+  id: string;
+  event_time: string;
+  mmsi: number;
+  name: string | null;
+  addressed: boolean;
+  dest_mmsi: number | null;
+  sequence: number | null;
+  retransmit: boolean | null;
+  text: string;
+  lat: number | null;
+  lon: number | null;
+  located_by: 'vessel_position' | 'station' | null;
+}
+
 export interface QueueEntry {
   mmsi: number;
   name: string | null;
@@ -185,6 +203,8 @@ export interface Overview {
   berths: BerthOccupancy[];
   weather_alerts: WeatherAlert[];
   anomalies: Anomaly[];
+  /** Last 24 h, newest first, at most 20 (absent from servers before safety messages). */
+  safety_messages?: SafetyMessage[];
   counts: Counts;
 }
 
@@ -195,7 +215,8 @@ export interface CongestionEvent {
 
 export type AlertEvent =
   | { kind: 'anomaly'; item: Anomaly }
-  | { kind: 'weather'; item: WeatherAlert };
+  | { kind: 'weather'; item: WeatherAlert }
+  | { kind: 'safety'; item: SafetyMessage };
 
 export interface SiteConfig {
   tile_url: string | null;

@@ -190,6 +190,25 @@ try {
     );
   });
 
+  await check('safety messages are listed and the located ones drawn on the map', async () => {
+    const expected = (await apiJson('api/v1/overview')).safety_messages ?? [];
+    const located = expected.filter((m) => typeof m.lat === 'number' && typeof m.lon === 'number').length;
+    await waitFor(
+      async () => {
+        const s = await page.evaluate(() => ({
+          text: document.getElementById('safety')?.innerText ?? '',
+          markers: Number(document.getElementById('map')?.dataset.safetyCount ?? 0),
+        }));
+        const missing = expected.filter((m) => !s.text.includes(m.text)).map((m) => m.text);
+        if (!expected.length && !s.text.includes('No safety messages')) return { ok: false, why: 'no empty-state text' };
+        return { ok: missing.length === 0 && s.markers >= located, why: `missing ${missing.join(', ')}; ${s.markers} of ${located} markers` };
+      },
+      5_000,
+      'the overview safety messages in the panel and on the map',
+    );
+    await page.locator('#safety').screenshot({ path: join(SHOTS, 'safety-panel.png') });
+  });
+
   await check('axe-core: no serious or critical accessibility violations', async () => {
     await page.addScriptTag({ content: readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8') });
     const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));

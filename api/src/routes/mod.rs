@@ -5,6 +5,7 @@ pub mod geography;
 pub mod health;
 pub mod overview;
 pub mod port_calls;
+pub mod safety;
 pub mod stream;
 pub mod vessels;
 pub mod web;

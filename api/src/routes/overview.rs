@@ -14,14 +14,14 @@ use crate::store::{AlertQuery, CallQuery, VesselScan};
 use crate::view::{congestion, vessel_props};
 
 /// Anchorage queue, arrivals and departures of today, berths, active
-/// weather alerts, the last day's anomalies and vessel counts.
+/// weather alerts, the last day's anomalies and safety messages, and vessel counts.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "overview",
     responses((status = 200, body = Overview), (status = 503, body = ErrorBody)))]
 pub async fn overview(State(state): State<AppState>) -> Result<Json<Overview>, ApiError> {
     let now = Utc::now();
     let midnight = now.date_naive().and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
     let store = &state.store;
-    let (rows, open, arrivals, departures, partials, anomalies) = futures::try_join!(
+    let (rows, open, arrivals, departures, partials, anomalies, safety_messages) = futures::try_join!(
         store.vessels(VesselScan { since: now - Duration::hours(24), bbox: None }),
         store.open_calls(5_000),
         store.port_calls(CallQuery {
@@ -39,6 +39,12 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<Overview>, A
             from: now - Duration::hours(24),
             to: now + Duration::hours(1),
             limit: 50
+        }),
+        store.safety_messages(AlertQuery {
+            kind: None,
+            from: now - Duration::hours(24),
+            to: now + Duration::hours(1),
+            limit: 20
         }),
     )?;
     let weather_alerts = super::alerts::active(&state).await?;
@@ -100,6 +106,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<Overview>, A
         berths,
         weather_alerts,
         anomalies,
+        safety_messages,
         counts,
     }))
 }

@@ -23,7 +23,9 @@ use porttrack_schemas::{Event, Sourced};
 use porttrack_sinks::{Derived, Sink, SinkError, WriteOutcome};
 
 use super::{AlertQuery, CallQuery, Store, StoreFuture, VesselRow, VesselScan};
-use crate::model::{AnomalyItem, CargoItem, PortCall, ServiceItem, TrackPoint, WeatherAlertItem};
+use crate::model::{
+    AnomalyItem, CargoItem, PortCall, SafetyMessageItem, ServiceItem, TrackPoint, WeatherAlertItem,
+};
 
 /// Positions kept per vessel (the track endpoint reads at most 48 h).
 const TRACK_POINTS: usize = 2_000;
@@ -43,6 +45,10 @@ struct Tables {
     anomalies: VecDeque<AnomalyItem>,
     anomaly_keys: HashSet<(u32, DateTime<Utc>, String)>,
     weather_alerts: VecDeque<WeatherAlertItem>,
+    /// Safety messages in arrival order, and their ids: a replayed record
+    /// (same Kafka coordinates) adds nothing, as in Postgres.
+    safety: VecDeque<SafetyMessageItem>,
+    safety_ids: HashSet<String>,
     partials: HashMap<(String, i32), ZonePartial>,
 }
 
@@ -191,6 +197,43 @@ impl Tables {
         }
     }
 
+    /// A safety message, located like `safety_messages_located` does it:
+    /// the sender's latest position if it is at most an hour older than the
+    /// message (the demo keeps no stations, so that is the only way).
+    fn apply_safety(&mut self, origin: &porttrack_schemas::Origin, m: &porttrack_schemas::SafetyMessage) {
+        let id = origin.document_id();
+        if self.safety_ids.contains(&id) {
+            return;
+        }
+        let sender = self.vessels.get(&m.mmsi);
+        let fix = self.tracks.get(&m.mmsi).and_then(|t| {
+            t.iter()
+                .filter(|p| p.t <= m.timestamp && p.t > m.timestamp - chrono::Duration::hours(1))
+                .max_by_key(|p| p.t)
+        });
+        let item = SafetyMessageItem {
+            id: id.clone(),
+            event_time: m.timestamp,
+            mmsi: m.mmsi,
+            name: sender.and_then(|v| v.name.clone()),
+            addressed: m.addressed,
+            dest_mmsi: m.dest_mmsi,
+            sequence: m.sequence,
+            retransmit: m.retransmit,
+            text: m.text.clone(),
+            lat: fix.map(|p| p.lat),
+            lon: fix.map(|p| p.lon),
+            located_by: fix.map(|_| "vessel_position".to_owned()),
+        };
+        if self.safety.len() >= HISTORY
+            && let Some(old) = self.safety.pop_front()
+        {
+            self.safety_ids.remove(&old.id);
+        }
+        self.safety_ids.insert(id);
+        self.safety.push_back(item);
+    }
+
     fn open_call(&self, mmsi: u32) -> Option<(String, String)> {
         self.calls
             .values()
@@ -288,6 +331,9 @@ impl Sink for MemorySink {
             let now = Utc::now();
             let mut tables = self.store.tables.write();
             for r in records {
+                if let Event::Safety(m) = &r.event {
+                    tables.apply_safety(&r.origin, m);
+                }
                 tables.apply(&r.event, now);
             }
             Ok(WriteOutcome::default())
@@ -499,6 +545,17 @@ impl Store for MemoryStore {
             }
         }
         let items = latest.into_values().collect();
+        async move { Ok(items) }.boxed()
+    }
+
+    fn safety_messages(&self, q: AlertQuery) -> StoreFuture<'_, Vec<SafetyMessageItem>> {
+        let tables = self.tables.read();
+        let items = newest_first(
+            tables.safety.iter().cloned(),
+            |m| m.event_time,
+            |m| m.event_time >= q.from && m.event_time < q.to,
+            q.limit,
+        );
         async move { Ok(items) }.boxed()
     }
 

@@ -23,7 +23,9 @@ use futures::future::BoxFuture;
 use porttrack_processors::ZonePartial;
 
 use crate::error::StoreError;
-use crate::model::{AnomalyItem, CargoItem, PortCall, ServiceItem, TrackPoint, WeatherAlertItem};
+use crate::model::{
+    AnomalyItem, CargoItem, PortCall, SafetyMessageItem, ServiceItem, TrackPoint, WeatherAlertItem,
+};
 
 /// A vessel's latest position joined with its static data and open call.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +162,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn weather_alerts(&self, query: AlertQuery) -> StoreFuture<'_, Vec<WeatherAlertItem>>;
     /// The latest alert per (zone, kind) since `since`, raised or not.
     fn latest_weather_alerts(&self, since: DateTime<Utc>) -> StoreFuture<'_, Vec<WeatherAlertItem>>;
+    /// Safety messages by event time, newest first (`query.kind` is not used).
+    fn safety_messages(&self, query: AlertQuery) -> StoreFuture<'_, Vec<SafetyMessageItem>>;
     /// Whether the store answers (`/readyz`).
     fn check(&self) -> StoreFuture<'_, ()>;
 }

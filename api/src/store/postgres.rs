@@ -20,7 +20,9 @@ use tokio_postgres::config::SslMode;
 
 use super::{AlertQuery, CallQuery, Store, StoreFuture, VesselRow, VesselScan};
 use crate::error::StoreError;
-use crate::model::{AnomalyItem, CargoItem, PortCall, ServiceItem, TrackPoint, WeatherAlertItem};
+use crate::model::{
+    AnomalyItem, CargoItem, PortCall, SafetyMessageItem, ServiceItem, TrackPoint, WeatherAlertItem,
+};
 
 const VESSELS: &str = include_str!("../../sql/vessels.sql");
 const VESSELS_PAGE: &str = include_str!("../../sql/vessels_page.sql");
@@ -38,6 +40,7 @@ const PARTIALS: &str = include_str!("../../sql/partials.sql");
 const ANOMALIES: &str = include_str!("../../sql/anomalies.sql");
 const WEATHER_ALERTS: &str = include_str!("../../sql/weather_alerts.sql");
 const LATEST_WEATHER_ALERTS: &str = include_str!("../../sql/latest_weather_alerts.sql");
+const SAFETY_MESSAGES: &str = include_str!("../../sql/safety_messages.sql");
 const SESSION: &str = include_str!("../../sql/session.sql");
 
 /// The API's view of Postgres: a pool of read-only, time-limited sessions.
@@ -156,6 +159,29 @@ fn port_call(r: &Row) -> PortCall {
         teu_discharged: r.get("teu_discharged"),
         services: r.get("services"),
         last_event_time: r.get("last_event_time"),
+    }
+}
+
+fn safety_message(r: &Row) -> SafetyMessageItem {
+    let origin = porttrack_schemas::Origin::new(
+        r.get::<_, String>("source_topic"),
+        r.get("source_partition"),
+        r.get("source_offset"),
+    )
+    .with_index(u16::try_from(r.get::<_, i16>("source_index")).unwrap_or(0));
+    SafetyMessageItem {
+        id: origin.document_id(),
+        event_time: r.get("event_time"),
+        mmsi: r.get::<_, i32>("mmsi") as u32,
+        name: r.get("name"),
+        addressed: r.get("addressed"),
+        dest_mmsi: u32_of(r.get("dest_mmsi")),
+        sequence: r.get::<_, Option<i16>>("sequence").and_then(|s| u8::try_from(s).ok()),
+        retransmit: r.get("retransmit"),
+        text: r.get("text"),
+        lat: r.get("lat"),
+        lon: r.get("lon"),
+        located_by: r.get("located_by"),
     }
 }
 
@@ -403,6 +429,14 @@ impl Store for PostgresStore {
     fn latest_weather_alerts(&self, since: DateTime<Utc>) -> StoreFuture<'_, Vec<WeatherAlertItem>> {
         async move { Ok(self.query(LATEST_WEATHER_ALERTS, &[&since]).await?.iter().map(weather_alert).collect()) }
             .boxed()
+    }
+
+    fn safety_messages(&self, q: AlertQuery) -> StoreFuture<'_, Vec<SafetyMessageItem>> {
+        async move {
+            let rows = self.query(SAFETY_MESSAGES, &[&q.from, &q.to, &limit_param(q.limit)]).await?;
+            Ok(rows.iter().map(safety_message).collect())
+        }
+        .boxed()
     }
 
     fn check(&self) -> StoreFuture<'_, ()> {

@@ -537,23 +537,6 @@ fn met_hydro(
     at: DateTime<Utc>,
 ) -> Vec<Event> {
     let f32_of = |v: Option<f64>| v.map(|v| v as f32);
-    let mut events = Vec::with_capacity(2);
-    if let (Some(lat), Some(lon)) = (m.lat, m.lon) {
-        events.push(Event::Weather(WeatherObservation {
-            station: mmsi.to_string(),
-            timestamp: at,
-            lat: Some(lat),
-            lon: Some(lon),
-            zone: None,
-            wind_speed_kn: m.wspeed.map(f32::from),
-            wind_gust_kn: m.wgust.map(f32::from),
-            wind_direction_deg: m.wdir,
-            visibility_nm: f32_of(m.visibility),
-            wave_height_m: f32_of(m.waveheight),
-            pressure_hpa: m.pressure.map(f32::from),
-            air_temperature_c: f32_of(m.airtemp),
-        }));
-    }
     // The whole application as gpsdecode prints it, without the envelope.
     let mut details = match porttrack_ais::gpsd::to_gpsd_json(message, None) {
         serde_json::Value::Object(map) => map,
@@ -562,7 +545,7 @@ fn met_hydro(
     for key in ENVELOPE.iter().chain(&["fid"]) {
         details.remove(*key);
     }
-    events.push(Event::MetHydro(MetHydroObservation {
+    let mut report = MetHydroObservation {
         mmsi,
         timestamp: at,
         dac,
@@ -600,7 +583,26 @@ fn met_hydro(
         salinity_permille: f32_of(m.salinity),
         ice: m.ice,
         details: (!details.is_empty()).then_some(details),
-    }));
+    };
+    report.blank_invalid();
+    let mut events = Vec::with_capacity(2);
+    if let (Some(lat), Some(lon)) = (report.lat, report.lon) {
+        events.push(Event::Weather(WeatherObservation {
+            station: mmsi.to_string(),
+            timestamp: at,
+            lat: Some(lat),
+            lon: Some(lon),
+            zone: None,
+            wind_speed_kn: report.wind_speed_kn,
+            wind_gust_kn: report.wind_gust_kn,
+            wind_direction_deg: report.wind_direction_deg,
+            visibility_nm: report.visibility_nm,
+            wave_height_m: report.wave_height_m,
+            pressure_hpa: report.pressure_hpa,
+            air_temperature_c: report.air_temperature_c,
+        }));
+    }
+    events.push(Event::MetHydro(report));
     events
 }
 
@@ -836,6 +838,28 @@ mod tests {
         assert_eq!((m.report_day, m.visibility_greater), (Some(29), Some(false)));
         // gpsd's sentinels stay in the details, as gpsd prints them.
         assert_eq!(m.details.as_ref().unwrap()["wspeed"], 127);
+    }
+
+    #[test]
+    fn codes_outside_a_field_s_range_blank_the_field_not_the_observation() {
+        // gpsd's sample: a FID 31 report whose gust direction is 511 (FID 31's
+        // "not available" is 360) and humidity 127 (101). It was dead-lettered
+        // as field_out_of_range.
+        let mut d = decoders();
+        let first = "!AIVDM,2,1,9,B,8>j`;MP0GhRHI1S`CrTW2?u2Ot1owwnews0F003wwwwwww0001wwwwwwwwh0,0*02";
+        let both = format!("{first}\n!AIVDM,2,2,9,B,00,4*18");
+        let out = decode(&mut d, 0, &both, now());
+        assert!(out.rejections.is_empty(), "{out:?}");
+        let [weather, report] = out.events.as_slice() else { panic!("{out:?}") };
+        let Event::Weather(w) = &weather.event else { panic!("{weather:?}") };
+        assert_eq!(w.wind_direction_deg, Some(132));
+        let Event::MetHydro(m) = &report.event else { panic!("{report:?}") };
+        assert_eq!(
+            (m.wind_direction_deg, m.wind_gust_direction_deg, m.swell_direction_deg),
+            (Some(132), None, None)
+        );
+        assert_eq!(m.humidity_pct, None);
+        assert_eq!(m.details.as_ref().unwrap()["wgustdir"], 511, "gpsd's value kept in the details");
     }
 
     #[test]
