@@ -75,7 +75,8 @@ impl PostgresStore {
             SESSION.replace("$TIMEOUT_MS", &statement_timeout.as_millis().max(1).to_string()).into();
         let manager = Manager::from_config(
             pg,
-            tls::connector(config.tls, config.ca_file.as_deref())?,
+            porttrack_sinks::postgres::tls_connector(config.tls, config.ca_file.as_deref())
+                .map_err(|e| StoreError::Other(e.to_string()))?,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
         let pool = Pool::builder(manager)
@@ -445,102 +446,5 @@ impl Store for PostgresStore {
             Ok(())
         }
         .boxed()
-    }
-}
-
-/// The TLS connector for the `[postgres] tls` modes, as the sink builds it
-/// (`sinks/src/postgres/service.rs`, private there): rustls with the ring
-/// provider; `require` encrypts without verifying, `verify-full` checks the
-/// chain against `ca_file` (or the Mozilla roots) and the host name.
-mod tls {
-    use std::path::Path;
-    use std::sync::Arc;
-
-    use porttrack_sinks::postgres::TlsMode;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-    use tokio_postgres_rustls::MakeRustlsConnect;
-
-    use crate::error::StoreError;
-
-    fn provider() -> Arc<CryptoProvider> {
-        Arc::new(rustls::crypto::ring::default_provider())
-    }
-
-    pub(super) fn connector(mode: TlsMode, ca_file: Option<&Path>) -> Result<MakeRustlsConnect, StoreError> {
-        let tls_error = |e: rustls::Error| StoreError::Other(format!("postgres TLS: {e}"));
-        let builder = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(tls_error)?;
-        let config = match mode {
-            TlsMode::VerifyFull => {
-                let mut roots = RootCertStore::empty();
-                match ca_file {
-                    Some(path) => {
-                        let certs = CertificateDer::pem_file_iter(path)
-                            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                            .map_err(|e| StoreError::Other(format!("reading {}: {e}", path.display())))?;
-                        let (added, _) = roots.add_parsable_certificates(certs);
-                        if added == 0 {
-                            return Err(StoreError::Other(format!(
-                                "{}: no usable CA certificate",
-                                path.display()
-                            )));
-                        }
-                    }
-                    None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-                }
-                builder.with_root_certificates(roots).with_no_client_auth()
-            }
-            _ => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(EncryptOnly(
-                    provider().signature_verification_algorithms,
-                )))
-                .with_no_client_auth(),
-        };
-        Ok(MakeRustlsConnect::new(config))
-    }
-
-    /// libpq's `sslmode=require`: any certificate, handshake signatures checked.
-    #[derive(Debug)]
-    struct EncryptOnly(WebPkiSupportedAlgorithms);
-
-    impl ServerCertVerifier for EncryptOnly {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.supported_schemes()
-        }
     }
 }

@@ -82,5 +82,6 @@ mod statements;
 pub use config::{PostgresConfig, TlsMode};
 pub use error::classify;
 pub use schema::{migrate, migration_names};
+pub use service::connector as tls_connector;
 pub use sink::PostgresSink;
 pub use statements::POSITION_COPY_TYPES;

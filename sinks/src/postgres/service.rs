@@ -73,8 +73,10 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The connector for `mode`. With `disable` it is never used (the config's
-/// `sslmode` is `disable`), but the pool's type stays the same.
-fn connector(mode: TlsMode, ca_file: Option<&Path>) -> Result<MakeRustlsConnect, SinkError> {
+/// `sslmode` is `disable`), but the pool's type stays the same. Public so
+/// that every Postgres client of PortTrack (the read API too) speaks TLS the
+/// same way for the same `[postgres]` section.
+pub fn connector(mode: TlsMode, ca_file: Option<&Path>) -> Result<MakeRustlsConnect, SinkError> {
     let tls_error = |e: rustls::Error| SinkError::Permanent(format!("postgres TLS: {e}"));
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
