@@ -270,10 +270,16 @@ listen = "127.0.0.1:0"
     let nmea_events: Vec<serde_json::Value> =
         String::from_utf8(decoded).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let nmea_positions = nmea_events.iter().filter(|e| e["event"] == "position").count() as i64;
-    let refused = String::from_utf8(refused).unwrap();
-    let nmea_refusals = refused.lines().count();
-    let nmea_classes: std::collections::BTreeSet<String> = refused
+    // stderr also says which lines were valid AIS PortTrack does not store ("skipped").
+    let refused: Vec<String> = String::from_utf8(refused)
+        .unwrap()
         .lines()
+        .filter(|l| l.contains("\"class\""))
+        .map(str::to_owned)
+        .collect();
+    let nmea_refusals = refused.len();
+    let nmea_classes: std::collections::BTreeSet<String> = refused
+        .iter()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["class"].as_str().unwrap().to_owned())
         .filter(|c| c != "fragment_incomplete")
         .collect();

@@ -101,6 +101,10 @@ pub fn run(
             summary.printed += 1;
         }
         report(&decoded.rejections, &mut err, &mut summary)?;
+        for (origin, message_type) in &decoded.ignored {
+            let note = format!("AIS type {message_type}: valid, not stored by PortTrack (counted)");
+            writeln!(err, "{}", serde_json::json!({"line": origin.offset, "skipped": note}))?;
+        }
     }
     // Fragments whose other parts never came: refused, as the pipeline does
     // once the reassembly timeout passes.
@@ -218,6 +222,16 @@ mod tests {
         assert_eq!(kinds, ["position", "position", "static"]);
         assert!(err.contains("\"class\":\"malformed_json\"") && err.contains("\"line\":4"), "{err}");
         assert_eq!(summary, DecodeSummary { lines: 4, printed: 3, refused: 1 });
+    }
+
+    #[test]
+    fn a_valid_message_without_a_table_says_so_instead_of_printing_nothing() {
+        // A binary acknowledgement (type 7) is counted, not stored: the line
+        // must still get an answer.
+        let (out, err, summary) = decode("!AIVDM,1,1,,A,702R5`hwCjq8,0*6B\n", false);
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("\"skipped\":\"AIS type 7: valid, not stored"), "{err}");
+        assert_eq!(summary, DecodeSummary { lines: 1, printed: 0, refused: 0 });
     }
 
     #[test]

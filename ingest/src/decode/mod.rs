@@ -92,6 +92,10 @@ pub struct DecodeOutcome {
     /// Refusals: this record (if any part of it is bad) or expired fragments
     /// of earlier records.
     pub rejections: Vec<Refused>,
+    /// Valid AIS messages deliberately not stored, with their type (counted
+    /// in `porttrack_ais_messages_ignored_total`; `porttrack decode` says so
+    /// per line, so that no input line produces nothing).
+    pub ignored: Vec<(Origin, u8)>,
 }
 
 impl DecodeOutcome {

@@ -215,7 +215,11 @@ impl NmeaDecoder {
                 .or(record.timestamp)
                 .unwrap_or(now);
             match to_events(&decoded.message, event_time) {
-                Ok(Mapped::Ignored) => self.ignored.note(decoded.message.message_type()),
+                Ok(Mapped::Ignored) => {
+                    let message_type = decoded.message.message_type();
+                    self.ignored.note(message_type);
+                    out.ignored.push((origin.clone(), message_type));
+                }
                 Ok(Mapped::Events(events)) => {
                     for event in events {
                         if let Err(r) = event.validate(rules, now) {
