@@ -135,95 +135,61 @@ pub struct MetHydroObservation {
     pub details: Option<Map<String, Value>>,
 }
 
+/// Every optional measurement with its valid range, written once: `validate`
+/// refuses a value outside it, `blank_invalid` clears it. `$each` is a macro
+/// taking the list.
+macro_rules! measurements {
+    ($each:ident) => {
+        $each! {
+            report_day: 1.0..=31.0,
+            report_hour: 0.0..=23.0,
+            report_minute: 0.0..=59.0,
+            wind_speed_kn: 0.0..=250.0,
+            wind_gust_kn: 0.0..=250.0,
+            wind_direction_deg: 0.0..=360.0,
+            wind_gust_direction_deg: 0.0..=360.0,
+            air_temperature_c: -60.0..=60.0,
+            humidity_pct: 0.0..=100.0,
+            dew_point_c: -60.0..=60.0,
+            pressure_hpa: 790.0..=1210.0,
+            pressure_tendency: 0.0..=2.0,
+            visibility_nm: 0.0..=100.0,
+            water_level_m: -30.0..=50.0,
+            water_level_trend: 0.0..=2.0,
+            current_speed_kn: 0.0..=30.0,
+            current_direction_deg: 0.0..=360.0,
+            wave_height_m: 0.0..=30.0,
+            wave_period_s: 0.0..=63.0,
+            wave_direction_deg: 0.0..=360.0,
+            swell_height_m: 0.0..=30.0,
+            swell_period_s: 0.0..=63.0,
+            swell_direction_deg: 0.0..=360.0,
+            sea_state: 0.0..=12.0,
+            water_temperature_c: -10.0..=50.0,
+            precipitation_type: 0.0..=7.0,
+            salinity_permille: 0.0..=60.0,
+            ice: 0.0..=1.0,
+        }
+    };
+}
+
 impl MetHydroObservation {
     /// Most keys `details` may hold (gpsd prints about 40 for FID 31).
     pub const MAX_DETAILS: usize = 96;
-
-    /// Every field with its valid range, the one table `validate` and
-    /// `blank_invalid` read.
-    fn ranges(&self) -> [(&'static str, Option<f64>, f64, f64); 30] {
-        let f = |v: Option<f32>| v.map(f64::from);
-        let u8f = |v: Option<u8>| v.map(f64::from);
-        let u16f = |v: Option<u16>| v.map(f64::from);
-        [
-            ("dac", Some(f64::from(self.dac)), 0.0, 1023.0),
-            ("fid", Some(f64::from(self.fid)), 0.0, 63.0),
-            ("report_day", u8f(self.report_day), 1.0, 31.0),
-            ("report_hour", u8f(self.report_hour), 0.0, 23.0),
-            ("report_minute", u8f(self.report_minute), 0.0, 59.0),
-            ("wind_speed_kn", f(self.wind_speed_kn), 0.0, 250.0),
-            ("wind_gust_kn", f(self.wind_gust_kn), 0.0, 250.0),
-            ("wind_direction_deg", u16f(self.wind_direction_deg), 0.0, 360.0),
-            ("wind_gust_direction_deg", u16f(self.wind_gust_direction_deg), 0.0, 360.0),
-            ("air_temperature_c", f(self.air_temperature_c), -60.0, 60.0),
-            ("humidity_pct", u8f(self.humidity_pct), 0.0, 100.0),
-            ("dew_point_c", f(self.dew_point_c), -60.0, 60.0),
-            ("pressure_hpa", f(self.pressure_hpa), 790.0, 1210.0),
-            ("pressure_tendency", u8f(self.pressure_tendency), 0.0, 2.0),
-            ("visibility_nm", f(self.visibility_nm), 0.0, 100.0),
-            ("water_level_m", f(self.water_level_m), -30.0, 50.0),
-            ("water_level_trend", u8f(self.water_level_trend), 0.0, 2.0),
-            ("current_speed_kn", f(self.current_speed_kn), 0.0, 30.0),
-            ("current_direction_deg", u16f(self.current_direction_deg), 0.0, 360.0),
-            ("wave_height_m", f(self.wave_height_m), 0.0, 30.0),
-            ("wave_period_s", u8f(self.wave_period_s), 0.0, 63.0),
-            ("wave_direction_deg", u16f(self.wave_direction_deg), 0.0, 360.0),
-            ("swell_height_m", f(self.swell_height_m), 0.0, 30.0),
-            ("swell_period_s", u8f(self.swell_period_s), 0.0, 63.0),
-            ("swell_direction_deg", u16f(self.swell_direction_deg), 0.0, 360.0),
-            ("sea_state", u8f(self.sea_state), 0.0, 12.0),
-            ("water_temperature_c", f(self.water_temperature_c), -10.0, 50.0),
-            ("precipitation_type", u8f(self.precipitation_type), 0.0, 7.0),
-            ("salinity_permille", f(self.salinity_permille), 0.0, 60.0),
-            ("ice", u8f(self.ice), 0.0, 1.0),
-        ]
-    }
 
     /// Clears the measurements outside their valid range, for reports decoded
     /// from AIS: a 7-bit humidity field can hold 127, a 9-bit direction 511
     /// (codes gpsd prints as they come), and one unusable measurement must not
     /// refuse the whole observation. `details` keeps what was sent.
     pub fn blank_invalid(&mut self) {
-        let invalid: Vec<&'static str> = self
-            .ranges()
-            .into_iter()
-            .filter(|&(_, value, min, max)| value.is_some_and(|v| !(min..=max).contains(&v)))
-            .map(|(name, ..)| name)
-            .collect();
-        for name in invalid {
-            match name {
-                "report_day" => self.report_day = None,
-                "report_hour" => self.report_hour = None,
-                "report_minute" => self.report_minute = None,
-                "wind_speed_kn" => self.wind_speed_kn = None,
-                "wind_gust_kn" => self.wind_gust_kn = None,
-                "wind_direction_deg" => self.wind_direction_deg = None,
-                "wind_gust_direction_deg" => self.wind_gust_direction_deg = None,
-                "air_temperature_c" => self.air_temperature_c = None,
-                "humidity_pct" => self.humidity_pct = None,
-                "dew_point_c" => self.dew_point_c = None,
-                "pressure_hpa" => self.pressure_hpa = None,
-                "pressure_tendency" => self.pressure_tendency = None,
-                "visibility_nm" => self.visibility_nm = None,
-                "water_level_m" => self.water_level_m = None,
-                "water_level_trend" => self.water_level_trend = None,
-                "current_speed_kn" => self.current_speed_kn = None,
-                "current_direction_deg" => self.current_direction_deg = None,
-                "wave_height_m" => self.wave_height_m = None,
-                "wave_period_s" => self.wave_period_s = None,
-                "wave_direction_deg" => self.wave_direction_deg = None,
-                "swell_height_m" => self.swell_height_m = None,
-                "swell_period_s" => self.swell_period_s = None,
-                "swell_direction_deg" => self.swell_direction_deg = None,
-                "sea_state" => self.sea_state = None,
-                "water_temperature_c" => self.water_temperature_c = None,
-                "precipitation_type" => self.precipitation_type = None,
-                "salinity_permille" => self.salinity_permille = None,
-                "ice" => self.ice = None,
-                // dac and fid are the message's own identity, never out of range here.
-                _ => {}
-            }
+        macro_rules! clear {
+            ($($field:ident: $min:literal..=$max:literal,)*) => {$(
+                if self.$field.is_some_and(|v| !($min..=$max).contains(&f64::from(v))) {
+                    self.$field = None;
+                }
+            )*};
         }
+        measurements!(clear);
     }
 
     /// Checks every field against `rules`, with `now` as the receive time.
@@ -235,7 +201,16 @@ impl MetHydroObservation {
         check_identity("mmsi", self.mmsi)?;
         rules.check_timestamp(self.timestamp, now)?;
         check_optional_position(self.lat, self.lon)?;
-        check_ranges(&self.ranges())?;
+        check_ranges(&[
+            ("dac", Some(f64::from(self.dac)), 0.0, 1023.0),
+            ("fid", Some(f64::from(self.fid)), 0.0, 63.0),
+        ])?;
+        macro_rules! check {
+            ($($field:ident: $min:literal..=$max:literal,)*) => {
+                check_ranges(&[$((stringify!($field), self.$field.map(f64::from), $min, $max)),*])?
+            };
+        }
+        measurements!(check);
         if let Some(details) = &self.details {
             if details.len() > Self::MAX_DETAILS {
                 return Err(out_of_range(format!("details has more than {} keys", Self::MAX_DETAILS)));
