@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use porttrack_ais::{Decoder, Limits, Message};
+use porttrack_ais::{Decoder, FragmentKey, Limits, Message, Sentence};
 use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::{EventName, Format};
 use porttrack_schemas::{Position, VesselStatic};
@@ -112,12 +112,18 @@ pub fn read(path: &Path, options: &ReplayOptions) -> anyhow::Result<(Vec<ReplayR
 }
 
 /// NMEA lines, fragments of one message grouped into one record keyed by MMSI.
+///
+/// Fragments are matched to their message by its [`FragmentKey`] (sequence
+/// id, channel, tag-block group), not by adjacency: real logs interleave the
+/// fragments of two messages, and a line's trailing bytes (gpsd's sample has
+/// a literal `\x0d\x0a` after one checksum) say nothing about where the
+/// sentence starts.
 pub fn read_nmea(reader: impl BufRead) -> anyhow::Result<(Vec<ReplayRecord>, u64)> {
     let mut decoder = Decoder::new(Limits::default());
     let mut out = Vec::new();
     let mut invalid = 0;
     // Lines of messages still waiting for fragments, in arrival order.
-    let mut waiting: Vec<String> = Vec::new();
+    let mut waiting: Vec<(Option<FragmentKey>, String)> = Vec::new();
     for (n, line) in reader.lines().enumerate() {
         let line = line?;
         let line = line.trim();
@@ -126,14 +132,20 @@ pub fn read_nmea(reader: impl BufRead) -> anyhow::Result<(Vec<ReplayRecord>, u64
             continue;
         }
         match decoder.decode_line(line, n as u64) {
-            Ok(None) => waiting.push(line.to_owned()),
+            Ok(None) => waiting.push((fragment_key(line), line.to_owned())),
             Ok(Some(decoded)) => {
                 let mmsi = mmsi_of(&decoded.message);
-                // The fragments completed by this line are the waiting lines
-                // of the same message; a well-formed log keeps them adjacent.
-                let count = fragment_count(line);
-                let take = count.saturating_sub(1).min(waiting.len());
-                let mut lines: Vec<String> = waiting.split_off(waiting.len() - take);
+                // The fragments this line completes: the waiting lines of the same message.
+                let mut lines = Vec::new();
+                if let Some(key) = fragment_key(line) {
+                    waiting.retain(|(k, l)| {
+                        let same = k.as_ref() == Some(&key);
+                        if same {
+                            lines.push(l.clone());
+                        }
+                        !same
+                    });
+                }
                 lines.push(line.to_owned());
                 let event_time = decoded.event_time_ms().and_then(DateTime::from_timestamp_millis);
                 out.push(ReplayRecord {
@@ -156,7 +168,7 @@ pub fn read_nmea(reader: impl BufRead) -> anyhow::Result<(Vec<ReplayRecord>, u64
     }
     // Fragments whose message never completed: produced alone, unkeyed, so
     // the pipeline dead-letters them as incomplete rather than losing them.
-    for line in waiting {
+    for (_, line) in waiting {
         invalid += 1;
         out.push(ReplayRecord {
             target: Target::Nmea,
@@ -168,9 +180,10 @@ pub fn read_nmea(reader: impl BufRead) -> anyhow::Result<(Vec<ReplayRecord>, u64
     Ok((out, invalid))
 }
 
-fn fragment_count(line: &str) -> usize {
-    let sentence = line.rsplit('\\').next().unwrap_or(line);
-    sentence.split(',').nth(1).and_then(|c| c.parse().ok()).unwrap_or(1)
+/// The message a multi-sentence fragment belongs to (`None` for a
+/// single-sentence message).
+fn fragment_key(line: &str) -> Option<FragmentKey> {
+    Sentence::parse(line).ok().filter(|s| s.fragment_count > 1).map(|s| FragmentKey::of(&s))
 }
 
 fn mmsi_of(message: &Message) -> u32 {
@@ -410,6 +423,37 @@ mod tests {
         assert_eq!(records[1].key.as_deref(), Some("371798000"));
         assert_eq!((records[2].key.as_deref(), records[3].key.as_deref()), (None, None));
         assert_eq!(invalid, 2, "the garbage line and the lone fragment");
+    }
+
+    /// gpsd's sample holds a type 21 whose lines end in a literal `\x0d\x0a`
+    /// after the checksum. Finding the sentence by the last backslash took
+    /// that tail for it, so the first fragment was produced alone at the end
+    /// (unkeyed, on a random partition) and the aid to navigation was lost
+    /// whenever the two fragments landed on different partitions.
+    #[test]
+    fn fragments_with_a_trailing_backslash_escape_stay_in_one_record() {
+        let log = "!AIVDM,2,1,8,B,E03l90w4Q1h3h1:WdPOwwwwwwwwlQdn`:e55020@@@gP0000000000000000,0*47\\x0d\\x0a\n\
+                   !AIVDM,2,2,8,B,00,4*19\\x0d\\x0a\n";
+        let (records, invalid) = read_nmea(log.as_bytes()).unwrap();
+        assert_eq!((records.len(), invalid), (1, 0));
+        assert_eq!(records[0].key.as_deref(), Some("4000003"));
+        assert_eq!(String::from_utf8_lossy(&records[0].payload).lines().count(), 2);
+    }
+
+    #[test]
+    fn interleaved_fragments_of_two_messages_are_grouped_by_message() {
+        // Two type 5 messages, fragments interleaved (as in gpsd's sample).
+        let log = "!AIVDM,2,1,6,B,542M92h00001@<7;?G0PD4i@R0<tqA8tj37>220o0h:2240Ht50000000000,0*3B\n\
+                   !AIVDM,2,1,2,A,542M92h00001@<7;?G0PD4i@R0<tqA8tj37>220o0h:2240Ht500000000000000,0*3C\n\
+                   !AIVDM,2,2,2,A,0000002,2*24\n\
+                   !AIVDM,2,2,6,B,00000000000,2*21\n";
+        let (records, invalid) = read_nmea(log.as_bytes()).unwrap();
+        assert_eq!((records.len(), invalid), (2, 0));
+        for (record, seq) in records.iter().zip([",2,A,", ",6,B,"]) {
+            let text = String::from_utf8_lossy(&record.payload).into_owned();
+            assert_eq!(text.lines().count(), 2);
+            assert!(text.lines().all(|l| l.contains(seq)), "{text}");
+        }
     }
 
     #[test]
