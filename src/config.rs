@@ -166,11 +166,15 @@ impl Default for ValidationConfig {
 pub struct FilesConfig {
     /// Directory of the fallback file sink.
     pub dir: PathBuf,
+    /// Discard instead of writing files: a null sink stands in for the
+    /// unconfigured services, acknowledging everything. For measuring the
+    /// pipeline's own cost (benchmarks); never in production.
+    pub discard: bool,
 }
 
 impl Default for FilesConfig {
     fn default() -> Self {
-        FilesConfig { dir: PathBuf::from("porttrack-data") }
+        FilesConfig { dir: PathBuf::from("porttrack-data"), discard: false }
     }
 }
 

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use porttrack_sinks::Sink;
 use porttrack_sinks::elasticsearch::ElasticsearchSink;
 use porttrack_sinks::file::FileSink;
+use porttrack_sinks::null::NullSink;
 use porttrack_sinks::postgres::{self, PostgresSink};
 use porttrack_sinks::retry::{Backoff, Bound, RetryPolicy, Transient};
 
@@ -25,7 +26,8 @@ fn patience(what: &'static str) -> RetryPolicy {
 }
 
 /// The sinks `config` asks for: Postgres and Elasticsearch where configured,
-/// and the file sink standing in for whichever is not. Applies migrations and
+/// and the file sink (or, with `files.discard`, the null sink) standing in
+/// for whichever is not. Applies migrations and
 /// installs index templates on the way.
 pub async fn build(config: &Config) -> anyhow::Result<Vec<Arc<dyn Sink>>> {
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
@@ -47,7 +49,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Vec<Arc<dyn Sink>>> {
             .with_context(|| format!("installing the index template at {}", es.url))?;
         sinks.push(Arc::new(sink));
     }
-    if config.postgres.is_none() || config.elasticsearch.is_none() {
+    if (config.postgres.is_none() || config.elasticsearch.is_none()) && config.files.discard {
+        tracing::warn!(
+            "files.discard: a null sink stands in for the unconfigured service(s); nothing it is given is kept"
+        );
+        sinks.push(Arc::new(NullSink));
+    } else if config.postgres.is_none() || config.elasticsearch.is_none() {
         let sink = FileSink::open(&config.files.dir)
             .with_context(|| format!("opening the file sink in {}", config.files.dir.display()))?;
         tracing::info!(dir = %config.files.dir.display(), "file sink stands in for the unconfigured service(s)");

@@ -27,6 +27,8 @@
 //!   event day.
 //! * [`file::FileSink`] is the demo fallback: NDJSON per event kind and per
 //!   derived kind, plus a vessel-state snapshot.
+//! * [`null::NullSink`] stores nothing and acknowledges everything: it
+//!   measures the pipeline's own cost in benchmarks (`files.discard`).
 //!
 //! Errors are classified once, in [`SinkError`]: transient ones are retried
 //! by the pipeline; permanent ones isolate the offending records to the
@@ -48,6 +50,7 @@
 pub mod derived;
 pub mod elasticsearch;
 pub mod file;
+pub mod null;
 pub mod postgres;
 pub mod retry;
 
