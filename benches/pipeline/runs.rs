@@ -1,0 +1,99 @@
+//! The pipeline's side of each row, in-process, one run at a time.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use porttrack::config::{Config, FilesConfig, HttpConfig};
+use porttrack::pipeline::Pipeline;
+use porttrack_ingest::KafkaConfig;
+use porttrack_sinks::elasticsearch::{ElasticsearchConfig, ElasticsearchSink};
+use porttrack_sinks::postgres::PostgresConfig;
+
+use crate::cpu::{self, Run};
+use crate::inputs::Input;
+use crate::support::{self, Stack};
+
+/// Where the pipeline writes; the null sink stands in for the others.
+pub(crate) enum Sinks {
+    Null,
+    Postgres(String),
+    Search(String),
+}
+
+fn search_config(stack: &Stack, prefix: &str) -> ElasticsearchConfig {
+    ElasticsearchConfig {
+        url: stack.elasticsearch_url.clone(),
+        index_prefix: prefix.to_owned(),
+        ..ElasticsearchConfig::default()
+    }
+}
+
+/// Consumes `input` from the start with a fresh group until every record
+/// is committed.
+pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sinks) -> Run {
+    let (postgres, elasticsearch) = match sinks {
+        Sinks::Null => (None, None),
+        Sinks::Postgres(url) => (Some(PostgresConfig { url, ..PostgresConfig::default() }), None),
+        Sinks::Search(prefix) => (None, Some(search_config(stack, &prefix))),
+    };
+    let config = Config {
+        kafka: KafkaConfig {
+            brokers: stack.brokers.clone(),
+            group_id: support::unique("bench-pipeline"),
+            topics: input.topics.clone(),
+            dead_letter_topic: dlq.to_owned(),
+            ..KafkaConfig::default()
+        },
+        postgres,
+        elasticsearch,
+        files: FilesConfig { discard: true, ..FilesConfig::default() },
+        http: HttpConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..HttpConfig::default() },
+        ..Config::default()
+    };
+    // Migrations and templates are set-up, not the pipeline's running cost.
+    let sinks = porttrack::outputs::build(&config).await.expect("sinks");
+    let cpu_before = cpu::used();
+    let pipeline = Pipeline::start(&config, sinks).await.expect("pipeline");
+    let status = pipeline.status();
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    let mut first = None;
+    while status.committed.load(Ordering::Relaxed) < input.records {
+        if first.is_none() && status.consumed() > 0 {
+            first = Some(Instant::now());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pipeline stalled: {} of {} committed",
+            status.committed.load(Ordering::Relaxed),
+            input.records
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = first.map_or(Duration::ZERO, |t| t.elapsed());
+    let cpu = cpu::used() - cpu_before;
+    assert_eq!(status.dead_lettered.load(Ordering::Relaxed), 0, "the bench's inputs are all valid");
+    pipeline.stop().await.expect("stop");
+    Run { events: input.records, elapsed, cpu }
+}
+
+/// A fresh database with PortTrack's schema (empty tables).
+pub(crate) async fn migrated_database(stack: &Stack, prefix: &str) -> String {
+    let url = support::create_database(&stack.postgres_url, &support::unique(prefix).replace('-', "_")).await;
+    porttrack_sinks::postgres::migrate(&PostgresConfig { url: url.clone(), ..PostgresConfig::default() })
+        .await
+        .expect("migrate");
+    url
+}
+
+/// The documents the pipeline indexed under `prefix`, loaded again under a
+/// fresh prefix (same templates, same index names otherwise) with plain `_bulk`.
+pub(crate) async fn plain_bulk(stack: &Stack, prefix: &str) -> Run {
+    let base = &stack.elasticsearch_url;
+    let docs = crate::baselines::documents(base, &format!("{prefix}-*")).await;
+    let fresh = support::unique("bench-bulk");
+    let config = search_config(stack, &fresh);
+    ElasticsearchSink::new(&config).expect("search sink").install_template().await.expect("templates");
+    let docs: Vec<(String, String, serde_json::Value)> =
+        docs.into_iter().map(|(index, id, source)| (index.replacen(prefix, &fresh, 1), id, source)).collect();
+    crate::baselines::bulk_loader(base, &docs, config.batch_max_docs, config.concurrency).await
+}
