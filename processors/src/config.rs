@@ -42,7 +42,10 @@ pub struct PortConfig {
     pub channel_stop_after_s: u32,
     /// Speed (knots) above a zone's limit tolerated before reporting speeding.
     pub speed_tolerance_kn: f32,
-    /// Recent positions kept per vessel.
+    /// Recent positions kept per vessel. Each costs 48 bytes per tracked
+    /// vessel: at the default of 32 the track is about half of a vessel's
+    /// memory (see `benches/memory.rs`). No rule reads it beyond telling a
+    /// late duplicate from a late fix.
     pub track_len: usize,
     /// [`Port::tick`](crate::Port::tick) forgets vessels without any event
     /// for this long (their open port call, if any, is dropped with them).

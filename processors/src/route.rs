@@ -120,6 +120,15 @@ struct Pending {
 ///
 /// Order-dependent: zones, movement, smoothed speed, distance run, port calls
 /// and anomalies, which follow the fixes in the order they advanced the state.
+///
+/// # Memory
+///
+/// One route per tracked vessel, so its size is multiplied by up to a
+/// million. `benches/memory.rs` measures it: about 2.8 kB of resident memory
+/// per vessel with the default `track_len` of 32, of which the track is
+/// 48 bytes per fix (1.5 kB); the rest is this struct (kept small by boxing
+/// the static data and the calls), the static data, the open call and the
+/// event ids kept for deduplication. `tests/memory.rs` pins the inline size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VesselRoute {
     /// The vessel.
@@ -159,10 +168,12 @@ pub struct VesselRoute {
     /// Inferred transponder class.
     pub class: ReportingClass,
     moving_interval_s: f32,
-    /// Joined static and voyage data.
-    pub statics: Option<StaticData>,
+    /// Joined static and voyage data. Boxed, as are the calls: a route is
+    /// kept per tracked vessel (a million of them at global scale), and a
+    /// vessel without static data or a call should not pay their size.
+    pub statics: Option<Box<StaticData>>,
     /// The open port call.
-    pub call: Option<PortCall>,
+    pub call: Option<Box<PortCall>>,
     /// The open call is not confirmed yet: the vessel crossed the port
     /// limits but has neither stopped at anchor or alongside nor entered a
     /// basin or berth, so it may still turn back (an aborted approach, or
@@ -173,7 +184,7 @@ pub struct VesselRoute {
     #[serde(default)]
     pub call_unconfirmed: bool,
     /// The last closed port call (late services still attach to it).
-    pub last_call: Option<PortCall>,
+    pub last_call: Option<Box<PortCall>>,
     /// TEU loaded minus TEU discharged since tracking began.
     pub teu_on_board_change: i64,
     /// IMDG classes loaded (sorted, unique).
@@ -187,7 +198,7 @@ pub struct VesselRoute {
     speeding_reported: ZoneSet,
     restricted_reported: ZoneSet,
     channel_stop_reported: bool,
-    recent_ids: VecDeque<String>,
+    recent_ids: VecDeque<Box<str>>,
     unattached_services: Vec<Service>,
 }
 
@@ -395,15 +406,36 @@ impl VesselRoute {
         self.accept(ctx, fix, Some((last, dt_ms, run, implied_kn)))
     }
 
+    /// Makes room for one more fix without letting the track's capacity
+    /// pass `track_len`. Left to itself a full `VecDeque` doubles, so a
+    /// track pushed to `track_len + 1` before its oldest fix was dropped
+    /// held room for twice the fixes it keeps, for every vessel. Growth
+    /// stays geometric (a vessel seen once does not pay for a full track),
+    /// capped at `track_len`.
+    fn reserve_track(&mut self, cfg: &PortConfig) {
+        let len = self.track.len();
+        if len == self.track.capacity() {
+            // Not `clamp`: it panics when `track_len` is below 4.
+            let target = (len * 2).max(4).min(cfg.track_len.max(len + 1));
+            self.track.reserve_exact(target - len);
+        }
+    }
+
     fn insert_late(&mut self, cfg: &PortConfig, fix: Fix) -> Processed {
         match self.track.binary_search_by(|f| f.at.cmp(&fix.at)) {
             Ok(_) => Processed::Duplicate,
             Err(0) if self.track.len() >= cfg.track_len => Processed::Late,
             Err(i) => {
-                self.track.insert(i, fix);
-                if self.track.len() > cfg.track_len {
+                // Drop the oldest first, so the track never holds more than
+                // `track_len` and never grows past it (see `reserve_track`).
+                let i = if self.track.len() >= cfg.track_len {
                     self.track.pop_front();
-                }
+                    i - 1
+                } else {
+                    self.reserve_track(cfg);
+                    i
+                };
+                self.track.insert(i, fix);
                 Processed::Late
             }
         }
@@ -446,10 +478,12 @@ impl VesselRoute {
             self.smoothed_sog_kn = v;
         }
         self.silent_reported = false;
-        self.track.push_back(fix.clone());
-        if self.track.len() > cfg.track_len {
+        if self.track.len() >= cfg.track_len {
             self.track.pop_front();
+        } else {
+            self.reserve_track(cfg);
         }
+        self.track.push_back(fix.clone());
         self.last = Some(fix.clone());
 
         // Zones, with hysteresis.
@@ -535,6 +569,11 @@ impl VesselRoute {
                 self.pending.swap_remove(i);
             }
         }
+        if self.pending.is_empty() {
+            // Candidates are rare (a vessel near a boundary): an emptied
+            // list gives its buffer back rather than keep it per vessel.
+            self.pending = Vec::new();
+        }
         if confirmed.is_empty() {
             return;
         }
@@ -576,8 +615,9 @@ impl VesselRoute {
             let mut call = PortCall::open(self.mmsi, at, self.seen_outside_port);
             // Services recorded before the vessel crossed the limits (a pilot
             // boarding outside them) belong to this call.
-            call.services.append(&mut self.unattached_services);
-            self.call = Some(call);
+            // `take`: the emptied buffer goes, not kept per vessel.
+            call.services.append(&mut std::mem::take(&mut self.unattached_services));
+            self.call = Some(Box::new(call));
             // Held until the vessel commits to the port (see `call_unconfirmed`).
             self.call_unconfirmed = true;
         }
@@ -692,7 +732,8 @@ impl VesselRoute {
             return;
         }
         if let Some(call) = &self.call {
-            ctx.out.push(Output::PortCall(PortCallUpdate { phase: stage.phase(), call: call.clone() }));
+            ctx.out
+                .push(Output::PortCall(PortCallUpdate { phase: stage.phase(), call: PortCall::clone(call) }));
         }
     }
 
@@ -755,9 +796,11 @@ impl VesselRoute {
     /// exactly [`VesselStatic::merged_with`].
     pub(crate) fn on_static(&mut self, ctx: &mut Ctx<'_>, s: &VesselStatic) -> Processed {
         self.touch(s.timestamp);
-        let data = self.statics.get_or_insert_with(|| StaticData {
-            merged: VesselStatic { mmsi: s.mmsi, timestamp: s.timestamp, ..VesselStatic::default() },
-            field_times: [DateTime::<Utc>::MIN_UTC; 11],
+        let data = self.statics.get_or_insert_with(|| {
+            Box::new(StaticData {
+                merged: VesselStatic { mmsi: s.mmsi, timestamp: s.timestamp, ..VesselStatic::default() },
+                field_times: [DateTime::<Utc>::MIN_UTC; 11],
+            })
         });
         let before = data.merged.clone();
         let (m, t) = (&mut data.merged, &mut data.field_times);
@@ -790,10 +833,10 @@ impl VesselRoute {
 
     /// Remembers an event id; false when it was already seen.
     fn first_sighting(&mut self, cfg: &PortConfig, id: &str) -> bool {
-        if self.recent_ids.iter().any(|seen| seen == id) {
+        if self.recent_ids.iter().any(|seen| &**seen == id) {
             return false;
         }
-        self.recent_ids.push_back(id.to_owned());
+        self.recent_ids.push_back(id.into());
         if self.recent_ids.len() > cfg.dedup_window {
             self.recent_ids.pop_front();
         }
@@ -858,14 +901,14 @@ impl VesselRoute {
     /// one if `at` falls within it.
     fn call_at(&mut self, at: DateTime<Utc>) -> Option<&mut PortCall> {
         if self.call.as_ref().is_some_and(|c| at >= c.arrived_at) {
-            return self.call.as_mut();
+            return self.call.as_deref_mut();
         }
         if self
             .last_call
             .as_ref()
             .is_some_and(|c| at >= c.arrived_at && c.departed_at.is_none_or(|d| at <= d))
         {
-            return self.last_call.as_mut();
+            return self.last_call.as_deref_mut();
         }
         None
     }
@@ -897,6 +940,9 @@ impl VesselRoute {
                     let i = call
                         .services
                         .partition_point(|s| (s.at, &s.event_id) <= (service.at, &service.event_id));
+                    // A call has a handful of services: grow one at a time
+                    // (a `Vec` would reserve four 88-byte slots for the first).
+                    call.services.reserve_exact(1);
                     call.services.insert(i, service);
                 }
                 if !held {
@@ -906,6 +952,7 @@ impl VesselRoute {
             }
             None => {
                 if self.unattached_services.len() < UNATTACHED_MAX {
+                    self.unattached_services.reserve_exact(1);
                     self.unattached_services.push(service);
                 }
             }
