@@ -12,6 +12,7 @@
 //! | `json → postgres` | the JSON positions into Postgres (positions history, vessel state, derived rows) | `psql \copy` of the stored positions into the same table of a fresh database |
 //! | `json → postgres vs hand-written` | the same run | an afternoon's consumer: parse, upsert the latest fix per vessel, commit after the write ([`baselines::handwritten`]) |
 //! | `json → search` | the JSON positions into the search engine | the same documents through plain `_bulk` at the sink's batch size and concurrency |
+//! | `latency` | record → Postgres at a steady rate ([`latency`]) | a plain consumer's receive latency: the broker alone |
 //!
 //! Rates run from the first record consumed to the last one committed
 //! (group joins left out); "own CPU" is this process's user + system time
@@ -21,9 +22,10 @@
 //! Sizes: `PORTTRACK_BENCH_RECORDS` (default 1,000,000 per input),
 //! `PORTTRACK_BENCH_PARTITIONS` (default 4), `PORTTRACK_BENCH_VESSELS`
 //! (default 5,000), `PORTTRACK_BENCH_ROWS` (comma list of the rows' first
-//! words to run: `json,nmea,mixed,postgres,handwritten,search`; default all).
-//! CI runs it at a smoke size so it cannot rot. Latency at a steady rate is
-//! `cargo bench --bench latency`.
+//! words to run: `json,nmea,mixed,postgres,handwritten,search,latency`;
+//! default all); for latency `PORTTRACK_BENCH_RATE` (default 20,000/s),
+//! `PORTTRACK_BENCH_SECONDS` (60) and `PORTTRACK_BENCH_WARMUP_SECONDS` (10).
+//! CI runs it at a smoke size so it cannot rot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is the failure report
 
@@ -37,6 +39,7 @@ mod ais;
 mod baselines;
 mod cpu;
 mod inputs;
+mod latency;
 mod runs;
 mod table;
 
@@ -135,8 +138,21 @@ fn main() {
         rows.push(Row::new("json → search", median(ours), "plain _bulk of the same documents", median(bulk)));
     }
 
-    println!();
-    table::print(&rows);
+    let latency = wanted("latency").then(|| {
+        let rate = support::env_or("PORTTRACK_BENCH_RATE", 20_000);
+        let seconds = support::env_or("PORTTRACK_BENCH_SECONDS", 60);
+        let warmup = support::env_or("PORTTRACK_BENCH_WARMUP_SECONDS", 10).min(seconds / 2);
+        latency::measure(&rt, stack, partitions, rate, seconds, warmup)
+    });
+
+    if !rows.is_empty() {
+        println!();
+        table::print(&rows);
+    }
+    if let Some(l) = latency {
+        println!();
+        table::print_latency(&l);
+    }
 }
 
 fn db_name(prefix: &str) -> String {

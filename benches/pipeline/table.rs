@@ -1,6 +1,7 @@
 //! The one table the bench ends with.
 
 use crate::cpu::Run;
+use crate::latency::Latency;
 
 /// One comparison: the pipeline's run beside its baseline's.
 pub(crate) struct Row {
@@ -38,5 +39,20 @@ pub(crate) fn print(rows: &[Row]) {
             cpu(&r.theirs),
             r.ours.rate() / r.theirs.rate(),
         );
+    }
+}
+
+/// Prints the latency run: the pipeline's quantiles beside the broker's.
+pub(crate) fn print_latency(l: &Latency) {
+    let verdict =
+        if l.pipeline[1] <= 1.0 && l.sustained >= l.target_rate as f64 * 0.95 { "met" } else { "NOT met" };
+    println!(
+        "latency at {:.0} records/s sustained (asked {}), {} records after warm-up; p99 ≤ 1 s: {verdict}",
+        l.sustained, l.target_rate, l.records
+    );
+    println!("| quantile | record → Postgres (bucket bound) | broker alone (plain consumer) |");
+    println!("|---|---:|---:|");
+    for (i, q) in ["p50", "p99", "p99.9"].iter().enumerate() {
+        println!("| {q} | ≤ {:.3} s | {:.3} s |", l.pipeline[i], l.broker[i]);
     }
 }
