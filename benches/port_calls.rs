@@ -5,7 +5,8 @@
 //! with each kind of noise alone, so a regression points at its cause.
 //!
 //! `cargo bench --bench port_calls` (or `-- --quick` for the realistic run
-//! only). What is matched and how, and what each figure means:
+//! only; `PORTTRACK_BENCH_CALLS` sizes it, default 1,000, smaller in CI's
+//! smoke run). What is matched and how, and what each figure means:
 //! `porttrack::sim::score`. The floors are asserted by `tests/port_calls.rs`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -14,7 +15,9 @@ use porttrack::sim::score::{self, ScoreOptions};
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let realistic = score::run(&ScoreOptions::default());
+    let calls = std::env::var("PORTTRACK_BENCH_CALLS").ok().and_then(|v| v.parse().ok());
+    let sized = |o: ScoreOptions| ScoreOptions { calls: calls.unwrap_or(o.calls), ..o };
+    let realistic = score::run(&sized(ScoreOptions::default()));
     println!("## Realistic noise (seed {})\n", ScoreOptions::default().seed);
     println!("{realistic}");
     if std::env::args().any(|a| a == "--examples") {
@@ -46,7 +49,7 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|");
     for (name, noise) in alone {
-        let card = score::run(&ScoreOptions { noise, ..ScoreOptions::default() });
+        let card = score::run(&sized(ScoreOptions { noise, ..ScoreOptions::default() }));
         let p90 = |phase: &str| card.phase(phase).map_or(0, |p| p.p90_s);
         let fp = card.false_positives;
         println!(

@@ -20,8 +20,8 @@
 //! measurement at a time. Medians of `PORTTRACK_BENCH_RUNS` runs (default 3).
 //!
 //! Sizes: `PORTTRACK_BENCH_RECORDS` (default 1,000,000 per input),
-//! `PORTTRACK_BENCH_PARTITIONS` (default 4), `PORTTRACK_BENCH_VESSELS`
-//! (default 5,000), `PORTTRACK_BENCH_ROWS` (comma list of the rows' first
+//! `PORTTRACK_BENCH_PARTITIONS` (default 4), `PORTTRACK_BENCH_FLEET`
+//! (default 5,000), `PORTTRACK_BENCH_ONLY` (comma list of the rows' first
 //! words to run: `json,nmea,mixed,postgres,handwritten,search,latency`;
 //! default all); for latency `PORTTRACK_BENCH_RATE` (default 20,000/s),
 //! `PORTTRACK_BENCH_SECONDS` (60) and `PORTTRACK_BENCH_WARMUP_SECONDS` (10).
@@ -50,8 +50,8 @@ fn main() {
     let records = support::env_or("PORTTRACK_BENCH_RECORDS", 1_000_000);
     let runs = support::env_or("PORTTRACK_BENCH_RUNS", 3).max(1);
     let partitions = support::env_or("PORTTRACK_BENCH_PARTITIONS", 4) as i32;
-    let vessels = support::env_or("PORTTRACK_BENCH_VESSELS", 5_000) as u32;
-    let only = std::env::var("PORTTRACK_BENCH_ROWS").unwrap_or_default();
+    let vessels = support::env_or("PORTTRACK_BENCH_FLEET", 5_000) as u32;
+    let only = std::env::var("PORTTRACK_BENCH_ONLY").unwrap_or_default();
     let wanted = |row: &str| only.is_empty() || only.split(',').any(|r| r.trim() == row);
     let stack = support::stack();
     let rt =

@@ -199,8 +199,10 @@ fn summary(inputs: &[(&str, &[String])]) {
 }
 
 fn bench(c: &mut Criterion) {
-    let positions = positions(100_000);
-    let mixed = mixed(100_000);
+    // `PORTTRACK_BENCH_LINES` sizes the generated inputs (CI's smoke run: small).
+    let lines = std::env::var("PORTTRACK_BENCH_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let positions = positions(lines);
+    let mixed = mixed(lines);
     let sample = gpsd_sample();
     summary(&[("positions", &positions), ("mixed", &mixed), ("gpsd_sample", &sample)]);
 
