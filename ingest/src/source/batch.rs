@@ -209,10 +209,15 @@ impl BatchBuilder {
         else {
             return;
         };
+        if self.trace_parents.len() >= cap {
+            // Past the cap only the count matters: no UTF-8 check per record.
+            self.trace_parents_dropped += 1;
+            return;
+        }
         // Version 00 is 55 bytes; later versions may append fields. Anything
         // much longer is not a trace context and is not worth keeping.
         match std::str::from_utf8(value) {
-            Ok(v) if v.len() <= 128 && self.trace_parents.len() < cap => {
+            Ok(v) if v.len() <= 128 => {
                 self.trace_parents.push(v.to_owned());
             }
             _ => self.trace_parents_dropped += 1,
@@ -280,6 +285,11 @@ impl Staging {
                 || self.builder.opened.is_some_and(|t| t.elapsed() >= config.batch_linger))
     }
 
+    /// Whether a sealed batch waits for channel room.
+    pub(super) fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
     /// Seals the builder into the waiting batch (nothing if it is empty).
     fn seal(&mut self, generation: u64, inflight: &Arc<InFlight>) {
         self.pending = self.builder.seal(generation, inflight);
@@ -313,6 +323,14 @@ impl Shared {
     /// sealed batch is already waiting.
     pub(super) fn seal_if_due(&self, staging: &mut Staging, force: bool) {
         if staging.seal_due(force, &self.config) {
+            staging.seal(self.generation(), &self.inflight);
+        }
+    }
+
+    /// Seals the builder if it is full and no sealed batch is already
+    /// waiting; the linger is [`seal_if_due`](Self::seal_if_due)'s.
+    pub(super) fn seal_if_full(&self, staging: &mut Staging) {
+        if staging.pending.is_none() && staging.builder.len() >= self.config.batch_max_records {
             staging.seal(self.generation(), &self.inflight);
         }
     }
