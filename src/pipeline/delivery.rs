@@ -42,6 +42,7 @@ impl Stage {
     }
 
     async fn checkpoint_and_commit_inner(&mut self) {
+        let started = Instant::now();
         let states: Vec<_> =
             self.port.partitions().into_iter().map(|p| self.port.export_partition(p)).collect();
         let policy =
@@ -52,6 +53,7 @@ impl Stage {
             return;
         }
         self.last_checkpoint = Instant::now();
+        self.last_checkpoint_cost = started.elapsed();
         for batch in self.uncheckpointed.drain(..) {
             let records = batch.len() as u64;
             metrics::histogram!(porttrack_metrics::BATCH_DURATION_SECONDS)

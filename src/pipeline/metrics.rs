@@ -43,20 +43,43 @@ pub(super) fn publish_port_gauges(port: &Port, status: &PipelineStatus, partials
     status.refresh_gauges();
 }
 
-pub(super) fn count_processed(event: &Event, processed: Processed) {
-    let result = match processed {
-        Processed::Applied => "applied",
-        Processed::Duplicate => "duplicate",
-        Processed::Late => "late",
-        Processed::Outlier => {
-            // An implied speed no ship makes: a GPS or receiver jump.
-            metrics::counter!(porttrack_metrics::ANOMALIES_TOTAL, "kind" => "position_jump").increment(1);
-            "outlier"
+/// Processor results of one batch, tallied per (event kind, result) and
+/// published once per batch: a labelled counter is a registry lookup
+/// (hashing its labels), too dear to pay per event.
+#[derive(Debug, Default)]
+pub(super) struct ProcessedTally {
+    counts: Vec<((&'static str, &'static str), u64)>,
+}
+
+impl ProcessedTally {
+    /// Counts one event's result.
+    pub(super) fn note(&mut self, event: &Event, processed: Processed) {
+        let result = match processed {
+            Processed::Applied => "applied",
+            Processed::Duplicate => "duplicate",
+            Processed::Late => "late",
+            Processed::Outlier => "outlier",
+            _ => "ignored",
+        };
+        let key = (event.kind().as_str(), result);
+        // A batch sees a handful of distinct pairs: a linear search wins.
+        match self.counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((key, 1)),
         }
-        _ => "ignored",
-    };
-    metrics::counter!(porttrack_metrics::PROCESSOR_EVENTS_TOTAL, "kind" => event.kind().as_str(), "result" => result)
-        .increment(1);
+    }
+
+    /// Adds the tally to `porttrack_processor_events_total` (and outliers,
+    /// implied speeds no ship makes, to the `position_jump` anomalies).
+    pub(super) fn publish(self) {
+        for ((kind, result), n) in self.counts {
+            if result == "outlier" {
+                metrics::counter!(porttrack_metrics::ANOMALIES_TOTAL, "kind" => "position_jump").increment(n);
+            }
+            metrics::counter!(porttrack_metrics::PROCESSOR_EVENTS_TOTAL, "kind" => kind, "result" => result)
+                .increment(n);
+        }
+    }
 }
 
 pub(super) fn count_outputs(outputs: &[Output]) {

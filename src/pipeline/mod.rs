@@ -11,8 +11,10 @@
 //!    permanently failing batch until the records at fault are isolated;
 //! 3. writes refused records (decode/validation failures and the records a
 //!    sink refused) to the dead-letter topic and waits for the acks;
-//! 4. checkpoints the processor state of every owned partition (at most every
-//!    `processors.checkpoint_interval`, and whenever the stage is idle);
+//! 4. checkpoints the processor state of every owned partition (at least
+//!    every `processors.checkpoint_interval`, and when the stage goes idle,
+//!    at most once a second, less often when checkpoints are slow: one
+//!    costs a pass over every vessel's state);
 //! 5. only then hands the batches the checkpoint covers to the [`Committer`].
 //!
 //! Nothing is committed that was not acknowledged by every sink and the
@@ -100,6 +102,7 @@ impl Pipeline {
             watermark: None,
             last_snapshot: Instant::now() - config.processors.snapshot_interval,
             last_checkpoint: Instant::now(),
+            last_checkpoint_cost: Duration::ZERO,
             uncheckpointed: Vec::new(),
         };
         let stage = tokio::spawn(stage.run(rx));

@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 
 use super::PipelineStatus;
 use super::delivery::{letter_for, write_derived_until_acked, write_until_acked};
-use super::metrics::{count_outputs, count_processed};
+use super::metrics::{ProcessedTally, count_outputs};
 use crate::state::StateStore;
 
 pub(super) struct Stage {
@@ -38,19 +38,55 @@ pub(super) struct Stage {
     pub(super) watermark: Option<DateTime<Utc>>,
     pub(super) last_snapshot: Instant,
     pub(super) last_checkpoint: Instant,
+    /// How long the last checkpoint took (export and save): paces idle ones.
+    pub(super) last_checkpoint_cost: Duration,
     /// Acknowledged batches whose offsets wait for the next checkpoint.
     pub(super) uncheckpointed: Vec<Batch>,
 }
 
+/// The shortest time between two checkpoints taken because the stage went
+/// idle (see [`Stage::idle_gap`]).
+///
+/// A checkpoint exports and serializes every owned vessel's state, track
+/// included, so its cost grows with the state, not with the batch. A source
+/// that keeps up with the broker leaves the stage idle after nearly every
+/// batch; taking a checkpoint each time made it the largest part of the
+/// pipeline's CPU (about half of it with 5,000 vessels). Idle checkpoints
+/// are paced instead, and one left pending is taken when the gap has passed
+/// even if no batch arrives, so a quiet pipeline still commits everything.
+const IDLE_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
+
+/// An idle checkpoint waits at least this many times as long as the last
+/// checkpoint took, so checkpoints take at most about 1/20 of the stage's
+/// time however large the state grows.
+const CHECKPOINT_COST_FACTOR: u32 = 20;
+
 impl Stage {
     pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Batch>) {
-        while let Some(batch) = rx.recv().await {
+        loop {
+            let next = if self.uncheckpointed.is_empty() {
+                rx.recv().await
+            } else {
+                // Acknowledged batches wait for a checkpoint: take it when
+                // the idle gap is over, unless a batch comes first.
+                let due = tokio::time::Instant::from_std(self.last_checkpoint + self.idle_gap());
+                tokio::select! {
+                    batch = rx.recv() => batch,
+                    () = tokio::time::sleep_until(due) => {
+                        self.checkpoint_and_commit().await;
+                        self.status.progressed();
+                        continue;
+                    }
+                }
+            };
+            let Some(batch) = next else { break };
             // One span per batch (never per record), linked to the trace
             // contexts of its records; sink writes are its children.
             let span = crate::telemetry::batch_span(&batch);
             self.process(batch).instrument(span).await;
             let idle = rx.is_empty();
-            if idle || self.last_checkpoint.elapsed() >= self.checkpoint_interval {
+            let since = self.last_checkpoint.elapsed();
+            if since >= self.checkpoint_interval || (idle && since >= self.idle_gap()) {
                 self.checkpoint_and_commit().await;
             }
             if idle {
@@ -61,17 +97,27 @@ impl Stage {
         tracing::debug!("sink stage finished: source closed the channel");
     }
 
+    /// How long after the last checkpoint an idle stage takes the next one:
+    /// [`IDLE_CHECKPOINT_GAP`], or longer when checkpoints are expensive
+    /// ([`CHECKPOINT_COST_FACTOR`]), never longer than
+    /// `processors.checkpoint_interval`.
+    fn idle_gap(&self) -> Duration {
+        idle_gap(self.last_checkpoint_cost, self.checkpoint_interval)
+    }
+
     async fn process(&mut self, mut batch: Batch) {
         self.inject_faults(&mut batch);
         let mut outputs = Vec::new();
+        let mut tally = ProcessedTally::default();
         for r in &batch.accepted {
             let processed = self.port.process(r, &mut outputs);
-            count_processed(&r.event, processed);
+            tally.note(&r.event, processed);
             let t = r.event.timestamp();
             if self.watermark.is_none_or(|w| t > w) {
                 self.watermark = Some(t);
             }
         }
+        tally.publish();
         let mut partials = Vec::new();
         if let Some(watermark) = self.watermark
             && self.last_snapshot.elapsed() >= self.snapshot_interval
@@ -151,5 +197,28 @@ impl Stage {
             }
         }
         batch.accepted = kept;
+    }
+}
+
+/// See [`Stage::idle_gap`].
+fn idle_gap(last_cost: Duration, checkpoint_interval: Duration) -> Duration {
+    IDLE_CHECKPOINT_GAP.max(last_cost.saturating_mul(CHECKPOINT_COST_FACTOR)).min(checkpoint_interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_checkpoints_are_paced_by_their_cost_within_the_interval() {
+        let interval = Duration::from_secs(5);
+        assert_eq!(idle_gap(Duration::ZERO, interval), Duration::from_secs(1), "cheap: once a second");
+        assert_eq!(idle_gap(Duration::from_millis(100), interval), Duration::from_secs(2), "20x the cost");
+        assert_eq!(idle_gap(Duration::from_secs(3), interval), interval, "never past the interval");
+        assert_eq!(
+            idle_gap(Duration::ZERO, Duration::from_millis(200)),
+            Duration::from_millis(200),
+            "a shorter interval wins"
+        );
     }
 }
