@@ -21,6 +21,16 @@ pub(crate) fn used() -> Duration {
     Duration::from_secs_f64(ticks as f64 / per_second as f64)
 }
 
+/// Resident set size of this process, in bytes (`VmRSS`).
+pub(crate) fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// A measured run: how many events, how long from the first one to the
 /// last one done, and the CPU this process spent meanwhile.
 #[derive(Debug, Clone, Copy)]

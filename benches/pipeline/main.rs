@@ -13,6 +13,7 @@
 //! | `json → postgres vs hand-written` | the same run | an afternoon's consumer: parse, upsert the latest fix per vessel, commit after the write ([`baselines::handwritten`]) |
 //! | `json → search` | the JSON positions into the search engine | the same documents through plain `_bulk` at the sink's batch size and concurrency |
 //! | `latency` | record → Postgres at a steady rate ([`latency`]) | a plain consumer's receive latency: the broker alone |
+//! | `soak` | RSS over a long run at half the measured capacity, and through a Postgres outage ([`soak`]) | its own steady level |
 //!
 //! Rates run from the first record consumed to the last one committed
 //! (group joins left out); "own CPU" is this process's user + system time
@@ -22,9 +23,12 @@
 //! Sizes: `PORTTRACK_BENCH_RECORDS` (default 1,000,000 per input),
 //! `PORTTRACK_BENCH_PARTITIONS` (default 4), `PORTTRACK_BENCH_FLEET`
 //! (default 5,000), `PORTTRACK_BENCH_ONLY` (comma list of the rows' first
-//! words to run: `json,nmea,mixed,postgres,handwritten,search,latency`;
+//! words to run: `json,nmea,mixed,postgres,handwritten,search,latency,soak`;
 //! default all); for latency `PORTTRACK_BENCH_RATE` (default 20,000/s),
-//! `PORTTRACK_BENCH_SECONDS` (60) and `PORTTRACK_BENCH_WARMUP_SECONDS` (10).
+//! `PORTTRACK_BENCH_SECONDS` (60) and `PORTTRACK_BENCH_WARMUP_SECONDS` (10);
+//! for the soak `PORTTRACK_BENCH_SOAK_SECONDS` (1,800),
+//! `PORTTRACK_BENCH_SOAK_RATE` (default half the `json → postgres` rate) and
+//! `PORTTRACK_BENCH_OUTAGE_SECONDS` (60).
 //! CI runs it at a smoke size so it cannot rot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is the failure report
@@ -41,6 +45,7 @@ mod cpu;
 mod inputs;
 mod latency;
 mod runs;
+mod soak;
 mod table;
 
 use cpu::median;
@@ -145,6 +150,19 @@ fn main() {
         latency::measure(&rt, stack, partitions, rate, seconds, warmup)
     });
 
+    // Half the capacity measured above (Postgres end to end), unless asked.
+    let capacity = rows.iter().find(|r| r.what() == "json → postgres").map(|r| r.rate());
+    let soak = wanted("soak").then(|| {
+        let rate = std::env::var("PORTTRACK_BENCH_SOAK_RATE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .or(capacity.map(|c| (c / 2.0) as u64))
+            .unwrap_or(5_000);
+        let seconds = support::env_or("PORTTRACK_BENCH_SOAK_SECONDS", 1_800);
+        let outage = support::env_or("PORTTRACK_BENCH_OUTAGE_SECONDS", 60);
+        soak::measure(&rt, stack, partitions, rate, seconds, outage)
+    });
+
     if !rows.is_empty() {
         println!();
         table::print(&rows);
@@ -152,6 +170,10 @@ fn main() {
     if let Some(l) = latency {
         println!();
         table::print_latency(&l);
+    }
+    if let Some(s) = soak {
+        println!();
+        table::print_soak(&s);
     }
 }
 

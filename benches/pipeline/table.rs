@@ -2,6 +2,7 @@
 
 use crate::cpu::Run;
 use crate::latency::Latency;
+use crate::soak::Soak;
 
 /// One comparison: the pipeline's run beside its baseline's.
 pub(crate) struct Row {
@@ -12,6 +13,14 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    pub(crate) fn what(&self) -> &str {
+        &self.what
+    }
+
+    pub(crate) fn rate(&self) -> f64 {
+        self.ours.rate()
+    }
+
     pub(crate) fn new(what: &str, ours: Run, baseline: &str, theirs: Run) -> Row {
         Row { what: what.to_owned(), ours, baseline: baseline.to_owned(), theirs }
     }
@@ -55,4 +64,20 @@ pub(crate) fn print_latency(l: &Latency) {
     for (i, q) in ["p50", "p99", "p99.9"].iter().enumerate() {
         println!("| {q} | ≤ {:.3} s | {:.3} s |", l.pipeline[i], l.broker[i]);
     }
+}
+
+/// Prints the soak: memory over the steady part and through the outage.
+pub(crate) fn print_soak(s: &Soak) {
+    println!(
+        "soak: {} records at {}/s for {} s into Postgres, cut for {} s at half-time; all committed",
+        s.records, s.rate, s.seconds, s.outage_seconds
+    );
+    println!(
+        "| RSS steady start | steady end | slope | peak through the outage | at the end | longest commit pause |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {:.1} MB | {:.1} MB | {:+.1} MB/h | {:.1} MB | {:.1} MB | {:.1} s |",
+        s.steady.0, s.steady.1, s.slope_mb_per_hour, s.outage_peak, s.end, s.longest_commit_pause
+    );
 }

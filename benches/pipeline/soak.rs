@@ -1,0 +1,206 @@
+//! Memory over a long run at half the capacity, and through a Postgres
+//! outage.
+//!
+//! The pipeline writes to Postgres through [`Proxy`], a TCP relay the bench
+//! can cut: while it is down, open connections are dropped and new ones
+//! refused, as a network partition or a database restart looks to the
+//! pipeline. Simulated positions are produced at a steady rate throughout.
+//! RSS (this process: the pipeline, librdkafka and the producer thread) is
+//! sampled every few seconds:
+//!
+//! * the steady part, from 10% to 50% of the run, gives the slope (a
+//!   least-squares fit, MB per hour), which must be flat;
+//! * then Postgres is cut for `PORTTRACK_BENCH_OUTAGE_SECONDS`: the source
+//!   pauses when its in-flight batches are full, so RSS must stay bounded
+//!   (its peak is reported beside the steady level) and everything produced
+//!   is committed after the catch-up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use porttrack::config::{Config, FilesConfig, HttpConfig};
+use porttrack::pipeline::Pipeline;
+use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
+use porttrack_ingest::KafkaConfig;
+use porttrack_ingest::config::{EventName, TopicConfig};
+use porttrack_sinks::postgres::PostgresConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+use crate::support::{self, Stack};
+
+/// A TCP relay to Postgres that can be cut.
+struct Proxy {
+    addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    cut: Arc<Notify>,
+}
+
+impl Proxy {
+    async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy listener");
+        let addr = listener.local_addr().expect("proxy address");
+        let (down, cut) = (Arc::new(AtomicBool::new(false)), Arc::new(Notify::new()));
+        let (d, c) = (Arc::clone(&down), Arc::clone(&cut));
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if d.load(Ordering::SeqCst) {
+                    continue; // dropped: refused while the outage lasts
+                }
+                let c = Arc::clone(&c);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = c.notified() => {} // cut: both ends dropped
+                    }
+                });
+            }
+        });
+        Proxy { addr, down, cut }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+        if down {
+            self.cut.notify_waiters();
+        }
+    }
+}
+
+/// What the soak measured.
+pub(crate) struct Soak {
+    pub(crate) rate: u64,
+    pub(crate) seconds: u64,
+    pub(crate) outage_seconds: u64,
+    pub(crate) records: u64,
+    /// RSS at the start and end of the steady part, MB.
+    pub(crate) steady: (f64, f64),
+    /// Least-squares slope of RSS over the steady part, MB per hour.
+    pub(crate) slope_mb_per_hour: f64,
+    /// RSS peak during the outage and the catch-up after it, MB.
+    pub(crate) outage_peak: f64,
+    /// RSS when everything produced was committed, MB.
+    pub(crate) end: f64,
+    /// The longest time the committed count did not move, s.
+    pub(crate) longest_commit_pause: f64,
+}
+
+fn slope_per_hour(samples: &[(f64, f64)]) -> f64 {
+    let n = samples.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let (mt, mr) =
+        (samples.iter().map(|s| s.0).sum::<f64>() / n, samples.iter().map(|s| s.1).sum::<f64>() / n);
+    let cov: f64 = samples.iter().map(|(t, r)| (t - mt) * (r - mr)).sum();
+    let var: f64 = samples.iter().map(|(t, _)| (t - mt).powi(2)).sum();
+    if var == 0.0 { 0.0 } else { cov / var * 3600.0 }
+}
+
+pub(crate) fn measure(
+    rt: &tokio::runtime::Runtime,
+    stack: &Stack,
+    partitions: i32,
+    rate: u64,
+    seconds: u64,
+    outage: u64,
+) -> Soak {
+    let records = rate * seconds;
+    let topic = support::unique("bench-soak");
+    let dlq = support::unique("bench-soak-dlq");
+    rt.block_on(support::create_topics(&stack.brokers, &[(&topic, partitions), (&dlq, 1)]));
+    let db = rt.block_on(support::create_database(
+        &stack.postgres_url,
+        &support::unique("bench_soak").replace('-', "_"),
+    ));
+    let target: SocketAddr = "127.0.0.1:5432".parse().expect("postgres address");
+    let proxy = rt.block_on(Proxy::start(target));
+    let through_proxy = db.replace("127.0.0.1:5432", &proxy.addr.to_string());
+    assert_ne!(through_proxy, db, "the stack's Postgres URL names 127.0.0.1:5432");
+    let config = Config {
+        kafka: KafkaConfig {
+            brokers: stack.brokers.clone(),
+            group_id: support::unique("bench-soak"),
+            topics: vec![TopicConfig::json(&topic, EventName::Position)],
+            dead_letter_topic: dlq,
+            ..KafkaConfig::default()
+        },
+        postgres: Some(PostgresConfig { url: through_proxy, ..PostgresConfig::default() }),
+        files: FilesConfig { discard: true, ..FilesConfig::default() },
+        http: HttpConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..HttpConfig::default() },
+        ..Config::default()
+    };
+    let pipeline = rt.block_on(async {
+        let sinks = porttrack::outputs::build(&config).await.expect("sinks");
+        Pipeline::start(&config, sinks).await.expect("pipeline")
+    });
+    let status = pipeline.status();
+    let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
+    let options = ProduceOptions {
+        rate: Some(rate as f64),
+        count: Some(records),
+        trace_context: false,
+        ..ProduceOptions::positions_only(topic)
+    };
+    let producer = std::thread::spawn(move || {
+        let mut sim = Simulator::new(SimConfig {
+            vessels: 5_000,
+            seed: 11,
+            start: chrono::Utc::now() - chrono::Duration::hours(48),
+            invalid_ratio: 0.0,
+        });
+        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce")
+    });
+
+    let started = Instant::now();
+    let mb = || crate::cpu::rss() as f64 / 1e6;
+    let (steady_from, outage_at) = (seconds as f64 * 0.1, seconds as f64 * 0.5);
+    let mut steady = Vec::new();
+    let (mut outage_peak, mut outage_started) = (0.0_f64, None::<Instant>);
+    let (mut last_committed, mut last_move, mut longest_pause) = (0, Instant::now(), Duration::ZERO);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let t = started.elapsed().as_secs_f64();
+        let committed = status.committed.load(Ordering::Relaxed);
+        if committed != last_committed {
+            longest_pause = longest_pause.max(last_move.elapsed());
+            (last_committed, last_move) = (committed, Instant::now());
+        }
+        if (steady_from..outage_at).contains(&t) {
+            steady.push((t, mb()));
+        }
+        if t >= outage_at && outage_started.is_none() {
+            proxy.set_down(true);
+            outage_started = Some(Instant::now());
+        }
+        if let Some(at) = outage_started {
+            outage_peak = outage_peak.max(mb());
+            if at.elapsed() >= Duration::from_secs(outage) {
+                proxy.set_down(false);
+            }
+        }
+        if producer.is_finished() && committed >= records {
+            break;
+        }
+        assert!(t < seconds as f64 * 3.0 + 600.0, "soak stalled: {committed} of {records} committed");
+    }
+    longest_pause = longest_pause.max(last_move.elapsed());
+    let report = producer.join().expect("producer thread");
+    assert_eq!(report.acked, records, "every record acknowledged");
+    let end = mb();
+    rt.block_on(pipeline.stop()).expect("stop");
+    Soak {
+        rate,
+        seconds,
+        outage_seconds: outage,
+        records,
+        steady: (steady.first().map_or(0.0, |s| s.1), steady.last().map_or(0.0, |s| s.1)),
+        slope_mb_per_hour: slope_per_hour(&steady),
+        outage_peak,
+        end,
+        longest_commit_pause: longest_pause.as_secs_f64(),
+    }
+}
