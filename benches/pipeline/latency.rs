@@ -18,12 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use porttrack::config::{Config, FilesConfig, HttpConfig};
-use porttrack::pipeline::Pipeline;
 use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
 use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::{EventName, TopicConfig};
-use porttrack_sinks::postgres::PostgresConfig;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -135,23 +132,13 @@ pub(crate) fn measure(
         &support::unique("bench_latency").replace('-', "_"),
     ));
     porttrack::telemetry::metrics(); // the pipeline records into the global recorder
-    let config = Config {
-        kafka: KafkaConfig {
-            brokers: stack.brokers.clone(),
-            group_id: support::unique("bench-latency"),
-            topics: vec![TopicConfig::json(&topic, EventName::Position)],
-            dead_letter_topic: dlq,
-            ..KafkaConfig::default()
-        },
-        postgres: Some(PostgresConfig { url: db, ..PostgresConfig::default() }),
-        files: FilesConfig { discard: true, ..FilesConfig::default() },
-        http: HttpConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..HttpConfig::default() },
-        ..Config::default()
-    };
-    let pipeline = rt.block_on(async {
-        let sinks = porttrack::outputs::build(&config).await.expect("sinks");
-        Pipeline::start(&config, sinks).await.expect("pipeline")
-    });
+    let config = crate::runs::config(
+        stack,
+        vec![TopicConfig::json(&topic, EventName::Position)],
+        &dlq,
+        crate::runs::Sinks::Postgres(db),
+    );
+    let pipeline = rt.block_on(crate::runs::start(&config));
     let status = pipeline.status();
     let joined = Instant::now();
     while status.assigned_partitions() < partitions as usize {

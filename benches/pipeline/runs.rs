@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use porttrack::config::{Config, FilesConfig, HttpConfig};
 use porttrack::pipeline::Pipeline;
 use porttrack_ingest::KafkaConfig;
+use porttrack_ingest::config::TopicConfig;
 use porttrack_sinks::elasticsearch::{ElasticsearchConfig, ElasticsearchSink};
 use porttrack_sinks::postgres::PostgresConfig;
 
@@ -28,19 +29,19 @@ fn search_config(stack: &Stack, prefix: &str) -> ElasticsearchConfig {
     }
 }
 
-/// Consumes `input` from the start with a fresh group until every record
-/// is committed.
-pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sinks) -> Run {
+/// The bench's pipeline configuration: a fresh group on `topics`, the sinks
+/// asked for, the null sink standing in for the others.
+pub(crate) fn config(stack: &Stack, topics: Vec<TopicConfig>, dlq: &str, sinks: Sinks) -> Config {
     let (postgres, elasticsearch) = match sinks {
         Sinks::Null => (None, None),
         Sinks::Postgres(url) => (Some(PostgresConfig { url, ..PostgresConfig::default() }), None),
         Sinks::Search(prefix) => (None, Some(search_config(stack, &prefix))),
     };
-    let config = Config {
+    Config {
         kafka: KafkaConfig {
             brokers: stack.brokers.clone(),
             group_id: support::unique("bench-pipeline"),
-            topics: input.topics.clone(),
+            topics,
             dead_letter_topic: dlq.to_owned(),
             ..KafkaConfig::default()
         },
@@ -49,7 +50,19 @@ pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sin
         files: FilesConfig { discard: true, ..FilesConfig::default() },
         http: HttpConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..HttpConfig::default() },
         ..Config::default()
-    };
+    }
+}
+
+/// Builds the sinks (migrations, templates) and starts the pipeline.
+pub(crate) async fn start(config: &Config) -> Pipeline {
+    let sinks = porttrack::outputs::build(config).await.expect("sinks");
+    Pipeline::start(config, sinks).await.expect("pipeline")
+}
+
+/// Consumes `input` from the start with a fresh group until every record
+/// is committed.
+pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sinks) -> Run {
+    let config = config(stack, input.topics.clone(), dlq, sinks);
     // Migrations and templates are set-up, not the pipeline's running cost.
     let sinks = porttrack::outputs::build(&config).await.expect("sinks");
     let cpu_before = cpu::used();

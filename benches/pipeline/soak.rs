@@ -20,12 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use porttrack::config::{Config, FilesConfig, HttpConfig};
-use porttrack::pipeline::Pipeline;
 use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
 use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::{EventName, TopicConfig};
-use porttrack_sinks::postgres::PostgresConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -120,23 +117,13 @@ pub(crate) fn measure(
     let proxy = rt.block_on(Proxy::start(target));
     let through_proxy = db.replace("127.0.0.1:5432", &proxy.addr.to_string());
     assert_ne!(through_proxy, db, "the stack's Postgres URL names 127.0.0.1:5432");
-    let config = Config {
-        kafka: KafkaConfig {
-            brokers: stack.brokers.clone(),
-            group_id: support::unique("bench-soak"),
-            topics: vec![TopicConfig::json(&topic, EventName::Position)],
-            dead_letter_topic: dlq,
-            ..KafkaConfig::default()
-        },
-        postgres: Some(PostgresConfig { url: through_proxy, ..PostgresConfig::default() }),
-        files: FilesConfig { discard: true, ..FilesConfig::default() },
-        http: HttpConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..HttpConfig::default() },
-        ..Config::default()
-    };
-    let pipeline = rt.block_on(async {
-        let sinks = porttrack::outputs::build(&config).await.expect("sinks");
-        Pipeline::start(&config, sinks).await.expect("pipeline")
-    });
+    let config = crate::runs::config(
+        stack,
+        vec![TopicConfig::json(&topic, EventName::Position)],
+        &dlq,
+        crate::runs::Sinks::Postgres(through_proxy),
+    );
+    let pipeline = rt.block_on(crate::runs::start(&config));
     let status = pipeline.status();
     let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
     let options = ProduceOptions {
