@@ -18,8 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
-use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::{EventName, TopicConfig};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -127,10 +125,7 @@ pub(crate) fn measure(
     let topic = support::unique("bench-latency");
     let dlq = support::unique("bench-latency-dlq");
     rt.block_on(support::create_topics(&stack.brokers, &[(&topic, partitions), (&dlq, 1)]));
-    let db = rt.block_on(support::create_database(
-        &stack.postgres_url,
-        &support::unique("bench_latency").replace('-', "_"),
-    ));
+    let db = rt.block_on(crate::runs::database(stack, "bench_latency"));
     porttrack::telemetry::metrics(); // the pipeline records into the global recorder
     let config = crate::runs::config(
         stack,
@@ -146,15 +141,6 @@ pub(crate) fn measure(
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
-    let options = ProduceOptions {
-        rate: Some(rate as f64),
-        count: Some(records),
-        // No traceparent headers: AIS receivers send none, and the plain
-        // consumer reads the same bytes.
-        trace_context: false,
-        ..ProduceOptions::positions_only(topic.clone())
-    };
     let from = Arc::new(AtomicU64::new(u64::MAX));
     let stop = Arc::new(AtomicBool::new(false));
     let plain = {
@@ -162,17 +148,7 @@ pub(crate) fn measure(
         let (from, stop) = (Arc::clone(&from), Arc::clone(&stop));
         std::thread::spawn(move || broker_latencies(&brokers, &topic, partitions, &from, &stop))
     };
-    let producer = std::thread::spawn(move || {
-        let mut sim = Simulator::new(SimConfig {
-            vessels: 2_000,
-            seed: 7,
-            // Far enough in the past that the simulation always has an
-            // event due: the rate alone paces the producer.
-            start: chrono::Utc::now() - chrono::Duration::hours(48),
-            invalid_ratio: 0.0,
-        });
-        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce")
-    });
+    let producer = crate::runs::steady_positions(stack, &topic, rate, records, 2_000, 7);
     std::thread::sleep(Duration::from_secs(warmup));
     let before = buckets(LATENCY);
     from.store(chrono::Utc::now().timestamp_millis() as u64, Ordering::Relaxed);

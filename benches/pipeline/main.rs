@@ -92,7 +92,7 @@ fn main() {
     if let Some(json) = inputs.json.as_ref().filter(|_| wanted("postgres") || wanted("handwritten")) {
         let (mut ours, mut copy, mut hand) = (Vec::new(), Vec::new(), Vec::new());
         for run in 1..=runs {
-            let db = rt.block_on(support::create_database(&stack.postgres_url, &db_name("bench_pg")));
+            let db = rt.block_on(runs::database(stack, "bench_pg"));
             let o = rt.block_on(runs::pipeline(stack, json, &inputs.dlq, runs::Sinks::Postgres(db.clone())));
             let mut line = format!("  json → postgres, run {run}: pipeline {:.0}/s", o.rate());
             if wanted("postgres") {
@@ -103,7 +103,7 @@ fn main() {
                 copy.push(c);
             }
             if wanted("handwritten") {
-                let own = rt.block_on(support::create_database(&stack.postgres_url, &db_name("bench_hand")));
+                let own = rt.block_on(runs::database(stack, "bench_hand"));
                 let h = rt.block_on(baselines::handwritten(
                     &stack.brokers,
                     &json.topics[0].name,
@@ -175,8 +175,4 @@ fn main() {
         println!();
         table::print_soak(&s);
     }
-}
-
-fn db_name(prefix: &str) -> String {
-    support::unique(prefix).replace('-', "_")
 }

@@ -1,10 +1,11 @@
 //! The pipeline's side of each row, in-process, one run at a time.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use porttrack::config::{Config, FilesConfig, HttpConfig};
 use porttrack::pipeline::Pipeline;
+use porttrack::sim::{ProduceOptions, ProduceReport, SimConfig, Simulator};
 use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::TopicConfig;
 use porttrack_sinks::elasticsearch::{ElasticsearchConfig, ElasticsearchSink};
@@ -89,9 +90,46 @@ pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sin
     Run { events: input.records, elapsed, cpu }
 }
 
+/// A fresh, empty database next to the stack's, its name unique to this run.
+pub(crate) async fn database(stack: &Stack, prefix: &str) -> String {
+    support::create_database(&stack.postgres_url, &support::unique(prefix).replace('-', "_")).await
+}
+
+/// Simulated positions into `topic` at a steady `rate`, on a thread of its
+/// own, from `vessels` ships (seeded: the same stream every run).
+pub(crate) fn steady_positions(
+    stack: &Stack,
+    topic: &str,
+    rate: u64,
+    records: u64,
+    vessels: usize,
+    seed: u64,
+) -> std::thread::JoinHandle<ProduceReport> {
+    let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
+    let options = ProduceOptions {
+        rate: Some(rate as f64),
+        count: Some(records),
+        // No traceparent headers: AIS receivers send none, and a plain
+        // consumer beside the pipeline reads the same bytes.
+        trace_context: false,
+        ..ProduceOptions::positions_only(topic)
+    };
+    std::thread::spawn(move || {
+        let mut sim = Simulator::new(SimConfig {
+            vessels,
+            seed,
+            // Far enough in the past that the simulation always has an
+            // event due: the rate alone paces the producer.
+            start: chrono::Utc::now() - chrono::Duration::hours(48),
+            invalid_ratio: 0.0,
+        });
+        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce")
+    })
+}
+
 /// A fresh database with PortTrack's schema (empty tables).
 pub(crate) async fn migrated_database(stack: &Stack, prefix: &str) -> String {
-    let url = support::create_database(&stack.postgres_url, &support::unique(prefix).replace('-', "_")).await;
+    let url = database(stack, prefix).await;
     porttrack_sinks::postgres::migrate(&PostgresConfig { url: url.clone(), ..PostgresConfig::default() })
         .await
         .expect("migrate");

@@ -20,8 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use porttrack::sim::{ProduceOptions, SimConfig, Simulator};
-use porttrack_ingest::KafkaConfig;
 use porttrack_ingest::config::{EventName, TopicConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -109,10 +107,7 @@ pub(crate) fn measure(
     let topic = support::unique("bench-soak");
     let dlq = support::unique("bench-soak-dlq");
     rt.block_on(support::create_topics(&stack.brokers, &[(&topic, partitions), (&dlq, 1)]));
-    let db = rt.block_on(support::create_database(
-        &stack.postgres_url,
-        &support::unique("bench_soak").replace('-', "_"),
-    ));
+    let db = rt.block_on(crate::runs::database(stack, "bench_soak"));
     let target: SocketAddr = "127.0.0.1:5432".parse().expect("postgres address");
     let proxy = rt.block_on(Proxy::start(target));
     let through_proxy = db.replace("127.0.0.1:5432", &proxy.addr.to_string());
@@ -125,22 +120,7 @@ pub(crate) fn measure(
     );
     let pipeline = rt.block_on(crate::runs::start(&config));
     let status = pipeline.status();
-    let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
-    let options = ProduceOptions {
-        rate: Some(rate as f64),
-        count: Some(records),
-        trace_context: false,
-        ..ProduceOptions::positions_only(topic)
-    };
-    let producer = std::thread::spawn(move || {
-        let mut sim = Simulator::new(SimConfig {
-            vessels: 5_000,
-            seed: 11,
-            start: chrono::Utc::now() - chrono::Duration::hours(48),
-            invalid_ratio: 0.0,
-        });
-        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce")
-    });
+    let producer = crate::runs::steady_positions(stack, &topic, rate, records, 5_000, 11);
 
     let started = Instant::now();
     let mb = || crate::cpu::rss() as f64 / 1e6;
