@@ -1,6 +1,7 @@
 //! The `[kafka]` configuration section.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -36,9 +37,44 @@ pub struct KafkaConfig {
     /// bounds how long a rebalance waits for in-flight batches to drain.
     #[serde(with = "humantime_serde")]
     pub max_poll_interval: Duration,
-    /// Extra librdkafka properties, applied last (TLS and SASL settings go
-    /// here: `security.protocol`, `ssl.ca.location`, `sasl.password`, …).
+    /// Extra librdkafka properties, applied after PortTrack's own (TLS and
+    /// SASL settings go here: `security.protocol`, `ssl.ca.location`,
+    /// `sasl.mechanism`, `sasl.username`, …). Keep secrets out of them: use
+    /// the `*_file` keys below.
     pub properties: BTreeMap<String, String>,
+    /// A file whose content (trimmed) is the SASL password
+    /// (`sasl.password`), read at start. Wins over `properties`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl_password_file: Option<PathBuf>,
+    /// A file whose content (trimmed) is the password of the TLS client key
+    /// (`ssl.key.password`), read at start. Wins over `properties`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_key_password_file: Option<PathBuf>,
+}
+
+/// A `[kafka]` setting that could not be turned into client settings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KafkaConfigError {
+    /// A `*_file` secret could not be read. The message names the key and
+    /// the path, never the content.
+    #[error("kafka.{key}: cannot read {path}: {source}")]
+    SecretFile {
+        /// The configuration key (`sasl_password_file`, …).
+        key: &'static str,
+        /// The file named by it.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// A `*_file` secret is empty, which is never what was meant.
+    #[error("kafka.{key}: {path} is empty")]
+    EmptySecret {
+        /// The configuration key.
+        key: &'static str,
+        /// The file named by it.
+        path: PathBuf,
+    },
 }
 
 impl Default for KafkaConfig {
@@ -53,6 +89,8 @@ impl Default for KafkaConfig {
             session_timeout: Duration::from_secs(30),
             max_poll_interval: Duration::from_secs(30),
             properties: BTreeMap::new(),
+            sasl_password_file: None,
+            ssl_key_password_file: None,
         }
     }
 }
@@ -209,14 +247,31 @@ impl KafkaConfig {
             .map(|t| t.name.as_str())
     }
 
-    /// Settings shared by every client PortTrack creates.
-    pub fn client_config(&self) -> ClientConfig {
+    /// Settings shared by every client PortTrack creates: the brokers, then
+    /// `properties`, then the secrets read from their files.
+    pub fn client_config(&self) -> Result<ClientConfig, KafkaConfigError> {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers).set("client.id", "porttrack");
+        self.apply_properties(&mut config)?;
+        Ok(config)
+    }
+
+    /// Applies `properties` and then the `*_file` secrets over `config`:
+    /// last, so what the operator configured wins over PortTrack's defaults.
+    pub fn apply_properties(&self, config: &mut ClientConfig) -> Result<(), KafkaConfigError> {
         for (key, value) in &self.properties {
             config.set(key, value);
         }
-        config
+        let secrets = [
+            ("sasl_password_file", "sasl.password", &self.sasl_password_file),
+            ("ssl_key_password_file", "ssl.key.password", &self.ssl_key_password_file),
+        ];
+        for (key, property, path) in secrets {
+            if let Some(path) = path {
+                config.set(property, read_secret(key, path)?);
+            }
+        }
+        Ok(())
     }
 
     /// Settings for the consumer-group member.
@@ -225,8 +280,8 @@ impl KafkaConfig {
     /// (`enable.auto.commit=false`); a partition with no committed offset
     /// starts at the earliest record so nothing produced before the first
     /// start is skipped.
-    pub fn consumer_config(&self) -> ClientConfig {
-        let mut config = self.client_config();
+    pub fn consumer_config(&self) -> Result<ClientConfig, KafkaConfigError> {
+        let mut config = self.client_config()?;
         config
             .set("group.id", &self.group_id)
             .set("enable.auto.commit", "false")
@@ -247,22 +302,38 @@ impl KafkaConfig {
         if !self.group_instance_id.is_empty() {
             config.set("group.instance.id", &self.group_instance_id);
         }
-        for (key, value) in &self.properties {
-            config.set(key, value);
-        }
-        config
+        self.apply_properties(&mut config)?;
+        Ok(config)
     }
 
-    /// Settings for producers whose acknowledgement counts as durable
-    /// (the dead-letter producer): all in-sync replicas, idempotent retries.
-    pub fn durable_producer_config(&self) -> ClientConfig {
-        let mut config = self.client_config();
-        config.set("acks", "all").set("linger.ms", "5").set("message.timeout.ms", "30000");
-        for (key, value) in &self.properties {
-            config.set(key, value);
-        }
+    /// Settings for producers whose acknowledgement counts as durable (the
+    /// dead-letter producer, replays): all in-sync replicas, and idempotent,
+    /// so librdkafka's internal retries never write a letter twice or out
+    /// of order.
+    pub fn durable_producer_config(&self) -> Result<ClientConfig, KafkaConfigError> {
+        let mut config = self.client_config()?;
         config
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000");
+        self.apply_properties(&mut config)?;
+        Ok(config)
     }
+}
+
+/// Reads a secret file: its content without the trailing newline editors add.
+fn read_secret(key: &'static str, path: &Path) -> Result<String, KafkaConfigError> {
+    let content = std::fs::read_to_string(path).map_err(|source| KafkaConfigError::SecretFile {
+        key,
+        path: path.to_owned(),
+        source,
+    })?;
+    let secret = content.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(KafkaConfigError::EmptySecret { key, path: path.to_owned() });
+    }
+    Ok(secret.to_owned())
 }
 
 fn millis(d: Duration) -> String {
@@ -272,6 +343,37 @@ fn millis(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_come_from_their_files_and_win_over_inline_properties() {
+        let dir = std::env::temp_dir().join(format!("porttrack-kafka-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("sasl");
+        std::fs::write(&file, "s3cret-from-file\n").unwrap();
+        let config = KafkaConfig {
+            properties: [("sasl.password".to_owned(), "inline".to_owned())].into(),
+            sasl_password_file: Some(file.clone()),
+            ..KafkaConfig::default()
+        };
+        for client in
+            [config.client_config(), config.consumer_config(), config.durable_producer_config()]
+        {
+            assert_eq!(client.unwrap().get("sasl.password"), Some("s3cret-from-file"));
+        }
+        std::fs::write(&file, "\n").unwrap();
+        let err = config.client_config().unwrap_err().to_string();
+        assert!(err.contains("sasl_password_file") && err.contains("empty"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = config.client_config().unwrap_err().to_string();
+        assert!(err.contains("cannot read") && !err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn the_dead_letter_producer_is_idempotent() {
+        let config = KafkaConfig::default().durable_producer_config().unwrap();
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("acks"), Some("all"));
+    }
 
     #[test]
     fn format_all_is_in_declaration_order() {

@@ -12,15 +12,20 @@
 //!   channel; a [`Committer`] commits a batch's offsets only once the pipeline
 //!   says every sink has acknowledged it. Rebalances drain in-flight batches
 //!   before partitions are given up.
+//! * [`preflight`]: before joining, proves the brokers accept the
+//!   credentials and the TLS settings, so a wrong password or CA fails at
+//!   start with a clear message instead of a retry loop.
 //! * [`config`]: the `[kafka]` section of the configuration and the librdkafka
 //!   settings derived from it.
 
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
+pub mod preflight;
 pub mod source;
 
-pub use config::KafkaConfig;
+pub use config::{KafkaConfig, KafkaConfigError};
+pub use preflight::{Preflight, PreflightError, preflight};
 pub use dead_letter::{DeadLetter, DeadLetterProducer};
 pub use source::{
     Batch, Committer, NoHooks, PartitionHooks, Source, SourceConfig, SourceError, SourceHandle,

@@ -43,6 +43,10 @@ pub use self::status::PipelineStatus;
 use crate::config::Config;
 use crate::state::StateStore;
 
+/// How long the start waits for the brokers' first answer before joining the
+/// group anyway.
+const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(10);
+
 /// A started pipeline; [`Pipeline::stop`] drains and commits.
 pub struct Pipeline {
     status: Arc<PipelineStatus>,
@@ -68,8 +72,20 @@ impl Pipeline {
         state: Arc<dyn StateStore>,
     ) -> anyhow::Result<Pipeline> {
         crate::telemetry::metrics();
+        // Fail at start, with librdkafka's reason, on a password or CA that
+        // can never work; a broker that is merely down is waited for later.
+        let kafka = config.kafka.clone();
+        let reached = tokio::task::spawn_blocking(move || porttrack_ingest::preflight(&kafka, PREFLIGHT_PATIENCE))
+            .await
+            .context("the Kafka preflight panicked")??;
+        if reached == porttrack_ingest::Preflight::Unreachable {
+            tracing::warn!(
+                brokers = %config.kafka.brokers,
+                "Kafka does not answer yet; joining the group anyway (the consumer keeps retrying)"
+            );
+        }
         let producer: FutureProducer =
-            config.kafka.durable_producer_config().create().context("creating the dead-letter producer")?;
+            config.kafka.durable_producer_config()?.create().context("creating the dead-letter producer")?;
         let dlq = DeadLetterProducer::new(producer.clone(), &config.kafka.dead_letter_topic);
         let port = Arc::new(config.processors.port()?);
         let status = Arc::new(PipelineStatus::new(&sinks, Arc::clone(&port)));

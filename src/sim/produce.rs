@@ -141,6 +141,10 @@ impl ProducerContext for SimContext {
     }
 }
 
+/// How long the simulator waits for the brokers' first answer before it
+/// produces anyway.
+const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Produces records from `sim` until a limit in `options` is reached or
 /// `stop` is set, then flushes. Blocking: call it from a thread or
 /// `spawn_blocking`.
@@ -161,7 +165,11 @@ pub fn produce(
         acked: AtomicU64::new(0),
         failed: AtomicU64::new(0),
     };
-    let mut config = kafka.client_config();
+    // A wrong password or CA is reported now, not as 60 s message timeouts.
+    if porttrack_ingest::preflight(kafka, PREFLIGHT_PATIENCE)? == porttrack_ingest::Preflight::Unreachable {
+        tracing::warn!(brokers = %kafka.brokers, "Kafka does not answer yet; producing anyway (librdkafka retries)");
+    }
+    let mut config = kafka.client_config()?;
     config
         .set("client.id", "porttrack-sim")
         .set("acks", "all")
@@ -171,9 +179,7 @@ pub fn produce(
         // Long enough to ride out a broker restart (a few seconds here);
         // a record still unacknowledged after a minute is a failure.
         .set("message.timeout.ms", "60000");
-    for (k, v) in &kafka.properties {
-        config.set(k, v);
-    }
+    kafka.apply_properties(&mut config)?;
     let producer: ThreadedProducer<SimContext> =
         config.create_with_context(context).context("creating the simulator's producer")?;
 

@@ -358,7 +358,7 @@ pub async fn produce(
         }
     };
     let producer: FutureProducer =
-        kafka.durable_producer_config().create().context("creating the producer")?;
+        kafka.durable_producer_config()?.create().context("creating the producer")?;
     let mut report = ReplayReport::default();
     let start_wall = Instant::now();
     let start_event = records.iter().find_map(|r| r.event_time);

@@ -111,6 +111,9 @@ pub enum SourceError {
     /// The topics' decoders could not be built.
     #[error(transparent)]
     Decoders(#[from] DecodersError),
+    /// The `[kafka]` settings could not be applied (a secret file unreadable).
+    #[error(transparent)]
+    Config(#[from] crate::config::KafkaConfigError),
 }
 
 /// Tuning of the source.
@@ -324,7 +327,7 @@ impl Source {
             hooks,
         });
         let consumer: BaseConsumer<SourceContext> =
-            kafka.consumer_config().create_with_context(SourceContext::new(Arc::clone(&shared)))?;
+            kafka.consumer_config()?.create_with_context(SourceContext::new(Arc::clone(&shared)))?;
         consumer.subscribe(&kafka.topic_names())?;
         let consumer = Arc::new(consumer);
         let committer = Committer::new(Arc::downgrade(&consumer), Arc::clone(&shared));
