@@ -5,9 +5,12 @@
 //! came from and why it was refused. Its offset is committed only after the
 //! dead-letter write was acknowledged, like any other sink write.
 //!
-//! The dead-letter topic is at-least-once: a crash between the dead-letter
-//! write and the offset commit writes the letter again on replay. Readers
-//! that need exactly-once deduplicate on the source headers.
+//! The producer is idempotent (`enable.idempotence`), so librdkafka's own
+//! retries never duplicate or reorder a letter. The topic as a whole is
+//! still at-least-once: a crash between the dead-letter write and the
+//! offset commit writes the letter again on replay. Readers that need
+//! exactly-once deduplicate on the source headers (topic, partition, offset,
+//! and for refused processor outputs the derived kind and payload).
 
 use std::time::Duration;
 
@@ -32,6 +35,16 @@ pub mod headers {
     pub const SOURCE_PARTITION: &str = "porttrack.source.partition";
     /// Offset the record was read at, decimal.
     pub const SOURCE_OFFSET: &str = "porttrack.source.offset";
+    /// Set only on letters that carry a processor output a sink refused
+    /// (`zone_event`, `port_call`, `anomaly`, `weather_alert`,
+    /// `congestion`), not a consumed record: the payload is the output as
+    /// JSON and the source headers name the batch's last record of that
+    /// partition. Such letters cannot be replayed to a source topic.
+    pub const DERIVED_KIND: &str = "porttrack.derived.kind";
+    /// Set (to `json`) when the payload is not the consumed record's bytes
+    /// but its decoded event re-encoded as JSON (a record a sink refused
+    /// after decoding). Such a letter can be replayed only to a JSON topic.
+    pub const REENCODED: &str = "porttrack.payload.reencoded";
 }
 
 /// A refused record, ready for the dead-letter topic.

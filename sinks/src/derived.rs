@@ -110,6 +110,45 @@ impl Derived {
             + self.weather_alerts.len()
             + self.congestion.len()
     }
+
+    /// The rows whose position lies in `range`, counting every kind in
+    /// declaration order (zone events first, congestion last): how a write
+    /// that a sink refused is bisected down to the rows at fault.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Derived {
+        fn take<T: Clone>(rows: &[T], range: &std::ops::Range<usize>, start: &mut usize) -> Vec<T> {
+            let from = range.start.saturating_sub(*start).min(rows.len());
+            let to = range.end.saturating_sub(*start).min(rows.len());
+            *start += rows.len();
+            rows[from..to.max(from)].to_vec()
+        }
+        let mut start = 0;
+        Derived {
+            zone_events: take(&self.zone_events, &range, &mut start),
+            port_calls: take(&self.port_calls, &range, &mut start),
+            anomalies: take(&self.anomalies, &range, &mut start),
+            weather_alerts: take(&self.weather_alerts, &range, &mut start),
+            congestion: take(&self.congestion, &range, &mut start),
+        }
+    }
+
+    /// Each row on its own, as `(kind, JSON)`: what a dead letter for a
+    /// refused output carries. The kinds are `zone_event`, `port_call`,
+    /// `anomaly`, `weather_alert` and `congestion`.
+    pub fn rows_as_json(&self) -> Vec<(&'static str, Vec<u8>)> {
+        fn json<'a, T: Serialize>(
+            kind: &'static str,
+            rows: &'a [T],
+        ) -> impl Iterator<Item = (&'static str, Vec<u8>)> + 'a {
+            // These types serialize infallibly (no maps with non-string keys).
+            rows.iter().map(move |r| (kind, serde_json::to_vec(r).unwrap_or_default()))
+        }
+        json("zone_event", &self.zone_events)
+            .chain(json("port_call", &self.port_calls))
+            .chain(json("anomaly", &self.anomalies))
+            .chain(json("weather_alert", &self.weather_alerts))
+            .chain(json("congestion", &self.congestion))
+            .collect()
+    }
 }
 
 /// A confirmed zone entry or exit.
@@ -337,6 +376,32 @@ mod tests {
         assert_eq!(row.phase, "anchored");
         assert_eq!(row.call.services.len(), 1);
         assert_eq!(row.last_event_at, anchored.anchored_at.unwrap());
+    }
+
+    #[test]
+    fn slices_count_rows_across_kinds_in_order() {
+        let zone = |mmsi| ZoneEventRow {
+            mmsi,
+            zone: "Maas North Anchorage".into(),
+            zone_kind: "anchorage",
+            direction: "entered",
+            at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
+            stay_s: None,
+        };
+        let d = Derived {
+            zone_events: vec![zone(1), zone(2)],
+            port_calls: vec![PortCallRow::new(CallPhase::Anchored, &call(100))],
+            ..Derived::default()
+        };
+        assert_eq!(d.slice(0..d.len()), d);
+        assert_eq!(d.slice(1..2).zone_events, vec![zone(2)]);
+        let tail = d.slice(1..3);
+        assert_eq!((tail.zone_events.len(), tail.port_calls.len()), (1, 1));
+        assert!(d.slice(3..9).is_empty());
+        let kinds: Vec<_> = d.rows_as_json().into_iter().map(|(kind, _)| kind).collect();
+        assert_eq!(kinds, ["zone_event", "zone_event", "port_call"]);
+        let (_, json) = &d.rows_as_json()[2];
+        assert!(String::from_utf8_lossy(json).contains("244123456-20261122T000000Z"));
     }
 
     /// The SQL merge of a forward-only column under `rule` (`p` is the

@@ -18,8 +18,9 @@ use std::time::Instant;
 use chrono::Utc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use porttrack_ingest::dead_letter::headers;
 use porttrack_ingest::{Batch, DeadLetter};
-use porttrack_schemas::{Event, Rejection, Sourced};
+use porttrack_schemas::{Event, Origin, RejectClass, Rejection, Sourced};
 use porttrack_sinks::retry::{Always, Backoff, RetryPolicy, Transient};
 use porttrack_sinks::{Derived, Sink, SinkError};
 use tracing::Instrument as _;
@@ -85,8 +86,12 @@ impl Stage {
     /// permanent failure here is logged and skipped; transient ones are retried.
     async fn summarise_dead_letters(&self, letters: &[DeadLetter]) {
         let at = Utc::now();
+        // The summary counts refused *records* by their coordinates; a
+        // refused output shares its anchor's, so it is left to the topic and
+        // the metrics.
         let summaries: Vec<porttrack_sinks::DeadLetterSummary<'_>> = letters
             .iter()
+            .filter(|l| !l.headers.iter().any(|(k, _)| k == headers::DERIVED_KIND))
             .map(|l| porttrack_sinks::DeadLetterSummary {
                 origin: &l.origin,
                 class: l.rejection.class,
@@ -94,6 +99,9 @@ impl Stage {
                 at,
             })
             .collect();
+        if summaries.is_empty() {
+            return;
+        }
         for sink in &self.sinks {
             let policy =
                 RetryPolicy::forever(sink.name(), "dead-letter summary").with_backoff(self.backoff).silent();
@@ -112,46 +120,79 @@ pub(super) fn letter_for(r: &Sourced<Event>, rejection: Rejection) -> DeadLetter
         origin: r.origin.clone(),
         key: r.event.mmsi().map(|m| m.to_string().into_bytes()),
         payload: serde_json::to_vec(&r.event).ok(),
-        headers: Vec::new(),
+        headers: vec![(headers::REENCODED.to_owned(), Some(b"json".to_vec()))],
         rejection,
     }
 }
 
 /// Writes processor outputs to `sink` until it acknowledges. Transient
-/// failures are retried for as long as it takes; a permanent one is a defect
-/// (derived rows are not Kafka records and cannot be dead-lettered): it is
-/// logged and counted loudly, and the pipeline goes on.
-pub(super) async fn write_derived_until_acked(
+/// failures are retried for as long as it takes; a permanent one is bisected
+/// down to the single rows at fault, which are returned with the reason, to
+/// be dead-lettered ([`letters_for_outputs`]): an output a sink refuses is
+/// never dropped silently.
+pub(super) fn write_derived_until_acked<'a>(
     sink: Arc<dyn Sink>,
-    derived: &Derived,
-    status: &PipelineStatus,
+    derived: &'a Derived,
+    status: &'a PipelineStatus,
     backoff: Backoff,
-) {
-    if derived.is_empty() {
-        return;
-    }
-    let name = sink.name();
-    let policy = RetryPolicy::forever(name, "writing processor outputs").with_backoff(backoff);
-    let result = policy
-        .retry(Transient, |_| {
-            let sink = &sink;
-            async move {
-                let result = sink.write_derived(derived).await;
-                if result.as_ref().is_err_and(SinkError::is_transient) {
-                    status.set_sink_up(name, false);
-                }
-                result
-            }
-        })
-        .await;
-    match result {
-        Ok(()) => status.set_sink_up(name, true),
-        Err(e) => {
-            metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => name, "kind" => "permanent")
-                .increment(1);
-            tracing::error!(sink = name, error = %e, "sink refused processor outputs; they are not stored");
+) -> BoxFuture<'a, Vec<(Derived, String)>> {
+    async move {
+        if derived.is_empty() {
+            return Vec::new();
         }
+        let name = sink.name();
+        let policy = RetryPolicy::forever(name, "writing processor outputs").with_backoff(backoff);
+        let result = policy
+            .retry(Transient, |_| {
+                let sink = &sink;
+                async move {
+                    let result = sink.write_derived(derived).await;
+                    if result.as_ref().is_err_and(SinkError::is_transient) {
+                        status.set_sink_up(name, false);
+                    }
+                    result
+                }
+            })
+            .await;
+        let message = match result {
+            Ok(()) => {
+                status.set_sink_up(name, true);
+                return Vec::new();
+            }
+            Err(SinkError::Permanent(message)) => message,
+            Err(other) => other.to_string(),
+        };
+        metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => name, "kind" => "permanent").increment(1);
+        if derived.len() == 1 {
+            tracing::warn!(sink = name, %message, "processor output refused by sink; dead-lettered");
+            return vec![(derived.clone(), format!("{name}: {message}"))];
+        }
+        let mid = derived.len() / 2;
+        let (left, right) = (derived.slice(0..mid), derived.slice(mid..derived.len()));
+        let mut refused = write_derived_until_acked(Arc::clone(&sink), &left, status, backoff).await;
+        refused.extend(write_derived_until_acked(sink, &right, status, backoff).await);
+        refused
     }
+    .boxed()
+}
+
+/// Dead letters for processor outputs a sink refused: the row as JSON, its
+/// kind in [`headers::DERIVED_KIND`](porttrack_ingest::dead_letter::headers::DERIVED_KIND),
+/// and `anchor` (a record of the batch that produced it) as the source, so a
+/// reader can find the input. They cannot be replayed to a source topic.
+pub(super) fn letters_for_outputs(anchor: &Origin, refused: &[(Derived, String)]) -> Vec<DeadLetter> {
+    refused
+        .iter()
+        .flat_map(|(rows, message)| {
+            rows.rows_as_json().into_iter().map(move |(kind, json)| DeadLetter {
+                origin: anchor.clone(),
+                key: None,
+                payload: Some(json),
+                headers: vec![(headers::DERIVED_KIND.to_owned(), Some(kind.as_bytes().to_vec()))],
+                rejection: Rejection::new(RejectClass::SinkRejected, message.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Writes `records` to `sink` until it acknowledges. Transient failures are
@@ -243,6 +284,7 @@ mod tests {
     struct Picky {
         calls: Mutex<u32>,
         written: Mutex<Vec<i64>>,
+        written_outputs: Mutex<Vec<u32>>,
     }
 
     const POISON: u32 = 999_999_999;
@@ -270,6 +312,17 @@ mod tests {
                 }
                 self.written.lock().unwrap().extend(records.iter().map(|r| r.origin.offset));
                 Ok(WriteOutcome::default())
+            }
+            .boxed()
+        }
+
+        fn write_derived<'a>(&'a self, batch: &'a Derived) -> BoxFuture<'a, Result<(), SinkError>> {
+            async move {
+                if batch.zone_events.iter().any(|z| z.mmsi == POISON) {
+                    return Err(SinkError::Permanent("zone unknown".into()));
+                }
+                self.written_outputs.lock().unwrap().extend(batch.zone_events.iter().map(|z| z.mmsi));
+                Ok(())
             }
             .boxed()
         }
@@ -311,5 +364,45 @@ mod tests {
         written.sort_unstable();
         let expected: Vec<i64> = (0..37).filter(|i| *i != 5 && *i != 30).collect();
         assert_eq!(written, expected, "every other record written exactly once");
+    }
+
+    /// Bug: a processor output a sink refused permanently was logged and its
+    /// offsets committed anyway, so it was lost without a trace.
+    #[tokio::test]
+    async fn a_refused_output_is_bisected_and_dead_lettered_not_dropped() {
+        let zone = |mmsi| porttrack_sinks::derived::ZoneEventRow {
+            mmsi,
+            zone: "Maas North Anchorage".into(),
+            zone_kind: "anchorage",
+            direction: "entered",
+            at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
+            stay_s: None,
+        };
+        let derived = Derived {
+            zone_events: (0..9).map(|i| zone(if i == 6 { POISON } else { 244_000_000 + i })).collect(),
+            ..Derived::default()
+        };
+        let picky = Arc::new(Picky::default());
+        let sink: Arc<dyn Sink> = picky.clone();
+        let port = Arc::new(Port::new(porttrack_processors::Geography::rotterdam(), Default::default()));
+        let status = PipelineStatus::new(std::slice::from_ref(&sink), port);
+        let backoff = Backoff { base: Duration::from_millis(1), max: Duration::from_millis(2) };
+        let refused = write_derived_until_acked(sink, &derived, &status, backoff).await;
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].0.zone_events, vec![zone(POISON)]);
+        let mut written = picky.written_outputs.lock().unwrap().clone();
+        written.sort_unstable();
+        assert_eq!(written, (0..9).filter(|i| *i != 6).map(|i| 244_000_000 + i).collect::<Vec<_>>());
+
+        let anchor = Origin::new("ais.positions", 3, 41);
+        let letters = letters_for_outputs(&anchor, &refused);
+        assert_eq!(letters.len(), 1);
+        let letter = &letters[0];
+        assert_eq!(letter.origin, anchor);
+        assert_eq!(letter.rejection.class, RejectClass::SinkRejected);
+        assert!(letter.rejection.message.contains("picky: zone unknown"), "{}", letter.rejection.message);
+        assert_eq!(letter.headers, vec![(headers::DERIVED_KIND.to_owned(), Some(b"zone_event".to_vec()))]);
+        let payload: serde_json::Value = serde_json::from_slice(letter.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(payload["mmsi"], POISON);
     }
 }

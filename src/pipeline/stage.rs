@@ -10,14 +10,14 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use porttrack_ingest::{Batch, Committer, DeadLetterProducer};
 use porttrack_processors::Port;
-use porttrack_schemas::{RejectClass, Rejection};
+use porttrack_schemas::{Origin, RejectClass, Rejection};
 use porttrack_sinks::retry::Backoff;
 use porttrack_sinks::{Derived, Sink};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use super::PipelineStatus;
-use super::delivery::{letter_for, write_derived_until_acked, write_until_acked};
+use super::delivery::{letter_for, letters_for_outputs, write_derived_until_acked, write_until_acked};
 use super::metrics::{ProcessedTally, count_outputs};
 use crate::state::StateStore;
 
@@ -139,18 +139,26 @@ impl Stage {
             let span = tracing::info_span!("sink_write", sink = sink.name(), records = records.len());
             async move {
                 let refused = write_until_acked(Arc::clone(&sink), records, status, backoff).await;
-                write_derived_until_acked(sink, derived, status, backoff).await;
-                refused
+                let refused_outputs = write_derived_until_acked(sink, derived, status, backoff).await;
+                (refused, refused_outputs)
             }
             .instrument(span)
         });
         let results = join_all(writes).await;
-        let mut refused: Vec<(usize, String)> = results.into_iter().flatten().collect();
+        let mut refused = Vec::new();
+        let mut refused_outputs = Vec::new();
+        for (records, outputs) in results {
+            refused.extend(records);
+            refused_outputs.extend(outputs);
+        }
         refused.sort_unstable_by_key(|(i, _)| *i);
         refused.dedup_by_key(|(i, _)| *i);
         for (i, message) in refused {
             let r = &batch.accepted[i];
             batch.rejected.push(letter_for(r, Rejection::new(RejectClass::SinkRejected, message)));
+        }
+        if !refused_outputs.is_empty() {
+            batch.rejected.extend(letters_for_outputs(&output_anchor(&batch), &refused_outputs));
         }
         if !batch.rejected.is_empty() {
             let span = tracing::info_span!("dead_letter", records = batch.rejected.len());
@@ -201,6 +209,17 @@ impl Stage {
 }
 
 /// See [`Stage::idle_gap`].
+/// The source named by dead letters of a batch's refused outputs: its last
+/// record, the newest input the processor had seen when it concluded them.
+fn output_anchor(batch: &Batch) -> Origin {
+    match (batch.accepted.last(), batch.offsets.last()) {
+        (Some(r), _) => r.origin.clone(),
+        (None, Some((topic, partition, next))) => Origin::new(Arc::clone(topic), *partition, next - 1),
+        // Outputs of a tick with no input (a snapshot on an empty batch).
+        (None, None) => Origin::new("porttrack.processor", -1, -1),
+    }
+}
+
 fn idle_gap(last_cost: Duration, checkpoint_interval: Duration) -> Duration {
     IDLE_CHECKPOINT_GAP.max(last_cost.saturating_mul(CHECKPOINT_COST_FACTOR)).min(checkpoint_interval)
 }
