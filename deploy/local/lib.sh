@@ -12,7 +12,8 @@
 #   prometheus    Prometheus                                http://127.0.0.1:9090
 #   alertmanager  Alertmanager                              http://127.0.0.1:9093
 #   nginx         TLS in front of `porttrack serve`         https://127.0.0.1:8443
-#                   (HTTP 127.0.0.1:8080 redirects), to 127.0.0.1:8088
+#                   (HTTP 127.0.0.1:8080 redirects), to 127.0.0.1:8088;
+#                 and TLS + basic auth in front of search   https://127.0.0.1:9443
 #
 # Services keep `<name>.pid` (postgres: its postmaster.pid) and `<name>.log`
 # in the state dir.
@@ -71,6 +72,15 @@ PT_NGINX_HTTP_PORT=8080
 PT_NGINX_HTTPS_URL="https://$PT_HOST:$PT_NGINX_HTTPS_PORT"
 PT_NGINX_HTTP_URL="http://$PT_HOST:$PT_NGINX_HTTP_PORT"
 PT_NGINX_UPSTREAM="${PORTTRACK_NGINX_UPSTREAM:-$PT_HOST:8088}"
+
+# The same nginx in front of the search engine: TLS with the stack's CA and
+# HTTP basic auth (user porttrack, a random password in the secrets dir; the
+# htpasswd file nginx reads holds only its hash), proxying to $PT_ES_URL.
+PT_SEARCH_TLS_PORT=9443
+PT_SEARCH_TLS_URL="https://$PT_HOST:$PT_SEARCH_TLS_PORT"
+PT_SEARCH_USER=porttrack
+PT_SEARCH_PASSWORD_FILE="$PT_SECRETS_DIR/search.password"
+PT_SEARCH_HTPASSWD="$PT_NGINX_DIR/search.htpasswd"
 
 PT_SERVICES=(kafka postgres search prometheus alertmanager nginx)
 PT_TOPICS=(ais.positions ais.static ais.nmea weather.observations terminal.cargo port.operations porttrack.dead-letter)
@@ -223,12 +233,24 @@ pt_nginx_bin() {
   [[ -x /usr/sbin/nginx ]] && printf '/usr/sbin/nginx\n'
 }
 
-# nginx is ready when both of its own answers come back: the redirect on
-# HTTP, and over TLS verified with the stack's CA the 404 it gives /metrics.
-# Neither needs `porttrack serve` behind it.
+# nginx is ready when its own answers come back: the redirect on HTTP, over
+# TLS verified with the stack's CA the 404 it gives /metrics, and the search
+# front's 401 to a request without credentials. None needs `porttrack serve`
+# or the search engine behind it.
 pt_nginx_ready() {
   [[ $(pt_http_code "$PT_NGINX_HTTP_URL/") == 301 ]] &&
-    [[ $(pt_http_code "$PT_NGINX_HTTPS_URL/metrics" --cacert "$PT_TLS_DIR/ca.pem") == 404 ]]
+    [[ $(pt_http_code "$PT_NGINX_HTTPS_URL/metrics" --cacert "$PT_TLS_DIR/ca.pem") == 404 ]] &&
+    [[ $(pt_http_code "$PT_SEARCH_TLS_URL/" --cacert "$PT_TLS_DIR/ca.pem") == 401 ]]
+}
+
+# pt_search_front_code: the search front's answer to GET / with the stack's
+# credentials (200 when nginx and the search engine behind it both answer).
+# The password goes to curl on stdin (a config line), never on its command line.
+pt_search_front_code() {
+  local pw
+  pw=$(<"$PT_SEARCH_PASSWORD_FILE") || return 1
+  printf 'user = "%s:%s"\n' "$PT_SEARCH_USER" "$pw" |
+    pt_http_code "$PT_SEARCH_TLS_URL/" --cacert "$PT_TLS_DIR/ca.pem" --config -
 }
 
 pt_psql() {
@@ -331,6 +353,9 @@ pt_status_line() {
           local serve=''
           [[ $(pt_http_code "$PT_NGINX_HTTPS_URL/healthz" --cacert "$PT_TLS_DIR/ca.pem") == 200 ]] || serve=' (not answering)'
           detail+=", HTTP $PT_NGINX_HTTP_URL redirects, serve upstream $PT_NGINX_UPSTREAM$serve"
+          local search=''
+          [[ $(pt_search_front_code 2>/dev/null) == 200 ]] || search=' (search engine not answering through it)'
+          detail+=", search front $PT_SEARCH_TLS_URL (basic auth) to $PT_ES_URL$search"
           ;;
         search) detail+=", $(curl -s --max-time 2 "$PT_ES_URL/" | python3 -c 'import json,sys; v=json.load(sys.stdin)["version"]; print(v.get("distribution","elasticsearch"), v["number"])' 2>/dev/null || printf '?')" ;;
       esac

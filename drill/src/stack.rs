@@ -71,6 +71,8 @@ pub struct Stack {
     pub partitions: i32,
     /// Kafka's SASL_SSL listener (SCRAM-SHA-512, TLS with the stack's CA).
     pub sasl: SaslListener,
+    /// The search engine behind nginx: TLS with the stack's CA, basic auth.
+    pub search_front: SearchFront,
 }
 
 /// The local Kafka's secured listener and the credentials `up` made for it.
@@ -105,6 +107,35 @@ impl SaslListener {
     }
 }
 
+/// The local search engine as a secured cluster is reached: the stack's
+/// nginx terminates TLS (the stack's CA) and checks HTTP basic auth in front
+/// of it (`deploy/nginx/search.conf.template`). The search engine itself
+/// (`Stack::elasticsearch_url`) has neither.
+#[derive(Debug, Clone)]
+pub struct SearchFront {
+    /// Its `https://` base URL.
+    pub url: String,
+    /// The basic-auth user.
+    pub username: String,
+    /// The file holding the user's password.
+    pub password_file: PathBuf,
+    /// The CA certificate nginx's certificate is signed with.
+    pub ca_file: PathBuf,
+}
+
+impl SearchFront {
+    /// The environment overrides that point a `porttrack` instance's
+    /// `[elasticsearch]` section at it, credentials and CA included.
+    pub fn porttrack_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PORTTRACK_ELASTICSEARCH__URL".into(), self.url.clone()),
+            ("PORTTRACK_ELASTICSEARCH__USERNAME".into(), self.username.clone()),
+            ("PORTTRACK_ELASTICSEARCH__PASSWORD_FILE".into(), self.password_file.display().to_string()),
+            ("PORTTRACK_ELASTICSEARCH__CA_FILE".into(), self.ca_file.display().to_string()),
+        ]
+    }
+}
+
 impl Stack {
     /// The addresses in a `stack.env` (every key `up` writes is required).
     pub fn from_env(env: &StackEnv) -> Result<Stack, DrillError> {
@@ -118,6 +149,12 @@ impl Stack {
                 brokers: env.get("PORTTRACK_KAFKA_SASL_SSL_BROKERS")?,
                 username: env.get("PORTTRACK_KAFKA_SASL_USERNAME")?,
                 password_file: PathBuf::from(env.get("PORTTRACK_KAFKA_SASL_PASSWORD_FILE")?),
+                ca_file: PathBuf::from(env.get("PORTTRACK_TLS_CA_FILE")?),
+            },
+            search_front: SearchFront {
+                url: env.get("PORTTRACK_SEARCH_TLS_URL")?,
+                username: env.get("PORTTRACK_SEARCH_USERNAME")?,
+                password_file: PathBuf::from(env.get("PORTTRACK_SEARCH_PASSWORD_FILE")?),
                 ca_file: PathBuf::from(env.get("PORTTRACK_TLS_CA_FILE")?),
             },
         })

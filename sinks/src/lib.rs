@@ -53,6 +53,7 @@ pub mod file;
 pub mod null;
 pub mod postgres;
 pub mod retry;
+mod tls;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;

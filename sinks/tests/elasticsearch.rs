@@ -1,6 +1,8 @@
 //! The Elasticsearch sink against the local stack's search engine
-//! (OpenSearch, http://127.0.0.1:9200). Each test uses its own index prefix and deletes
-//! its indices at the end.
+//! (OpenSearch, http://127.0.0.1:9200), and through the stack's nginx in
+//! front of it (https://127.0.0.1:9443: TLS with the stack's CA, basic auth),
+//! which is how a secured cluster is reached. Each test uses its own index
+//! prefix and deletes its indices at the end.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -465,5 +467,162 @@ async fn a_frozen_server_delays_writes_and_loses_nothing() {
     assert!(transient > 0, "the freeze was not noticed");
     assert!(started.elapsed() >= Duration::from_secs(2));
     assert_eq!(es.count(Family::Positions).await, 500, "nothing lost, nothing doubled");
+    es.cleanup().await;
+}
+
+// --- through the TLS + basic-auth front ------------------------------------------
+
+/// A config for the front: `base` with its URL, the stack's CA, the user and
+/// `password_file`.
+fn front_config(
+    base: ElasticsearchConfig,
+    front: &SearchFront,
+    password_file: &std::path::Path,
+) -> ElasticsearchConfig {
+    ElasticsearchConfig {
+        url: front.url.clone(),
+        ca_file: Some(front.ca_file.clone()),
+        username: Some(front.username.clone()),
+        password_file: Some(password_file.to_path_buf()),
+        ..base
+    }
+}
+
+/// The stack nginx's error log (its stderr), where it warns about bodies it
+/// spooled to disk.
+fn nginx_log() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.porttrack/stack/nginx.log");
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (nginx is started by deploy/local/up)"))
+}
+
+#[tokio::test]
+async fn basic_auth_over_tls_with_the_stack_ca_stores_a_full_size_bulk_request() {
+    let front = SearchFront::require();
+    let es = Es::new("tlsauth");
+    // One `_bulk` request close to the default batch_max_bytes (10 MiB),
+    // uncompressed: far above nginx's default body limit (1 MiB), and far
+    // above what it keeps in memory before spooling a body to disk.
+    let config = ElasticsearchConfig {
+        gzip: false,
+        batch_max_docs: 1_000_000,
+        ..front_config(es.config(), &front, &front.password_file)
+    };
+    assert_eq!(config.batch_max_bytes, ElasticsearchConfig::default().batch_max_bytes);
+    let sink = ElasticsearchSink::new(&config).unwrap();
+    sink.check().await.unwrap();
+    sink.install_template().await.unwrap();
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    while bytes < config.batch_max_bytes - 64 * 1024 {
+        let i = batch.len() as i64;
+        let record = position(244_000_000 + (i % 1000) as u32, i, i);
+        bytes += sink.bulk_body(std::slice::from_ref(&record)).unwrap().len();
+        batch.push(record);
+    }
+    assert!(bytes > 9 * 1024 * 1024, "{bytes} bytes");
+    let log_before = nginx_log().len();
+    let started = Instant::now();
+    let outcome = sink.write(&batch).await.unwrap();
+    assert!(outcome.rejected.is_empty(), "{:?}", &outcome.rejected[..1]);
+    eprintln!(
+        "{} documents, {bytes} bytes in one _bulk through the front: {:?}",
+        batch.len(),
+        started.elapsed()
+    );
+    // Read back past the front, from the search engine itself.
+    assert_eq!(es.count(Family::Positions).await, batch.len() as u64);
+    let new_log = nginx_log().split_off(log_before);
+    assert!(!new_log.contains("buffered to a temporary file"), "nginx spooled the body: {new_log}");
+    es.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_authentication_error_that_never_shows_a_password() {
+    let front = SearchFront::require();
+    let es = Es::new("badpass");
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = format!("wrong-{}", unique("pw"));
+    let wrong_file = dir.path().join("password");
+    std::fs::write(&wrong_file, format!("{wrong}\n")).unwrap();
+    let real = front.password();
+    let sink = ElasticsearchSink::new(&front_config(es.config(), &front, &wrong_file)).unwrap();
+    let assert_auth_error = |what: &str, e: &SinkError| {
+        let text = e.to_string();
+        assert!(text.contains("authentication failed") && text.contains("401"), "{what}: {text}");
+        assert!(text.contains(&wrong_file.display().to_string()), "{what} names the password file: {text}");
+        assert!(!text.contains(&wrong) && !text.contains(&real), "{what} shows a password: {text}");
+        let debug = format!("{e:?} {sink:?}");
+        assert!(!debug.contains(&wrong) && !debug.contains(&real), "{what}: Debug shows a password: {debug}");
+    };
+    // Setup and check: a misconfiguration, permanent, so start-up stops at once.
+    let e = sink.check().await.unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    assert_auth_error("check", &e);
+    let e = sink.install_template().await.unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    assert_auth_error("install_template", &e);
+    // A write: the same clear error, but transient. A permanent one would
+    // make the pipeline bisect the batch and dead-letter every good record.
+    let e = sink.write(&[position(244_000_001, 0, 0)]).await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    assert_auth_error("write", &e);
+    assert_eq!(es.count(Family::Positions).await, 0, "nothing got past the front");
+    // Without any credentials: refused the same way.
+    let anonymous = ElasticsearchSink::new(&ElasticsearchConfig {
+        username: None,
+        password_file: None,
+        ..sink_config(&es, &front)
+    })
+    .unwrap();
+    let e = anonymous.check().await.unwrap_err();
+    assert!(
+        !e.is_transient() && e.to_string().contains("401") && e.to_string().contains("none are configured"),
+        "{e}"
+    );
+    es.cleanup().await;
+}
+
+fn sink_config(es: &Es, front: &SearchFront) -> ElasticsearchConfig {
+    front_config(es.config(), front, &front.password_file)
+}
+
+#[tokio::test]
+async fn without_the_stack_ca_the_certificate_fails_verification() {
+    let front = SearchFront::require();
+    let es = Es::new("noca");
+    // The right credentials, but only the built-in Mozilla roots.
+    let sink =
+        ElasticsearchSink::new(&ElasticsearchConfig { ca_file: None, ..sink_config(&es, &front) }).unwrap();
+    let e = sink.check().await.unwrap_err();
+    let text = e.to_string();
+    assert!(!e.is_transient(), "{e}");
+    assert!(text.contains("TLS verification failed") && text.contains("no ca_file"), "{text}");
+    assert!(text.contains("UnknownIssuer"), "the cause is named: {text}");
+    assert!(!text.contains(&front.password()), "{text}");
+    let e = sink.write(&[position(244_000_001, 0, 0)]).await.unwrap_err();
+    assert!(e.is_transient() && e.to_string().contains("TLS verification failed"), "{e}");
+    // The same sink with the CA: the certificate is the only difference.
+    ElasticsearchSink::new(&sink_config(&es, &front)).unwrap().check().await.unwrap();
+    assert_eq!(es.count(Family::Positions).await, 0);
+    es.cleanup().await;
+}
+
+#[tokio::test]
+async fn plain_http_to_the_tls_port_is_a_configuration_error_not_bad_data() {
+    let front = SearchFront::require();
+    let es = Es::new("plainhttp");
+    let url = front.url.replacen("https://", "http://", 1);
+    let sink = ElasticsearchSink::new(&ElasticsearchConfig { url, ..sink_config(&es, &front) }).unwrap();
+    // nginx answers 400 "The plain HTTP request was sent to HTTPS port".
+    let e = sink.check().await.unwrap_err();
+    let text = e.to_string();
+    assert!(!e.is_transient(), "{e}");
+    assert!(text.contains("400") && text.contains("not Elasticsearch's"), "{text}");
+    assert!(text.contains("plain HTTP request was sent to HTTPS port"), "{text}");
+    // A whole-request 400 from Elasticsearch would be the data's fault
+    // (permanent: bisected, dead-lettered); this one is not.
+    let e = sink.write(&[position(244_000_001, 0, 0)]).await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
     es.cleanup().await;
 }

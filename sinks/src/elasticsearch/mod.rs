@@ -42,10 +42,17 @@
 //!   `batch_max_docs` documents and `batch_max_bytes` bytes (uncompressed),
 //!   sent `concurrency` at a time, gzip-compressed when `gzip` is set
 //!   (`Content-Encoding: gzip` is accepted on every endpoint). A whole
-//!   request answering 400 or 413 is permanent (the pipeline bisects),
-//!   anything else transient.
+//!   `_bulk` answering Elasticsearch's own 400 (a JSON error) or 413 is
+//!   permanent (the pipeline bisects); anything else, refused credentials
+//!   and TLS failures included, is transient for writes. For setup calls and
+//!   `check`, refused credentials (401/403), an unverifiable certificate and
+//!   a 400 that is not Elasticsearch's are permanent, so start-up fails at
+//!   once.
 //! * **Auth.** API key (`Authorization: ApiKey …`, preferred) or basic
-//!   auth; TLS with a custom CA via `ca_file`.
+//!   auth (`username` + `password_file`); TLS with a custom CA via
+//!   `ca_file`. Errors name the credentials' source, never their value;
+//!   `Debug` redacts them. Tested through the local stack's nginx front
+//!   (`https://127.0.0.1:9443`).
 //!
 //! # Files
 //!

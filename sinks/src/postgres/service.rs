@@ -27,6 +27,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::statements::STAGING;
 use super::{PostgresConfig, TlsMode, classify};
 use crate::SinkError;
+use crate::tls::certificate_refused;
 
 /// A pool of `config.pool_size` connections (at least one); connects lazily.
 pub(super) fn pool(config: &PostgresConfig) -> Result<Pool, SinkError> {
@@ -64,7 +65,7 @@ pub(super) async fn connect(
     config: &PostgresConfig,
 ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>), SinkError> {
     let tls = connector(config.tls, config.ca_file.as_deref())?;
-    let (client, connection) = config.pg_config()?.connect(tls).await.map_err(classify)?;
+    let (client, connection) = config.pg_config()?.connect(tls).await.map_err(classify_setup)?;
     Ok((client, tokio::spawn(connection)))
 }
 
@@ -150,4 +151,25 @@ impl ServerCertVerifier for EncryptOnly {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
     }
+}
+
+/// What a failed connection means at setup (migrations, run at start): a
+/// certificate that does not verify and refused credentials never heal by
+/// retrying, so they are permanent here and the process stops at start with
+/// the reason. Everything else is [`classify`]'s. (Writes keep treating
+/// them as transient: a batch must never be dead-lettered because a
+/// password was rotated.)
+fn classify_setup(e: tokio_postgres::Error) -> SinkError {
+    if e.code().is_some_and(|c| c.code().starts_with("28")) {
+        return SinkError::Permanent(format!(
+            "postgres refused the credentials: {e} (check the user in postgres.url and postgres.password_file)"
+        ));
+    }
+    if certificate_refused(&e) {
+        let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
+        return SinkError::Permanent(format!(
+            "postgres TLS verification failed: {cause} (check postgres.ca_file and the host name in postgres.url)"
+        ));
+    }
+    classify(e)
 }

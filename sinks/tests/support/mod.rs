@@ -14,26 +14,79 @@ fn answers(addr: &str) -> bool {
         .is_some()
 }
 
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// Runs `deploy/local/up` once per test process; whether it succeeded.
+fn stack_up() -> bool {
+    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UP.get_or_init(|| {
+        std::process::Command::new(format!("{ROOT}/deploy/local/up"))
+            .current_dir(ROOT)
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// Makes sure the local stack's `service` answers at `addr`: when it does
 /// not, runs `deploy/local/up` (once per test process), and fails the test
 /// naming the service if it still does not. A sink test never passes
 /// without its server.
 pub fn require(service: &str, addr: &str) {
-    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if answers(addr) {
         return;
     }
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let started = *UP.get_or_init(|| {
-        std::process::Command::new(format!("{root}/deploy/local/up"))
-            .current_dir(root)
-            .status()
-            .is_ok_and(|s| s.success())
-    });
     assert!(
-        started && answers(addr),
+        stack_up() && answers(addr),
         "{service} at {addr} is unreachable, and deploy/local/up could not start it (see its output above)"
     );
+}
+
+fn read_stack_env(key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("{ROOT}/.porttrack/stack/stack.env")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_owned))
+}
+
+/// The value `deploy/local/up` wrote for `key` in the stack's `stack.env`
+/// (read here, never put into the tests' environment, where the pipeline's
+/// configuration would pick it up). Runs `up` once when the key is missing
+/// (a stack an older `up` started); fails the test if it is still missing.
+pub fn stack_value(key: &str) -> String {
+    read_stack_env(key).or_else(|| stack_up().then(|| read_stack_env(key)).flatten()).unwrap_or_else(|| {
+        panic!("{key} missing from .porttrack/stack/stack.env, and deploy/local/up did not write it")
+    })
+}
+
+/// The local search engine as a secured cluster: the stack's nginx in front
+/// of it with TLS (the stack's CA) and basic auth (deploy/nginx/search.conf.template).
+#[derive(Debug, Clone)]
+pub struct SearchFront {
+    /// `https://127.0.0.1:9443`.
+    pub url: String,
+    pub username: String,
+    pub password_file: std::path::PathBuf,
+    pub ca_file: std::path::PathBuf,
+}
+
+impl SearchFront {
+    /// Where `stack.env` says it is; fails the test when it does not answer.
+    pub fn require() -> SearchFront {
+        let front = SearchFront {
+            url: stack_value("PORTTRACK_SEARCH_TLS_URL"),
+            username: stack_value("PORTTRACK_SEARCH_USERNAME"),
+            password_file: stack_value("PORTTRACK_SEARCH_PASSWORD_FILE").into(),
+            ca_file: stack_value("PORTTRACK_TLS_CA_FILE").into(),
+        };
+        require("the search engine's TLS front (nginx)", front.url.trim_start_matches("https://"));
+        front
+    }
+
+    /// The user's real password.
+    pub fn password(&self) -> String {
+        std::fs::read_to_string(&self.password_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.password_file.display()))
+            .trim_end()
+            .to_owned()
+    }
 }
 
 /// The local stack's CA, which signed its servers' certificates.
