@@ -257,6 +257,29 @@ impl Default for TelemetryConfig {
 }
 
 impl Config {
+    /// This configuration with every secret replaced by `***`: what
+    /// `check-config` prints. Secrets kept in `*_file` keys are never read
+    /// into it; these are the ones written inline by mistake (a password in
+    /// a URL, a `password`, `secret`, private-key or JAAS property).
+    pub fn redacted(&self) -> Config {
+        let mut shown = self.clone();
+        if let Some(pg) = shown.postgres.as_mut() {
+            pg.url = crate::outputs::redact(&pg.url);
+        }
+        if let Some(es) = shown.elasticsearch.as_mut() {
+            es.url = crate::outputs::redact(&es.url);
+        }
+        for (key, value) in &mut shown.kafka.properties {
+            let secret = ["password", "secret", "ssl.key.pem", "jaas", "oauthbearer.config"]
+                .iter()
+                .any(|s| key.contains(s));
+            if secret {
+                *value = "***".into();
+            }
+        }
+        shown
+    }
+
     /// Loads defaults ← `file` (if given) ← `PORTTRACK_*` environment.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         Config::load_with(file, &[])

@@ -127,6 +127,11 @@ enum Command {
         #[arg(long, short, env = "PORTTRACK_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Dead-letter topic tools.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Exit 0 if a running instance's /healthz answers 200 (for container health checks).
     Healthcheck {
         /// The health endpoint.
@@ -147,6 +152,32 @@ enum Command {
         /// Configuration file.
         #[arg(long, short, env = "PORTTRACK_CONFIG")]
         config: Option<PathBuf>,
+    },
+}
+
+/// `porttrack dlq …`.
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// Send dead letters back to their source topic (after a fix); `--dry-run` lists what would go.
+    Replay {
+        /// Configuration file (`[kafka]`: brokers, properties, topics, dead_letter_topic).
+        #[arg(long, short, env = "PORTTRACK_CONFIG")]
+        config: Option<PathBuf>,
+        /// List each letter a filter admits and what would happen to it; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only letters of this error class (repeatable).
+        #[arg(long = "class", value_name = "CLASS")]
+        classes: Vec<String>,
+        /// Only letters read from this topic (repeatable).
+        #[arg(long = "source-topic", value_name = "TOPIC")]
+        source_topics: Vec<String>,
+        /// Replay at most this many letters (in partition, then offset order).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Send to this configured topic instead of each letter's source topic.
+        #[arg(long, value_name = "TOPIC")]
+        to_topic: Option<String>,
     },
 }
 
@@ -283,6 +314,23 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(report.failed == 0, "{} records were not delivered", report.failed);
             Ok(())
         }
+        Command::Dlq {
+            command: DlqCommand::Replay { config, dry_run, classes, source_topics, limit, to_topic },
+        } => {
+            let config = load(config.as_deref())?;
+            let options = porttrack::tools::dlq::ReplayOptions {
+                dry_run,
+                filter: porttrack::tools::dlq::Filter { classes, source_topics },
+                limit,
+                to_topic,
+            };
+            let summary =
+                porttrack::tools::dlq::replay(&config.kafka, &options, std::io::stdout(), std::io::stderr())
+                    .await?;
+            print!("{summary}");
+            anyhow::ensure!(summary.failed() == 0, "{} dead letters could not be sent", summary.failed());
+            Ok(())
+        }
         Command::Healthcheck { url, timeout } => {
             let client = reqwest::Client::builder().timeout(timeout).build()?;
             let response = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
@@ -291,19 +339,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CheckConfig { config } => {
             let config = load(config.as_deref())?;
-            let mut shown = config.clone();
-            if let Some(pg) = shown.postgres.as_mut() {
-                pg.url = porttrack::outputs::redact(&pg.url);
-            }
-            if let Some(es) = shown.elasticsearch.as_mut() {
-                es.url = porttrack::outputs::redact(&es.url);
-            }
-            for (key, value) in &mut shown.kafka.properties {
-                if key.contains("password") || key.contains("secret") {
-                    *value = "***".into();
-                }
-            }
-            print!("{}", render_config(&shown)?);
+            print!("{}", render_config(&config.redacted())?);
             eprintln!("configuration is valid");
             Ok(())
         }

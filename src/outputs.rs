@@ -63,9 +63,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Vec<Arc<dyn Sink>>> {
     Ok(sinks)
 }
 
-/// `url` with any password replaced, for error messages and logs.
+/// `url` with any password replaced, for error messages and logs: the
+/// `user:password@` of a URL, and a `password=` parameter of a URL query or
+/// a libpq `key=value` string.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let mut out = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
@@ -74,7 +76,21 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    };
+    let mut from = 0;
+    while let Some(found) = out[from..].find("password=") {
+        let start = from + found + "password=".len();
+        // A quoted libpq value runs to its closing quote; others to the next
+        // separator.
+        let end = if out[start..].starts_with('\'') {
+            out[start + 1..].find('\'').map_or(out.len(), |e| start + 2 + e)
+        } else {
+            out[start..].find([' ', '&', '\t']).map_or(out.len(), |e| start + e)
+        };
+        out.replace_range(start..end, "***");
+        from = start + 3;
     }
+    out
 }
 
 #[cfg(test)]
@@ -86,5 +102,11 @@ mod tests {
         assert_eq!(redact("postgres://u:s3cret@db:5432/p"), "postgres://u:***@db:5432/p");
         assert_eq!(redact("postgres://u@db/p"), "postgres://u@db/p");
         assert_eq!(redact("host=db user=u"), "host=db user=u");
+        assert_eq!(redact("host=db password=s3cret user=u"), "host=db password=*** user=u");
+        assert_eq!(redact("host=db password='s3 cret' user=u"), "host=db password=*** user=u");
+        assert_eq!(
+            redact("postgres://db/p?user=u&password=s3cret&sslmode=require"),
+            "postgres://db/p?user=u&password=***&sslmode=require"
+        );
     }
 }

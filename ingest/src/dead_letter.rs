@@ -45,6 +45,10 @@ pub mod headers {
     /// but its decoded event re-encoded as JSON (a record a sink refused
     /// after decoding). Such a letter can be replayed only to a JSON topic.
     pub const REENCODED: &str = "porttrack.payload.reencoded";
+    /// On a record replayed by `porttrack dlq replay`: the letter it came
+    /// from, `<dlq topic>/<partition>/<offset>` (readers drop a second
+    /// replay of the same letter by it).
+    pub const REPLAY_OF: &str = "porttrack.replay.of";
 }
 
 /// A refused record, ready for the dead-letter topic.
