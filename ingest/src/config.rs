@@ -355,9 +355,7 @@ mod tests {
             sasl_password_file: Some(file.clone()),
             ..KafkaConfig::default()
         };
-        for client in
-            [config.client_config(), config.consumer_config(), config.durable_producer_config()]
-        {
+        for client in [config.client_config(), config.consumer_config(), config.durable_producer_config()] {
             assert_eq!(client.unwrap().get("sasl.password"), Some("s3cret-from-file"));
         }
         std::fs::write(&file, "\n").unwrap();

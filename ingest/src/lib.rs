@@ -25,8 +25,8 @@ pub mod preflight;
 pub mod source;
 
 pub use config::{KafkaConfig, KafkaConfigError};
-pub use preflight::{Preflight, PreflightError, preflight};
 pub use dead_letter::{DeadLetter, DeadLetterProducer};
+pub use preflight::{Preflight, PreflightError, preflight};
 pub use source::{
     Batch, Committer, NoHooks, PartitionHooks, Source, SourceConfig, SourceError, SourceHandle,
 };

@@ -162,7 +162,8 @@ pub(super) fn write_derived_until_acked<'a>(
             Err(SinkError::Permanent(message)) => message,
             Err(other) => other.to_string(),
         };
-        metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => name, "kind" => "permanent").increment(1);
+        metrics::counter!(porttrack_metrics::SINK_ERRORS_TOTAL, "sink" => name, "kind" => "permanent")
+            .increment(1);
         if derived.len() == 1 {
             tracing::warn!(sink = name, %message, "processor output refused by sink; dead-lettered");
             return vec![(derived.clone(), format!("{name}: {message}"))];

@@ -75,9 +75,10 @@ impl Pipeline {
         // Fail at start, with librdkafka's reason, on a password or CA that
         // can never work; a broker that is merely down is waited for later.
         let kafka = config.kafka.clone();
-        let reached = tokio::task::spawn_blocking(move || porttrack_ingest::preflight(&kafka, PREFLIGHT_PATIENCE))
-            .await
-            .context("the Kafka preflight panicked")??;
+        let reached =
+            tokio::task::spawn_blocking(move || porttrack_ingest::preflight(&kafka, PREFLIGHT_PATIENCE))
+                .await
+                .context("the Kafka preflight panicked")??;
         if reached == porttrack_ingest::Preflight::Unreachable {
             tracing::warn!(
                 brokers = %config.kafka.brokers,
