@@ -105,6 +105,7 @@ async fn a_healthy_canary_is_promoted() {
     assert_eq!(check.stored, check.valid, "{check}");
 }
 
+/// Runs over SASL_SSL, so the drills are proven on the secured listener too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
     let _serial = SERIAL.lock().await;
@@ -116,7 +117,10 @@ async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
         between: Duration::from_secs(3),
         keep: false,
     };
-    let report = drill::rolling_restart(&env(), &options).await.unwrap();
+    // Over Kafka's SASL_SSL listener: the instances and the load with the
+    // password from its file (the checker reads through the plain one).
+    let env = env().over_sasl(&support::stack().sasl);
+    let report = drill::rolling_restart(&env, &options).await.unwrap();
     eprintln!("{report}");
 
     assert_eq!(report.restarts.len(), 3);

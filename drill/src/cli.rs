@@ -77,6 +77,10 @@ pub struct CommonArgs {
     /// Keep the drill's database and Elasticsearch indices afterwards.
     #[arg(long)]
     keep: bool,
+    /// Run the instances and the load over the stack's Kafka SASL_SSL
+    /// listener (SCRAM-SHA-512, the password from its file).
+    #[arg(long)]
+    sasl: bool,
     /// The `porttrack` executable the instances run (default: the one next
     /// to this command, rebuilt first when it was started by `cargo run`).
     #[arg(long)]
@@ -98,7 +102,7 @@ pub async fn main(
     let drill = async {
         match command {
             DrillCommand::Canary { stable, fault_ratio, initial_delay, interval, common } => {
-                let env = DrillEnv::from_stack_env(&common.stack_env, binary)?;
+                let env = drill_env(&common, binary)?;
                 let options = CanaryOptions {
                     stable,
                     fault_ratio,
@@ -118,7 +122,7 @@ pub async fn main(
                 Ok(())
             }
             DrillCommand::RollingRestart { instances, settle, common } => {
-                let env = DrillEnv::from_stack_env(&common.stack_env, binary)?;
+                let env = drill_env(&common, binary)?;
                 let options = RollingOptions {
                     instances,
                     load: load(&common),
@@ -174,4 +178,14 @@ fn porttrack_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         binary.display()
     );
     Ok(binary)
+}
+
+/// The drill environment `common` asks for.
+fn drill_env(common: &CommonArgs, binary: PathBuf) -> anyhow::Result<DrillEnv> {
+    let env = DrillEnv::from_stack_env(&common.stack_env, binary)?;
+    if !common.sasl {
+        return Ok(env);
+    }
+    let stack = crate::stack::Stack::from_env(&crate::stack::StackEnv::read(&common.stack_env)?)?;
+    Ok(env.over_sasl(&stack.sasl))
 }

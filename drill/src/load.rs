@@ -34,17 +34,14 @@ pub(crate) struct Load {
 }
 
 impl Load {
-    /// Starts producing positions to `topic`.
-    pub(crate) fn start(brokers: &str, topic: &str, options: &LoadOptions) -> Load {
+    /// Starts producing positions to `topic` with `kafka`'s brokers and
+    /// security settings.
+    pub(crate) fn start(mut kafka: porttrack_ingest::KafkaConfig, topic: &str, options: &LoadOptions) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
-        let kafka = porttrack_ingest::KafkaConfig {
-            brokers: brokers.to_owned(),
-            // Fewer, larger produce requests than the simulator's default
-            // 10 ms linger: the load shares two cores with the stack.
-            properties: [("linger.ms".to_owned(), "100".to_owned())].into_iter().collect(),
-            ..Default::default()
-        };
+        // Fewer, larger produce requests than the simulator's default 10 ms
+        // linger: the load shares two cores with the stack.
+        kafka.properties.insert("linger.ms".to_owned(), "100".to_owned());
         let produce = ProduceOptions {
             rate: Some(options.rate.clamp(1.0, 10_000.0)),
             record_acks: true,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::analysis::QUERY_TIMEOUT;
 use crate::error::DrillError;
-use crate::stack::{Stack, StackEnv};
+use crate::stack::{SaslListener, Stack, StackEnv};
 
 /// Where the local stack is, which binary to run and where to put files.
 #[derive(Debug, Clone)]
@@ -28,6 +28,11 @@ pub struct DrillEnv {
     /// Prometheus file-SD directory for the drill's targets; `None` asks
     /// Prometheus (the directory of its `porttrack-drill` job's files).
     pub targets_dir: Option<PathBuf>,
+    /// When set, the instances and the load reach Kafka through this
+    /// SASL_SSL listener, the password read from its file; the drill's own
+    /// checker and offset readers stay on `brokers`, independent of what
+    /// they check.
+    pub sasl: Option<SaslListener>,
 }
 
 impl DrillEnv {
@@ -43,6 +48,7 @@ impl DrillEnv {
             binary,
             runs_dir: PathBuf::from("target/drill-runs"),
             targets_dir: None,
+            sasl: None,
         })
     }
 
@@ -56,7 +62,25 @@ impl DrillEnv {
             binary,
             runs_dir,
             targets_dir: None,
+            sasl: None,
         }
+    }
+
+    /// The same, with the instances and the load on `sasl`.
+    pub fn over_sasl(self, sasl: &SaslListener) -> DrillEnv {
+        DrillEnv { sasl: Some(sasl.clone()), ..self }
+    }
+
+    /// The `[kafka]` settings the instances and the load use: the SASL_SSL
+    /// listener's when [`DrillEnv::sasl`] is set, else the plain brokers.
+    pub fn client_kafka(&self) -> porttrack_ingest::KafkaConfig {
+        let mut kafka = porttrack_ingest::KafkaConfig { brokers: self.brokers.clone(), ..Default::default() };
+        if let Some(sasl) = &self.sasl {
+            kafka.brokers = sasl.brokers.clone();
+            kafka.sasl_password_file = Some(sasl.password_file.clone());
+            kafka.properties = sasl.properties_without_password().into_iter().collect();
+        }
+        kafka
     }
 }
 

@@ -63,20 +63,21 @@ impl Run {
             .ok_or_else(|| DrillError::Stack(format!("{} has no database path", env.postgres_url)))?;
         let db_url = format!("{base}/{database}");
 
+        let kafka = env.client_kafka();
         let config = dir.join("porttrack.toml");
         std::fs::write(
             &config,
             format!(
                 r#"# Written by `porttrack-drill` for run {name}.
 [kafka]
-brokers = "{brokers}"
+brokers = "{brokers}"{sasl_password_file}
 group_id = "{group}"
 dead_letter_topic = "{dlq}"
 # The drills stop instances with SIGTERM, which leaves the group at once, so
 # the session timeout (the broker's, under the KIP-848 protocol) never delays
 # a planned hand-over. The poll interval must exceed drain_timeout.
 max_poll_interval = "30s"
-
+{kafka_properties}
 [[kafka.topics]]
 name = "{topic}"
 format = "json"
@@ -102,7 +103,19 @@ dir = "{files}"
 [http]
 listen = "127.0.0.1:0"
 "#,
-                brokers = env.brokers,
+                brokers = kafka.brokers,
+                sasl_password_file = kafka
+                    .sasl_password_file
+                    .as_ref()
+                    .map(|f| format!("\nsasl_password_file = \"{}\"", f.display()))
+                    .unwrap_or_default(),
+                kafka_properties = if kafka.properties.is_empty() {
+                    String::new()
+                } else {
+                    let lines: String =
+                        kafka.properties.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"\n")).collect();
+                    format!("\n[kafka.properties]\n{lines}")
+                },
                 es = env.elasticsearch_url,
                 files = dir.join("files").display(),
             ),
@@ -221,7 +234,7 @@ listen = "127.0.0.1:0"
     }
 
     pub(crate) fn load(&self, options: &LoadOptions) -> Load {
-        Load::start(&self.env.brokers, &self.topic, options)
+        Load::start(self.env.client_kafka(), &self.topic, options)
     }
 
     /// This run's label matcher in PromQL.

@@ -89,6 +89,17 @@ pub struct SaslListener {
 }
 
 impl SaslListener {
+    /// librdkafka properties that connect to it, except the password (for
+    /// configurations that read it from [`SaslListener::password_file`]).
+    pub fn properties_without_password(&self) -> Vec<(String, String)> {
+        vec![
+            ("security.protocol".into(), "sasl_ssl".into()),
+            ("sasl.mechanism".into(), "SCRAM-SHA-512".into()),
+            ("sasl.username".into(), self.username.clone()),
+            ("ssl.ca.location".into(), self.ca_file.display().to_string()),
+        ]
+    }
+
     /// librdkafka properties that connect to it (`password` overrides the real one).
     ///
     /// # Panics
