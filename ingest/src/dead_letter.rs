@@ -10,7 +10,18 @@
 //! still at-least-once: a crash between the dead-letter write and the
 //! offset commit writes the letter again on replay. Readers that need
 //! exactly-once deduplicate on the source headers (topic, partition, offset,
-//! and for refused processor outputs the derived kind and payload).
+//! index, and for refused processor outputs the derived kind and payload).
+//!
+//! Why not a Kafka transaction around the letters and the offset commit:
+//! offsets are committed by the consumer, after the processor checkpoint,
+//! for several batches at once and across rebalances that drain in-flight
+//! work (`source/commit.rs`). Moving that commit into a transactional
+//! producer (`send_offsets_to_transaction`) would give every instance a
+//! transactional id and fencing of its own and make every commit, not only
+//! the rare ones with letters, a transaction; and the stores (Postgres,
+//! Elasticsearch) are outside any Kafka transaction anyway, which is why
+//! they are idempotent. The letters are made idempotent the same way: by
+//! their identity in the headers.
 
 use std::time::Duration;
 
@@ -35,6 +46,11 @@ pub mod headers {
     pub const SOURCE_PARTITION: &str = "porttrack.source.partition";
     /// Offset the record was read at, decimal.
     pub const SOURCE_OFFSET: &str = "porttrack.source.offset";
+    /// Which event of the record was refused, decimal: 0 unless one record
+    /// yields several events (an NMEA record of several sentences, each of
+    /// which a sink may refuse on its own). With topic, partition and offset
+    /// it identifies a letter, which is what readers deduplicate on.
+    pub const SOURCE_INDEX: &str = "porttrack.source.index";
     /// Set only on letters that carry a processor output a sink refused
     /// (`zone_event`, `port_call`, `anomaly`, `weather_alert`,
     /// `congestion`), not a consumed record: the payload is the output as
@@ -69,19 +85,21 @@ pub struct DeadLetter {
 impl DeadLetter {
     /// The headers written with the letter: the original ones, then PortTrack's.
     pub fn kafka_headers(&self) -> OwnedHeaders {
-        let mut out = OwnedHeaders::new_with_capacity(self.headers.len() + 6);
+        let mut out = OwnedHeaders::new_with_capacity(self.headers.len() + 7);
         for (key, value) in &self.headers {
             out = out.insert(Header { key, value: value.as_deref() });
         }
         let partition = self.origin.partition.to_string();
         let offset = self.origin.offset.to_string();
-        let ours: [(&str, &[u8]); 6] = [
+        let index = self.origin.index.to_string();
+        let ours: [(&str, &[u8]); 7] = [
             (headers::ERROR_CLASS, self.rejection.class.as_str().as_bytes()),
             (headers::ERROR_POLICY, self.rejection.class.policy().as_str().as_bytes()),
             (headers::ERROR_MESSAGE, self.rejection.message.as_bytes()),
             (headers::SOURCE_TOPIC, self.origin.topic.as_bytes()),
             (headers::SOURCE_PARTITION, partition.as_bytes()),
             (headers::SOURCE_OFFSET, offset.as_bytes()),
+            (headers::SOURCE_INDEX, index.as_bytes()),
         ];
         for (key, value) in ours {
             out = out.insert(Header { key, value: Some(value) });
@@ -161,6 +179,7 @@ mod tests {
             (headers::SOURCE_TOPIC, "ais.positions"),
             (headers::SOURCE_PARTITION, "2"),
             (headers::SOURCE_OFFSET, "77"),
+            (headers::SOURCE_INDEX, "0"),
         ];
         let expect: Vec<(String, String)> = expect.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
         assert_eq!(pairs, expect);
