@@ -628,4 +628,44 @@ mod registry_tests {
         assert!(err.message.contains("unreachable"), "{}", err.message);
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "the poll loop is not stalled");
     }
+
+    /// A registry that accepts connections and never answers: each lookup
+    /// is bounded by `registry_timeout` (three tries), the records are
+    /// quarantined, and the miss is remembered, so the next records of that
+    /// id cost nothing and the poll loop (every partition's) moves on.
+    #[test]
+    fn a_hanging_registry_quarantines_within_its_timeout_and_is_not_asked_again() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream); // never read, never answered, never closed
+            }
+        });
+        let mut catalog = AvroCatalog::new(AvroConfig {
+            registry_url: Some(url),
+            registry_timeout: Duration::from_millis(300),
+            ..AvroConfig::default()
+        })
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = catalog.decode(&[0, 0, 0, 0, 9, 2]).unwrap_err();
+        let first = started.elapsed();
+        assert_eq!(err.class, RejectClass::SchemaUnknown);
+        assert!(err.message.contains("unreachable"), "{}", err.message);
+        // 3 × 300 ms timeouts + 600 ms of pauses, with room for a loaded machine.
+        assert!(first < Duration::from_secs(5), "a hanging registry stalled the decoder for {first:?}");
+        let tries = accepted.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&tries), "{tries} connections");
+        let again = std::time::Instant::now();
+        for _ in 0..1000 {
+            assert_eq!(catalog.decode(&[0, 0, 0, 0, 9, 2]).unwrap_err().class, RejectClass::SchemaUnknown);
+        }
+        assert!(again.elapsed() < Duration::from_millis(500), "the miss is remembered");
+        assert_eq!(accepted.load(Ordering::SeqCst), tries, "not asked again within the negative TTL");
+    }
 }
