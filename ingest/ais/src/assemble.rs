@@ -319,6 +319,13 @@ impl Assembler {
         self.pending.len()
     }
 
+    /// Whether the message of `key` waits for fragments (it has not
+    /// completed, expired, been evicted or been superseded).
+    #[must_use]
+    pub fn is_pending(&self, key: &FragmentKey) -> bool {
+        self.pending.contains_key(key)
+    }
+
     fn evict_oldest(&mut self) {
         let oldest = self.pending.iter().min_by_key(|(_, p)| p.first_seen_ms).map(|(k, _)| k.clone());
         if let Some(p) = oldest.and_then(|k| self.pending.remove(&k)) {

@@ -170,16 +170,29 @@ impl NmeaDecoder {
         };
         let mut index: u16 = 0;
         let mut lines = 0;
+        // A record's refused lines become ONE dead letter (the record's
+        // bytes once), not one per line: a record of many junk lines would
+        // otherwise copy itself once per line.
+        let mut refused: Vec<Rejection> = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             lines += 1;
             let sentence = match Sentence::parse(line) {
                 Ok(s) => s,
                 Err(e) => {
-                    out.refuse(origin, rejection(&e));
+                    refused.push(rejection(&e));
                     continue;
                 }
             };
             let key = (sentence.fragment_count > 1).then(|| FragmentKey::of(&sentence));
+            if let Some(key) = &key
+                && sentence.fragment_number == 1
+                && let Some(old) = state.held.remove(key)
+            {
+                // A new message under a key still held: the assembler drops
+                // the old one ("superseded"), and so must we, loudly.
+                let reason = "superseded: a new message began with the same sequence id and channel";
+                dead_letter_held(key, old, reason, out);
+            }
             let payload = match state.assembler.push(sentence, now_ms) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
@@ -194,7 +207,7 @@ impl NmeaDecoder {
                     continue;
                 }
                 Err(e) => {
-                    out.refuse(origin, rejection(&e));
+                    refused.push(rejection(&e));
                     continue;
                 }
             };
@@ -205,7 +218,7 @@ impl NmeaDecoder {
             let decoded = match state.decoder.decode_payload(&payload, now_ms) {
                 Ok(d) => d,
                 Err(e) => {
-                    out.refuse(origin, rejection(&e));
+                    refused.push(rejection(&e));
                     continue;
                 }
             };
@@ -223,22 +236,43 @@ impl NmeaDecoder {
                 Ok(Mapped::Events(events)) => {
                     for event in events {
                         if let Err(r) = event.validate(rules, now) {
-                            out.refuse(origin, r);
+                            refused.push(r);
                             continue;
                         }
                         out.events.push(Sourced { origin: origin.clone().with_index(index), event });
                         index = index.saturating_add(1);
                     }
                 }
-                Err(r) => out.refuse(origin, r),
+                Err(r) => refused.push(r),
             }
+        }
+        if let Some(first) = refused.first() {
+            let message = if refused.len() == 1 {
+                first.message.clone()
+            } else {
+                format!("{} of {lines} lines refused; the first: {}", refused.len(), first.message)
+            };
+            out.refuse(origin, Rejection::new(first.class, message));
         }
         if lines == 0 {
             out.refuse(origin, Rejection::new(RejectClass::MalformedNmea, "empty record: no NMEA sentence"));
         }
-        // The assembler's own drops are reported through `held` (expire above).
+        // Timeouts are reported through `held` (expire above). Messages the
+        // assembler evicted to stay within `max_pending` are dead-lettered
+        // now, so the copies held here stay within the same bound.
         state.assembler.expire(now_ms);
-        state.assembler.take_dropped().for_each(drop);
+        let evicted = state.assembler.take_dropped().count();
+        if evicted > 0 || state.held.len() > limits.max_pending {
+            let gone: Vec<FragmentKey> =
+                state.held.keys().filter(|k| !state.assembler.is_pending(k)).cloned().collect();
+            for key in gone {
+                if let Some(held) = state.held.remove(&key) {
+                    let reason =
+                        format!("evicted: more than {} messages waited for fragments", limits.max_pending);
+                    dead_letter_held(&key, held, &reason, out);
+                }
+            }
+        }
         state.decoder.take_dropped().for_each(drop);
     }
 
@@ -282,20 +316,24 @@ fn expire(state: &mut PartitionReassembly, now_ms: u64, timeout_ms: u64, out: &m
         .collect();
     for key in expired {
         let Some(held) = state.held.remove(&key) else { continue };
-        let parts = held.parts.len();
-        for (origin, line) in held.parts {
-            out.rejections.push(Refused {
-                origin,
-                rejection: Rejection::new(
-                    RejectClass::FragmentIncomplete,
-                    format!(
-                        "fragment of a {}-sentence message whose other parts did not arrive within {} ms ({parts} held)",
-                        key.count(), timeout_ms
-                    ),
-                ),
-                payload: Some(line),
-            });
-        }
+        let reason = format!("other parts did not arrive within {timeout_ms} ms");
+        dead_letter_held(&key, held, &reason, out);
+    }
+}
+
+/// Dead-letters the held fragments of a message that will never complete,
+/// each with its own line as the payload (`fragment_incomplete`).
+fn dead_letter_held(key: &FragmentKey, held: Held, reason: &str, out: &mut DecodeOutcome) {
+    let parts = held.parts.len();
+    for (origin, line) in held.parts {
+        out.rejections.push(Refused {
+            origin,
+            rejection: Rejection::new(
+                RejectClass::FragmentIncomplete,
+                format!("fragment of a {}-sentence message ({parts} held): {reason}", key.count()),
+            ),
+            payload: Some(line),
+        });
     }
 }
 
@@ -898,5 +936,76 @@ mod tests {
         assert_eq!(eta(&e, now()), Utc.with_ymd_and_hms(2027, 1, 3, 10, 0, 0).single());
         let e = porttrack_ais::Eta { month: Some(11), day: Some(20), hour: Some(10), minute: Some(0) };
         assert_eq!(eta(&e, now()), Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single());
+    }
+
+    /// `!AIVDM,2,1,{seq},A,…` first fragments of distinct messages (the
+    /// sequence id and an `s:` source in a tag block make each key unique).
+    fn lone_first_fragment(i: usize) -> String {
+        format!("{}{}", tag_block(&format!("s:rx{i}")), TYPE5_A)
+    }
+
+    /// Bug: a record of many junk lines became one dead letter per line,
+    /// each carrying the whole record (a 900 KiB record of short lines:
+    /// hundreds of thousands of copies).
+    #[test]
+    fn a_record_of_many_bad_lines_is_one_dead_letter() {
+        let mut d = decoders();
+        let junk: String = (0..500).map(|i| format!("junk line {i}\n")).collect();
+        let out = decode(&mut d, 5, &junk, now());
+        assert_eq!(out.rejections.len(), 1, "{:?}", out.rejections.first());
+        let r = &out.rejections[0];
+        assert_eq!(r.rejection.class, RejectClass::MalformedNmea);
+        assert!(r.rejection.message.starts_with("500 of 500 lines refused"), "{}", r.rejection.message);
+        // A good line beside bad ones still becomes its event.
+        let mixed = "garbage\n!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n";
+        let out = decode(&mut d, 6, mixed, now());
+        assert_eq!((out.events.len(), out.rejections.len()), (1, 1));
+    }
+
+    /// Bug: the assembler evicted messages beyond `max_pending`, but the
+    /// decoder kept its own copies of their fragments (unbounded, pinning
+    /// the commit) until the timeout.
+    #[test]
+    fn fragments_beyond_the_bound_are_dead_lettered_at_once_not_kept() {
+        let limits = Limits { max_pending: 8, timeout_ms: 30_000 };
+        let mut nmea = NmeaDecoder::new(limits);
+        let rules = ValidationRules::default();
+        let mut dead = 0;
+        for i in 0..100 {
+            let line = lone_first_fragment(i);
+            let origin = Origin::new("ais.nmea", 0, i as i64);
+            let mut out = DecodeOutcome::default();
+            // A millisecond apart: the assembler evicts the oldest.
+            let at = now() + Duration::milliseconds(i as i64);
+            nmea.decode(&RecordIn::new(&origin, line.as_bytes()), &rules, at, &mut out);
+            assert!(out.events.is_empty());
+            for r in &out.rejections {
+                assert_eq!(r.rejection.class, RejectClass::FragmentIncomplete, "{}", r.rejection.message);
+                assert!(r.rejection.message.contains("evicted"), "{}", r.rejection.message);
+            }
+            dead += out.rejections.len();
+            let held = nmea.partitions[&0].held.len();
+            assert!(held <= limits.max_pending, "{held} messages held after {} records", i + 1);
+        }
+        assert_eq!(dead, 100 - limits.max_pending, "every evicted fragment dead-lettered, once");
+        // The commit is pinned only by the fragments still waiting.
+        assert_eq!(nmea.earliest_pending(0), Some(100 - limits.max_pending as i64));
+    }
+
+    /// Bug: a new message under a key whose fragment was still held merged
+    /// the old fragment into the new message's held parts, and completing
+    /// the new message dropped the old fragment without a dead letter.
+    #[test]
+    fn a_superseded_fragment_is_dead_lettered_not_dropped() {
+        let mut d = decoders();
+        decode(&mut d, 20, TYPE5_A, now());
+        let again = decode(&mut d, 21, TYPE5_A, now());
+        let [r] = again.rejections.as_slice() else { panic!("{again:?}") };
+        assert_eq!((r.origin.offset, r.rejection.class), (20, RejectClass::FragmentIncomplete));
+        assert!(r.rejection.message.contains("superseded"), "{}", r.rejection.message);
+        assert_eq!(r.payload.as_deref(), Some(TYPE5_A.as_bytes()));
+        let done = decode(&mut d, 22, TYPE5_B, now());
+        assert_eq!((done.events.len(), done.rejections.len()), (1, 0), "{done:?}");
+        assert_eq!(d.held_offset("ais.nmea", 0), None);
     }
 }
