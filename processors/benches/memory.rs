@@ -17,15 +17,21 @@
 //! gets two static reports (name; type and dimensions) and
 //! `PORTTRACK_BENCH_FIXES` positions (default 40, more than `track_len`, so
 //! every track is full: the steady state of a vessel tracked for a while);
-//! `PORTTRACK_BENCH_TRACK_LEN` overrides `track_len`.
+//! `PORTTRACK_BENCH_TRACK_LEN` overrides `track_len`, and
+//! `PORTTRACK_BENCH_CHECKPOINT_VERSION` the checkpoint format (default 2).
 //! Events are generated one vessel at a time and dropped, so what remains
 //! is the processor's state.
 //!
 //! Reported per vessel: the growth of `VmRSS` (everything the state costs,
-//! allocator and hash-table slack included) and the JSON checkpoint of
-//! every partition
-//! ([`Port::export_partition`], serialized as the pipeline stores it). The
-//! target of issue 13 is at most 512 bytes of state per vessel at 1M
+//! allocator and hash-table slack included), the JSON checkpoint of every
+//! partition ([`Port::export_partition`], serialized as the pipeline stores
+//! it), and what one checkpoint of every partition costs: the export (a
+//! copy of the state), its serialization, and parsing and restoring it on a
+//! fresh port, and, for comparison, serializing it in place with
+//! [`Port::checkpoint`], which skips the copy (medians of
+//! `PORTTRACK_BENCH_RUNS` rounds, default 5; the first round also checks
+//! that the restored state equals the exported one and that the in-place
+//! document is the same bytes). The target of issue 13 is at most 512 bytes of state per vessel at 1M
 //! vessels, judged on the RSS growth.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -87,6 +93,15 @@ struct Measured {
     checkpoint_bytes: u64,
     checkpoint_hash: u64,
     feed_s: f64,
+    /// Medians over `PORTTRACK_BENCH_RUNS` checkpoints of every partition,
+    /// nanoseconds for all vessels: `export_partition` (the clone),
+    /// `serde_json::to_writer` of the export, and parsing the document back
+    /// and restoring it on a fresh port; and serializing it in place with
+    /// [`Port::checkpoint`] (the same bytes, without the export's copy).
+    export_ns: u64,
+    serialize_ns: u64,
+    restore_ns: u64,
+    in_place_ns: u64,
 }
 
 impl Measured {
@@ -98,14 +113,18 @@ impl Measured {
     }
     fn line(&self) -> String {
         format!(
-            "vessels={} events={} rss_before={} rss_after={} checkpoint_bytes={} checkpoint_hash={:016x} feed_s={}",
+            "vessels={} events={} rss_before={} rss_after={} checkpoint_bytes={} checkpoint_hash={:016x} feed_s={} export_ns={} serialize_ns={} restore_ns={} in_place_ns={}",
             self.vessels,
             self.events,
             self.rss_before,
             self.rss_after,
             self.checkpoint_bytes,
             self.checkpoint_hash,
-            self.feed_s
+            self.feed_s,
+            self.export_ns,
+            self.serialize_ns,
+            self.restore_ns,
+            self.in_place_ns,
         )
     }
     fn parse(line: &str) -> Option<Measured> {
@@ -120,6 +139,10 @@ impl Measured {
             checkpoint_bytes: field("checkpoint_bytes")?.parse().ok()?,
             checkpoint_hash: u64::from_str_radix(&field("checkpoint_hash")?, 16).ok()?,
             feed_s: field("feed_s")?.parse().ok()?,
+            export_ns: field("export_ns")?.parse().ok()?,
+            serialize_ns: field("serialize_ns")?.parse().ok()?,
+            restore_ns: field("restore_ns")?.parse().ok()?,
+            in_place_ns: field("in_place_ns")?.parse().ok()?,
         })
     }
 }
@@ -290,7 +313,11 @@ fn env_list(name: &str, default: &str) -> Vec<u64> {
 /// when set (the track is most of a vessel's state: this shows what a
 /// shorter one would save).
 fn config() -> PortConfig {
-    let mut cfg = PortConfig::default();
+    // The format the checkpoint columns measure: 2 unless
+    // PORTTRACK_BENCH_CHECKPOINT_VERSION says 1 (the default a deployment
+    // writes until every instance reads 2).
+    let version = std::env::var("PORTTRACK_BENCH_CHECKPOINT_VERSION").ok().and_then(|v| v.parse().ok());
+    let mut cfg = PortConfig { checkpoint_version: version.unwrap_or(2), ..PortConfig::default() };
     if std::env::var_os("PORTTRACK_BENCH_TRACK_LEN").is_some() {
         cfg.track_len = env_list("PORTTRACK_BENCH_TRACK_LEN", "")[0] as usize;
     }
@@ -326,6 +353,7 @@ fn measure(vessels: u64) -> Measured {
         let state = feeder.port.export_partition(p);
         serde_json::to_writer(&mut checkpoint, &state).unwrap();
     }
+    let timed = checkpoint_costs(&feeder.port);
     Measured {
         vessels,
         events: feeder.applied,
@@ -334,7 +362,63 @@ fn measure(vessels: u64) -> Measured {
         checkpoint_bytes: checkpoint.0,
         checkpoint_hash: checkpoint.1.finish(),
         feed_s,
+        export_ns: timed[0],
+        serialize_ns: timed[1],
+        restore_ns: timed[2],
+        in_place_ns: timed[3],
     }
+}
+
+/// The median, over `PORTTRACK_BENCH_RUNS` rounds (default 5), of what one
+/// checkpoint of every partition costs, as the pipeline takes it: export a
+/// partition, serialize it into one reused buffer (as the Postgres store
+/// does), then, as a new owner would, parse it and restore it on a fresh
+/// port; and, separately, serializing it in place ([`Port::checkpoint`]).
+/// Nanoseconds for all vessels: [export, serialize, restore, in place]. The
+/// first round also checks that the restored state equals the exported one
+/// and that the in-place document is the export's, byte for byte.
+fn checkpoint_costs(port: &Port) -> [u64; 4] {
+    let runs = env_list("PORTTRACK_BENCH_RUNS", "5")[0].max(1);
+    let mut rounds: Vec<[u64; 4]> = Vec::new();
+    let (mut buf, mut in_place) = (Vec::new(), Vec::new());
+    let fresh = Port::new(Geography::rotterdam(), config());
+    for round in 0..runs {
+        let mut costs = [0u64; 4];
+        for p in port.partitions() {
+            let started = Instant::now();
+            let state = port.export_partition(p);
+            let exported = Instant::now();
+            buf.clear();
+            serde_json::to_writer(&mut buf, &state).unwrap();
+            let serialized = Instant::now();
+            let parsed: porttrack_processors::PartitionState = serde_json::from_slice(&buf).unwrap();
+            fresh.restore_partition(p, parsed).unwrap();
+            let restored = Instant::now();
+            in_place.clear();
+            serde_json::to_writer(&mut in_place, &port.checkpoint(p)).unwrap();
+            let written = Instant::now();
+            for (cost, (from, to)) in costs.iter_mut().zip([
+                (started, exported),
+                (exported, serialized),
+                (serialized, restored),
+                (restored, written),
+            ]) {
+                *cost += u64::try_from((to - from).as_nanos()).unwrap();
+            }
+            if round == 0 {
+                assert!(fresh.export_partition(p) == state, "partition {p} restored as it was exported");
+                assert!(in_place == buf, "partition {p} serialized in place as exported");
+            }
+            drop(state);
+            fresh.forget_partition(p);
+        }
+        rounds.push(costs);
+    }
+    std::array::from_fn(|i| {
+        let mut all: Vec<u64> = rounds.iter().map(|r| r[i]).collect();
+        all.sort_unstable();
+        all[all.len() / 2]
+    })
 }
 
 fn main() {
@@ -346,8 +430,9 @@ fn main() {
     }
     let sizes = env_list("PORTTRACK_BENCH_VESSELS", "100000,1000000");
     println!(
-        "porttrack-processors memory per tracked vessel (Rotterdam geography, PortConfig default but track_len {}, {} positions per vessel)",
+        "porttrack-processors memory per tracked vessel (Rotterdam geography, PortConfig default but track_len {} and checkpoint_version {}, {} positions per vessel)",
         config().track_len,
+        config().checkpoint_version,
         env_list("PORTTRACK_BENCH_FIXES", "40")[0]
     );
     println!(
@@ -375,13 +460,13 @@ fn main() {
     }
     println!();
     println!(
-        "| vessels | events | RSS before MiB | RSS after MiB | RSS Δ B/vessel | checkpoint JSON B/vessel | checkpoint hash | feed s |"
+        "| vessels | events | RSS before MiB | RSS after MiB | RSS Δ B/vessel | checkpoint JSON B/vessel | checkpoint hash | feed s | export ns/vessel | serialize ns/vessel | parse+restore ns/vessel | in place ns/vessel |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     for m in &rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:016x} | {:.1} |",
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:016x} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} |",
             m.vessels,
             m.events,
             mib(m.rss_before),
@@ -389,7 +474,11 @@ fn main() {
             m.rss_per_vessel(),
             m.per_vessel(m.checkpoint_bytes as f64),
             m.checkpoint_hash,
-            m.feed_s
+            m.feed_s,
+            m.per_vessel(m.export_ns as f64),
+            m.per_vessel(m.serialize_ns as f64),
+            m.per_vessel(m.restore_ns as f64),
+            m.per_vessel(m.in_place_ns as f64),
         );
     }
     println!();

@@ -31,10 +31,13 @@ pub struct PartitionHistory {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub(crate) struct ZoneHistory {
     /// Confirmed entries, by the time of the first fix inside.
+    #[serde(with = "crate::ser::seq")]
     pub(crate) entries: VecDeque<DateTime<Utc>>,
     /// Confirmed exits.
+    #[serde(with = "crate::ser::seq")]
     pub(crate) exits: VecDeque<DateTime<Utc>>,
     /// Completed anchorage waits: (ended at, seconds).
+    #[serde(with = "crate::ser::timed")]
     pub(crate) waits: VecDeque<(DateTime<Utc>, i64)>,
     /// TEU loaded at this zone (a berth), ever.
     pub(crate) teu_loaded: u64,
@@ -49,6 +52,7 @@ pub(crate) struct ZoneHistory {
 pub(crate) struct WeatherState {
     pub(crate) latest: WeatherObservation,
     /// Gust samples (time, knots), oldest first, within the trend window.
+    #[serde(with = "crate::ser::timed")]
     pub(crate) gusts: VecDeque<(DateTime<Utc>, f32)>,
     pub(crate) gust_alert: bool,
     pub(crate) visibility_alert: bool,

@@ -30,6 +30,9 @@
 //!   [`Port::export_partition`] / [`Port::restore_partition`] /
 //!   [`Port::forget_partition`] move a partition between instances so that
 //!   processing continues exactly as if it had never moved.
+//!   [`Port::checkpoint`] serializes the same document without copying the
+//!   state first. Checkpoints write times as epoch milliseconds and read
+//!   older ones written as RFC 3339 strings ([`PartitionState::VERSION`]).
 //! * [`VesselStore`]: the original latest-position store, still used by the
 //!   pipeline until it switches to [`Port`].
 //!
@@ -127,6 +130,7 @@ mod lifecycle;
 mod output;
 mod port;
 mod route;
+mod ser;
 pub mod stats;
 mod vessels;
 
@@ -143,6 +147,6 @@ pub use output::{
     Anomaly, AnomalyKind, CallPhase, Direction, Output, PortCall, PortCallUpdate, Processed, Service,
     WeatherAlert, WeatherAlertKind, ZoneTransition,
 };
-pub use port::{Counters, Eta, PartitionState, Port, RestoreError, ZoneGauges};
+pub use port::{Counters, Eta, PartitionCheckpoint, PartitionState, Port, RestoreError, ZoneGauges};
 pub use route::{Fix, Movement, ReportingClass, StaticData, VesselRoute};
 pub use vessels::{Applied, VesselState, VesselStore};

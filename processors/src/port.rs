@@ -198,9 +198,11 @@ impl AtomicCounters {
 /// A partition's complete state, for a compacted changelog topic or a
 /// Postgres row: restoring it elsewhere continues processing exactly as if
 /// the partition had never moved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PartitionState {
-    /// Format version ([`PartitionState::VERSION`]).
+    /// Format version ([`PartitionState::VERSION`]): what it was read as,
+    /// and what it is written as (`PortConfig::checkpoint_version` at
+    /// export).
     pub version: u32,
     /// The partition.
     pub partition: i32,
@@ -215,8 +217,128 @@ pub struct PartitionState {
 }
 
 impl PartitionState {
-    /// The current format version.
-    pub const VERSION: u32 = 1;
+    /// The format version this version writes.
+    ///
+    /// 2: times as integer epoch milliseconds (RFC 3339 strings only for
+    /// times that are not whole milliseconds): see the `ser` module.
+    /// 1: times as RFC 3339 strings.
+    pub const VERSION: u32 = 2;
+
+    /// The oldest format version this version restores. Every reader of
+    /// version 2 also accepts version 1's string times, so a checkpoint
+    /// written before an upgrade restores to the same state.
+    pub const OLDEST_READABLE: u32 = 1;
+}
+
+impl Serialize for PartitionState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        crate::ser::writing(self.version, || {
+            let mut st = s.serialize_struct("PartitionState", 6)?;
+            st.serialize_field("version", &self.version)?;
+            st.serialize_field("partition", &self.partition)?;
+            st.serialize_field("geography", &self.geography)?;
+            st.serialize_field("vessels", &self.vessels)?;
+            st.serialize_field("history", &self.history)?;
+            st.serialize_field("counters", &self.counters)?;
+            st.end()
+        })
+    }
+}
+
+/// A partition's state, serialized where it lives: the same document as
+/// [`PartitionState`] (and read back as one), without the copy of every
+/// vessel that [`Port::export_partition`] makes. From [`Port::checkpoint`].
+///
+/// An export allocates a second copy of the partition's state (each
+/// route's track, boxes and strings: about 2.8 kB per vessel, so hundreds
+/// of megabytes for all partitions at 100,000 vessels), only to serialize
+/// and drop it. This view serializes each vessel in place, holding its map
+/// entry for that vessel only, and allocates nothing per vessel. It saves
+/// memory, not CPU: `benches/memory.rs` measures the same time per vessel
+/// as export and serialize together, as reading each route where it lives
+/// costs what copying it first saved the serializer.
+///
+/// Like an export, it must not be serialized while its partition is being
+/// processed, restored or forgotten: the pipeline checkpoints between
+/// batches, on the thread that processes them. Vessels are listed when the
+/// view is made; one forgotten before it is serialized is left out.
+#[derive(Debug)]
+pub struct PartitionCheckpoint<'a> {
+    port: &'a Port,
+    partition: i32,
+    mmsis: Vec<u32>,
+    shard: Option<Arc<Shard>>,
+}
+
+impl PartitionCheckpoint<'_> {
+    /// The format version it is written in (`PortConfig::checkpoint_version`).
+    pub fn version(&self) -> u32 {
+        self.port.config().checkpoint_version
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// [`Geography::fingerprint`] of the port's geography.
+    pub fn geography(&self) -> u64 {
+        self.port.geo.fingerprint()
+    }
+
+    /// How many vessels it holds.
+    pub fn vessels(&self) -> usize {
+        self.mmsis.len()
+    }
+}
+
+impl Serialize for PartitionCheckpoint<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::ser::writing(self.version(), || self.serialize_fields(s))
+    }
+}
+
+impl PartitionCheckpoint<'_> {
+    fn serialize_fields<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        // `PartitionState`'s fields, names and order: one reader for both.
+        let mut st = s.serialize_struct("PartitionState", 6)?;
+        st.serialize_field("version", &self.version())?;
+        st.serialize_field("partition", &self.partition)?;
+        st.serialize_field("geography", &self.geography())?;
+        st.serialize_field("vessels", &VesselsInPlace(self))?;
+        match &self.shard {
+            Some(shard) => {
+                st.serialize_field("history", &*shard.history())?;
+                st.serialize_field("counters", &shard.counters.load())?;
+            }
+            None => {
+                st.serialize_field("history", &PartitionHistory::default())?;
+                st.serialize_field("counters", &Counters::default())?;
+            }
+        }
+        st.end()
+    }
+}
+
+struct VesselsInPlace<'a, 'p>(&'a PartitionCheckpoint<'p>);
+
+impl Serialize for VesselsInPlace<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+
+        let view = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        for mmsi in &view.mmsis {
+            if let Some(v) = view.port.vessels.get(mmsi) {
+                seq.serialize_element(&**v)?;
+            }
+        }
+        seq.end()
+    }
 }
 
 /// Why a partition state was not restored.
@@ -224,7 +346,7 @@ impl PartitionState {
 #[non_exhaustive]
 pub enum RestoreError {
     /// Written by an incompatible version.
-    #[error("partition state version {found}, expected {expected}")]
+    #[error("partition state version {found}, expected {} to {expected}", PartitionState::OLDEST_READABLE)]
     Version {
         /// Found.
         found: u32,
@@ -618,7 +740,7 @@ impl Port {
             None => (PartitionHistory::default(), Counters::default()),
         };
         PartitionState {
-            version: PartitionState::VERSION,
+            version: self.config().checkpoint_version,
             partition: p,
             geography: self.geo.fingerprint(),
             vessels,
@@ -627,11 +749,26 @@ impl Port {
         }
     }
 
+    /// The state of partition `p` as a serializable view: the document
+    /// [`export_partition`](Port::export_partition)'s state serializes to,
+    /// byte for byte, without copying it first. For checkpoints.
+    pub fn checkpoint(&self, p: i32) -> PartitionCheckpoint<'_> {
+        let mut mmsis: Vec<u32> =
+            self.vessels.iter().filter(|v| v.partition == p).map(|v| *v.key()).collect();
+        mmsis.sort_unstable();
+        PartitionCheckpoint {
+            port: self,
+            partition: p,
+            mmsis,
+            shard: self.partitions.get(&p).map(|s| Arc::clone(&s)),
+        }
+    }
+
     /// Replaces whatever this instance holds for partition `p` with `state`
     /// (from [`export_partition`](Port::export_partition), possibly on
     /// another instance). Gauges are rebuilt from the restored vessels.
     pub fn restore_partition(&self, p: i32, state: PartitionState) -> Result<(), RestoreError> {
-        if state.version != PartitionState::VERSION {
+        if !(PartitionState::OLDEST_READABLE..=PartitionState::VERSION).contains(&state.version) {
             return Err(RestoreError::Version { found: state.version, expected: PartitionState::VERSION });
         }
         if state.geography != self.geo.fingerprint() {

@@ -32,6 +32,7 @@ use crate::output::{
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
     /// Event time.
+    #[serde(with = "crate::ser::time")]
     pub at: DateTime<Utc>,
     /// Latitude, degrees.
     pub lat: f64,
@@ -84,6 +85,7 @@ pub enum ReportingClass {
 pub struct StaticData {
     /// The merged record.
     pub merged: VesselStatic,
+    #[serde(with = "crate::ser::seq")]
     field_times: [DateTime<Utc>; 11],
 }
 
@@ -92,6 +94,7 @@ pub struct StaticData {
 struct Pending {
     zone: ZoneId,
     fixes: u32,
+    #[serde(with = "crate::ser::time")]
     since: DateTime<Utc>,
 }
 
@@ -138,8 +141,10 @@ pub struct VesselRoute {
     /// Events applied to this vessel, of every kind and outcome.
     pub events: u64,
     /// Event time of the newest event of any kind (eviction runs on it).
+    #[serde(default, with = "crate::ser::opt")]
     pub last_event_at: Option<DateTime<Utc>>,
     /// Event time of the earliest fix seen.
+    #[serde(default, with = "crate::ser::opt")]
     pub first_seen: Option<DateTime<Utc>>,
     /// The newest accepted fix.
     pub last: Option<Fix>,
@@ -149,21 +154,26 @@ pub struct VesselRoute {
     /// Distance run between consecutive accepted fixes, nautical miles.
     pub distance_nm: f64,
     /// Recent fixes, oldest first, at most `track_len`.
+    #[serde(with = "crate::ser::track")]
     pub track: VecDeque<Fix>,
     /// Confirmed zones.
     pub zones: ZoneSet,
     /// When each confirmed zone was entered.
+    #[serde(with = "crate::ser::keyed")]
     pub zone_entered: Vec<(ZoneId, DateTime<Utc>)>,
     pending: Vec<Pending>,
     /// Derived movement status.
     pub movement: Movement,
     /// First fix of the current stop.
+    #[serde(default, with = "crate::ser::opt")]
     pub stopped_since: Option<DateTime<Utc>>,
     /// Zones the vessel was in when it anchored (its wait counts there).
     pub anchored_in: ZoneSet,
     /// Start of the current anchorage wait (the stop's first fix).
+    #[serde(default, with = "crate::ser::opt")]
     pub anchored_since: Option<DateTime<Utc>>,
     /// Start of the current stay alongside (the stop's first fix).
+    #[serde(default, with = "crate::ser::opt")]
     pub moored_since: Option<DateTime<Utc>>,
     /// Inferred transponder class.
     pub class: ReportingClass,
@@ -173,6 +183,7 @@ pub struct VesselRoute {
     /// vessel without static data or a call should not pay their size.
     pub statics: Option<Box<StaticData>>,
     /// The open port call.
+    #[serde(default, with = "crate::ser::call_opt")]
     pub call: Option<Box<PortCall>>,
     /// The open call is not confirmed yet: the vessel crossed the port
     /// limits but has neither stopped at anchor or alongside nor entered a
@@ -184,6 +195,7 @@ pub struct VesselRoute {
     #[serde(default)]
     pub call_unconfirmed: bool,
     /// The last closed port call (late services still attach to it).
+    #[serde(default, with = "crate::ser::call_opt")]
     pub last_call: Option<Box<PortCall>>,
     /// TEU loaded minus TEU discharged since tracking began.
     pub teu_on_board_change: i64,
@@ -199,6 +211,7 @@ pub struct VesselRoute {
     restricted_reported: ZoneSet,
     channel_stop_reported: bool,
     recent_ids: VecDeque<Box<str>>,
+    #[serde(with = "crate::ser::services")]
     unattached_services: Vec<Service>,
 }
 
