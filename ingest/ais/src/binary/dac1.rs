@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Application, At, MINUTE_1000, MINUTE_10000, PartialTime, legend, push_escaped};
+use super::{Application, At, Defects, MINUTE_1000, MINUTE_10000, PartialTime, legend, push_escaped};
 
 /// gpsd's divisor for 1/1000-minute positions (`AIS_LATLON3_DIV`), also applied to FID 14's
 /// 1/10000-minute ones.
@@ -48,6 +48,13 @@ fn date(out: &mut String, key: &str, time: PartialTime, zulu: bool) {
     let (month, day, hour, minute) = time.codes();
     let z = if zulu { "Z" } else { "" };
     let _ = write!(out, ",\"{key}\":\"{month:02}-{day:02}T{hour:02}:{minute:02}{z}\"");
+}
+
+/// `value` escaped for a JSON string.
+fn escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_escaped(&mut out, value);
+    out
 }
 
 /// `,"key":"escaped text"`.
@@ -489,24 +496,31 @@ impl TrafficSignal {
         }
     }
 
-    pub(super) fn write_gpsd(&self, out: &mut String) {
+    pub(super) fn write_gpsd(&self, out: &mut String, defects: Defects) {
         let invalid = "INVALID SIGNAL TYPE";
         let _ = write!(out, ",\"linkage\":{}", self.linkage);
         text(out, "station", &self.station);
-        // gpsd 3.22's format string lacks the comma before "nextsignal_text": reproduced.
+        // gpsd 3.22's format string lacks the comma before "nextsignal_text", and prints the
+        // legends (some of which hold quotes) unescaped: both reproduced.
+        let (comma, signal_text, nextsignal_text) = {
+            let signal = legend(&SIGNALS, self.signal, invalid);
+            let next = legend(&SIGNALS, self.nextsignal, invalid);
+            match defects {
+                Defects::Reproduce => ("", signal.to_owned(), next.to_owned()),
+                Defects::Mend => (",", escaped(signal), escaped(next)),
+            }
+        };
         let _ = write!(
             out,
-            ",\"lon\":{:.4},\"lat\":{:.4},\"status\":{},\"signal\":{},\"signal_text\":\"{}\",\"hour\":{},\
-             \"minute\":{},\"nextsignal\":{}\"nextsignal_text\":\"{}\"",
+            ",\"lon\":{:.4},\"lat\":{:.4},\"status\":{},\"signal\":{},\"signal_text\":\"{signal_text}\",\"hour\":{},\
+             \"minute\":{},\"nextsignal\":{}{comma}\"nextsignal_text\":\"{nextsignal_text}\"",
             MINUTE_1000.lon_or_na(self.lon),
             MINUTE_1000.lat_or_na(self.lat),
             self.status,
             self.signal,
-            legend(&SIGNALS, self.signal, invalid),
             self.hour.map_or(24, u32::from),
             self.minute.map_or(60, u32::from),
             self.nextsignal,
-            legend(&SIGNALS, self.nextsignal, invalid)
         );
     }
 }

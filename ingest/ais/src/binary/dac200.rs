@@ -7,7 +7,15 @@
 
 use std::fmt::Write as _;
 
-use super::{Application, At, MINUTE_10000, PartialTime, legend, push_escaped};
+use super::{Application, At, Defects, MINUTE_10000, PartialTime, legend, push_escaped};
+
+/// An inland string as gpsd prints it (unescaped), or escaped into valid JSON.
+fn push_text(out: &mut String, value: &str, defects: Defects) {
+    match defects {
+        Defects::Reproduce => out.push_str(value),
+        Defects::Mend => push_escaped(out, value),
+    }
+}
 
 pub(super) fn decode_addressed(at: &At<'_, '_>, fid: u8) -> Option<Application> {
     let app = match (fid, at.len()) {
@@ -115,13 +123,20 @@ impl Place {
         }
     }
 
-    fn write_gpsd(&self, out: &mut String) {
+    fn write_gpsd(&self, out: &mut String, defects: Defects) {
         // gpsd prints these unescaped.
-        let _ = write!(
-            out,
-            ",\"country\":\"{}\",\"locode\":\"{}\",\"section\":\"{}\",\"terminal\":\"{}\",\"hectometre\":\"{}\"",
-            self.country, self.locode, self.section, self.terminal, self.hectometre
-        );
+        let fields = [
+            ("country", &self.country),
+            ("locode", &self.locode),
+            ("section", &self.section),
+            ("terminal", &self.terminal),
+            ("hectometre", &self.hectometre),
+        ];
+        for (key, value) in fields {
+            let _ = write!(out, ",\"{key}\":\"");
+            push_text(out, value, defects);
+            out.push('"');
+        }
     }
 }
 
@@ -139,8 +154,8 @@ pub struct InlandEta {
 }
 
 impl InlandEta {
-    pub(super) fn write_gpsd(&self, out: &mut String) {
-        self.place.write_gpsd(out);
+    pub(super) fn write_gpsd(&self, out: &mut String, defects: Defects) {
+        self.place.write_gpsd(out, defects);
         let (month, day, hour, minute) = self.eta.codes();
         let _ = write!(
             out,
@@ -165,8 +180,8 @@ pub struct InlandRta {
 const RTA_STATUS: [&str; 4] = ["Operational", "Limited operation", "Out of order", "N/A"];
 
 impl InlandRta {
-    pub(super) fn write_gpsd(&self, out: &mut String) {
-        self.place.write_gpsd(out);
+    pub(super) fn write_gpsd(&self, out: &mut String, defects: Defects) {
+        self.place.write_gpsd(out, defects);
         let (month, day, hour, minute) = self.rta.codes();
         // gpsd keys the RTA as "eta".
         let _ = write!(
@@ -466,9 +481,11 @@ pub struct WaterLevels {
 }
 
 impl WaterLevels {
-    pub(super) fn write_gpsd(&self, out: &mut String) {
+    pub(super) fn write_gpsd(&self, out: &mut String, defects: Defects) {
         // Unescaped, as gpsd prints it.
-        let _ = write!(out, ",\"country\":\"{}\",\"gauges\":[", self.country);
+        out.push_str(",\"country\":\"");
+        push_text(out, &self.country, defects);
+        out.push_str("\",\"gauges\":[");
         for (i, g) in self.gauges.iter().enumerate() {
             if i > 0 {
                 out.push(',');

@@ -50,10 +50,12 @@
 //! gpsd scales FID 14's 1/10000-minute positions as 1/1000 minute. Rendering goes back from
 //! the typed value to the exact code gpsd prints.
 //!
-//! Known gpsd 3.22 rendering defects are reproduced in the JSON (and only there), so that
-//! `--gpsd-json` stays byte-comparable with `gpsdecode -j`; the typed values are right:
+//! Known gpsd 3.22 rendering defects are reproduced in the JSON line (and only there, see
+//! [`Defects`]), so that `--gpsd-json` stays byte-comparable with `gpsdecode -j`; the typed
+//! values, and the structured JSON value, are right:
 //! - type 8 FID 16 prints `"persons":0` whatever the count (it reads the type 6 union);
-//! - type 8 FID 19 misses the comma before `"nextsignal_text"` (invalid JSON);
+//! - type 8 FID 19 misses the comma before `"nextsignal_text"` and prints its legends (one
+//!   holds quotes) unescaped (invalid JSON);
 //! - inland strings (200/21, 200/22, 200/24) are printed without JSON escaping;
 //! - FID 31 `waterlevel` below the datum offset wraps (unsigned arithmetic);
 //! - 200/23 prints the start as year-month-hourTminute:day (its argument order);
@@ -236,9 +238,21 @@ fn raw(bits: &Bits<'_>, start: usize, addressed: bool) -> RawPayload {
     RawPayload { bits: count, data }
 }
 
+/// Whether a rendering reproduces gpsd 3.22's textual defects (the module docs' list): the
+/// missing comma of FID 19 and the unescaped inland strings make invalid JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Defects {
+    /// Byte for byte what `gpsdecode -j` prints (`--gpsd-json`, the oracle tests).
+    Reproduce,
+    /// Valid JSON of the same values: what the structured form is read from. (Reading the
+    /// faithful text instead lost every field of an application whose text did not parse;
+    /// found by `cargo fuzz run payload`.)
+    Mend,
+}
+
 /// Appends the application's gpsd JSON fields (each prefixed with `,`): what gpsdecode prints
 /// after `"dac":..,"fid":..`. For [`Application::Raw`]: `,"data":"<bits>:<hex>"`.
-pub(crate) fn write_gpsd_fields(app: &Application, out: &mut String) {
+pub(crate) fn write_gpsd_fields(app: &Application, out: &mut String, defects: Defects) {
     match app {
         Application::MetHydro(m) => m.write_gpsd(out),
         Application::DangerousCargo(m) => m.write_gpsd(out),
@@ -248,16 +262,16 @@ pub(crate) fn write_gpsd_fields(app: &Application, out: &mut String) {
         Application::PersonsOnBoard(m) => m.write_gpsd(out),
         Application::VtsTargets(m) => m.write_gpsd(out),
         Application::ClearanceTime(m) => m.write_gpsd(out),
-        Application::TrafficSignal(m) => m.write_gpsd(out),
+        Application::TrafficSignal(m) => m.write_gpsd(out, defects),
         Application::BerthingData(m) => m.write_gpsd(out),
         Application::CargoList(m) => m.write_gpsd(out),
         Application::RouteInfo(m) => m.write_gpsd(out),
         Application::TextDescription(m) => m.write_gpsd(out),
         Application::InlandStaticData(m) => m.write_gpsd(out),
-        Application::InlandEta(m) => m.write_gpsd(out),
-        Application::InlandRta(m) => m.write_gpsd(out),
+        Application::InlandEta(m) => m.write_gpsd(out, defects),
+        Application::InlandRta(m) => m.write_gpsd(out, defects),
         Application::EmmaWarning(m) => m.write_gpsd(out),
-        Application::WaterLevels(m) => m.write_gpsd(out),
+        Application::WaterLevels(m) => m.write_gpsd(out, defects),
         Application::SignalStatus(m) => m.write_gpsd(out),
         Application::InlandPersonsOnBoard(m) => m.write_gpsd(out),
         Application::AtonMonitoring(m) => m.write_gpsd(out),
@@ -364,7 +378,7 @@ mod tests {
     /// gpsd's JSON fields for one armored type 6/8 payload (after `"dac":..,"fid":..`).
     pub(crate) fn render(payload: &str, fill: u8) -> String {
         let mut out = String::new();
-        write_gpsd_fields(&decode_payload(payload, fill), &mut out);
+        write_gpsd_fields(&decode_payload(payload, fill), &mut out, Defects::Reproduce);
         out
     }
 
