@@ -51,7 +51,7 @@
 //! the typed value to the exact code gpsd prints.
 //!
 //! Known gpsd 3.22 rendering defects are reproduced in the JSON line (and only there, see
-//! [`Defects`]), so that `--gpsd-json` stays byte-comparable with `gpsdecode -j`; the typed
+//! `Defects`), so that `--gpsd-json` stays byte-comparable with `gpsdecode -j`; the typed
 //! values, and the structured JSON value, are right:
 //! - type 8 FID 16 prints `"persons":0` whatever the count (it reads the type 6 union);
 //! - type 8 FID 19 misses the comma before `"nextsignal_text"` and prints its legends (one
