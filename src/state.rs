@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
-use porttrack_processors::PartitionState;
+use porttrack_processors::{PartitionCheckpoint, PartitionState};
 use porttrack_sinks::postgres::PostgresSink;
 
 /// The store the configuration implies: Postgres when configured, else files.
@@ -41,7 +41,7 @@ pub struct PostgresStateStore {
 }
 
 impl StateStore for PostgresStateStore {
-    fn save<'a>(&'a self, states: &'a [PartitionState]) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn save<'a>(&'a self, states: &'a [PartitionCheckpoint<'a>]) -> BoxFuture<'a, anyhow::Result<()>> {
         async move { Ok(self.sink.save_processor_state(&self.group, states).await?) }.boxed()
     }
 
@@ -52,8 +52,9 @@ impl StateStore for PostgresStateStore {
 
 /// A checkpoint store for processor state.
 pub trait StateStore: Send + Sync + std::fmt::Debug {
-    /// Saves the states (one per partition), replacing older checkpoints.
-    fn save<'a>(&'a self, states: &'a [PartitionState]) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Saves the states (one per partition, serialized where they live:
+    /// no copy of the state is made), replacing older checkpoints.
+    fn save<'a>(&'a self, states: &'a [PartitionCheckpoint<'a>]) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Loads the checkpoints of `partitions` that exist.
     fn load<'a>(&'a self, partitions: &'a [i32]) -> BoxFuture<'a, anyhow::Result<Vec<PartitionState>>>;
 }
@@ -78,10 +79,10 @@ impl FileStateStore {
 }
 
 impl StateStore for FileStateStore {
-    fn save<'a>(&'a self, states: &'a [PartitionState]) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn save<'a>(&'a self, states: &'a [PartitionCheckpoint<'a>]) -> BoxFuture<'a, anyhow::Result<()>> {
         async move {
             for state in states {
-                let path = self.path(state.partition);
+                let path = self.path(state.partition());
                 let tmp = path.with_extension("json.tmp");
                 let bytes = serde_json::to_vec(state)?;
                 std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;

@@ -606,7 +606,7 @@ async fn processor_checkpoints_round_trip_and_are_replaced_per_group_and_partiti
             &mut out,
         );
     }
-    let states = vec![port.export_partition(0), port.export_partition(1)];
+    let states = vec![port.checkpoint(0), port.checkpoint(1)];
     sink.save_processor_state("group-a", &states).await.unwrap();
     sink.save_processor_state("group-a", &states[..1]).await.unwrap(); // replaced, not added
     let loaded = sink.load_processor_state("group-a", &[0, 1, 2]).await.unwrap();

@@ -44,8 +44,9 @@ impl Stage {
 
     async fn checkpoint_and_commit_inner(&mut self) {
         let started = Instant::now();
-        let states: Vec<_> =
-            self.port.partitions().into_iter().map(|p| self.port.export_partition(p)).collect();
+        // Serialized where the state lives, by the store: no copy of every
+        // vessel is made (the stage processes nothing meanwhile).
+        let states: Vec<_> = self.port.partitions().into_iter().map(|p| self.port.checkpoint(p)).collect();
         let policy =
             RetryPolicy::forever("state", "checkpointing processor state").with_backoff(self.backoff);
         if let Err(e) = policy.retry(Always, |_| self.state.save(&states)).await {

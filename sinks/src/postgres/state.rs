@@ -6,7 +6,7 @@
 //! assigned. All partitions of one checkpoint are saved in one transaction.
 
 use bytes::{BufMut, BytesMut};
-use porttrack_processors::PartitionState;
+use porttrack_processors::{PartitionCheckpoint, PartitionState};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::statements::{LOAD_PROCESSOR_STATE as LOAD, SAVE_PROCESSOR_STATE as SAVE};
@@ -18,7 +18,7 @@ impl PostgresSink {
     pub async fn save_processor_state(
         &self,
         group: &str,
-        states: &[PartitionState],
+        states: &[PartitionCheckpoint<'_>],
     ) -> Result<(), SinkError> {
         if states.is_empty() {
             return Ok(());
@@ -38,11 +38,12 @@ impl PostgresSink {
             serde_json::to_writer(&mut buf, s)
                 .map_err(|e| SinkError::Permanent(format!("processor state: {e}")))?;
             let json = JsonText(&buf);
-            let version = i32::try_from(s.version).unwrap_or(i32::MAX);
+            let partition = s.partition();
+            let version = i32::try_from(s.version()).unwrap_or(i32::MAX);
             // The fingerprint's bits, as Postgres has no unsigned 64-bit type.
-            let geography = i64::from_ne_bytes(s.geography.to_ne_bytes());
-            let vessels = i32::try_from(s.vessels.len()).unwrap_or(i32::MAX);
-            tx.execute(&statement, &[&group, &s.partition, &version, &geography, &vessels, &json])
+            let geography = i64::from_ne_bytes(s.geography().to_ne_bytes());
+            let vessels = i32::try_from(s.vessels()).unwrap_or(i32::MAX);
+            tx.execute(&statement, &[&group, &partition, &version, &geography, &vessels, &json])
                 .await
                 .map_err(classify)?;
         }
