@@ -9,6 +9,9 @@
 //! because of its error ratio; a healthy one is promoted, so the analysis can
 //! also say yes), the stable instances untouched by the abort, and the
 //! Jepsen-style check: nothing lost, nothing duplicated, nothing misplaced.
+//! The chaos drill also kills the broker, stops Postgres, freezes the search
+//! engine and cuts connections (it runs `deploy/local/up` at the end), and
+//! compares the derived outputs with a clean run's.
 //!
 //! Each run leaves its configuration and instance logs in
 //! `target/test-runs/drill-*/`.
@@ -20,7 +23,10 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use porttrack_drill::{self as drill, AnalysisOptions, CanaryOptions, DrillEnv, LoadOptions, RollingOptions};
+use porttrack_drill::{
+    self as drill, AnalysisOptions, CanaryOptions, ChaosOptions, DrillEnv, FaultKind, LoadOptions,
+    RollingOptions,
+};
 
 /// Drills run one at a time: they share one broker, one Prometheus and two
 /// cores, and their timings are part of what they report.
@@ -130,4 +136,36 @@ async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
     assert_eq!(check.stored, check.valid, "no fault injection here: every valid record stored");
     assert!(report.longest_pause > Duration::ZERO);
     assert!(report.max_commit_lag > 0);
+}
+
+/// Every fault of the chaos drill at CI size (about three and a half
+/// minutes with the clean run and the check); `--nocapture` prints the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_loses_duplicates_nothing_and_derives_what_a_clean_run_derives() {
+    let _serial = SERIAL.lock().await;
+    let options =
+        ChaosOptions { instances: 3, load: load(), duration: Duration::from_secs(120), keep: false };
+    let report = drill::chaos(&env(), &options).await.unwrap();
+    eprintln!("{report}");
+
+    let count = |kind: FaultKind| report.faults.iter().filter(|f| f.kind == kind).count();
+    assert!(count(FaultKind::InstanceKill) >= 3, "instances were killed throughout");
+    assert_eq!(count(FaultKind::BrokerKill), 2);
+    assert_eq!(count(FaultKind::PostgresStop), 1);
+    assert_eq!(count(FaultKind::SearchStop), 1);
+    assert!(count(FaultKind::PostgresCut) >= 3);
+    assert_eq!(count(FaultKind::RebalanceStorm), 1);
+    assert!(report.unexpected_exits.is_empty(), "{:?}", report.unexpected_exits);
+
+    let check = &report.check;
+    assert!(check.is_clean(), "{check}");
+    assert_eq!((check.lost, check.duplicated, check.misplaced), (0, 0, 0));
+    assert_eq!(check.stored, check.valid, "no fault injection here: every valid record stored");
+    for table in ["port_calls", "zone_events"] {
+        let d = report.derived.iter().find(|d| d.table == table).unwrap();
+        assert!(d.clean_rows > 0, "{table}: the clean run derived something to compare");
+    }
+    for d in &report.derived {
+        assert!(d.is_equal(), "{}: {d:?}", d.table);
+    }
 }

@@ -1,5 +1,5 @@
-//! The `porttrack-drill` command line: the `canary` and `rolling-restart`
-//! subcommands (the flags the `porttrack drill` subcommand had), running
+//! The `porttrack-drill` command line: the `canary`, `rolling-restart` and
+//! `chaos` subcommands (the flags the `porttrack drill` subcommand had), running
 //! the library's drills, printing their reports and failing unless a drill
 //! came out as it must.
 
@@ -10,15 +10,15 @@ use std::time::Duration;
 use anyhow::Context as _;
 use humantime_serde::re::humantime;
 
-use crate::options::{AnalysisOptions, CanaryOptions, DrillEnv, LoadOptions, RollingOptions};
-use crate::{canary, rolling_restart};
+use crate::options::{AnalysisOptions, CanaryOptions, ChaosOptions, DrillEnv, LoadOptions, RollingOptions};
+use crate::{canary, chaos, rolling_restart};
 
 /// `porttrack-drill`: release drills on the local stack.
 #[derive(Debug, clap::Parser)]
 #[command(
     name = "porttrack-drill",
     version,
-    about = "Release drills on the local stack: a canary the analysis must abort, a rolling restart"
+    about = "Release drills on the local stack: a canary the analysis must abort, a rolling restart, chaos"
 )]
 #[non_exhaustive]
 pub struct Cli {
@@ -60,9 +60,23 @@ pub enum DrillCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Instances under load while instances, the broker, Postgres and the
+    /// search engine fail, connections are cut and the group rebalances;
+    /// nothing lost or duplicated, and the derived outputs equal a clean
+    /// run's. Brings the local stack back up at the end.
+    Chaos {
+        /// Instances in the group.
+        #[arg(long, default_value_t = 3)]
+        instances: usize,
+        /// Nominal length of the fault schedule (outages and storm scale with it).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "3m")]
+        duration: Duration,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
-/// Flags both drills take.
+/// Flags every drill takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
     /// Position records per second.
@@ -95,7 +109,9 @@ pub async fn main(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     porttrack::telemetry::init_logging(&porttrack::config::LogConfig::default());
-    let (DrillCommand::Canary { common, .. } | DrillCommand::RollingRestart { common, .. }) = &command;
+    let (DrillCommand::Canary { common, .. }
+    | DrillCommand::RollingRestart { common, .. }
+    | DrillCommand::Chaos { common, .. }) = &command;
     let binary = porttrack_binary(common.binary.clone())?;
     let load =
         |c: &CommonArgs| LoadOptions { rate: c.rate, partitions: c.partitions, ..LoadOptions::default() };
@@ -133,6 +149,18 @@ pub async fn main(
                 let report = rolling_restart(&env, &options).await?;
                 println!("{report}");
                 anyhow::ensure!(report.check.is_clean(), "the check failed");
+                Ok(())
+            }
+            DrillCommand::Chaos { instances, duration, common } => {
+                let env = drill_env(&common, binary)?;
+                let options = ChaosOptions { instances, load: load(&common), duration, keep: common.keep };
+                let report = chaos(&env, &options).await?;
+                println!("{report}");
+                anyhow::ensure!(report.check.is_clean(), "the check failed");
+                anyhow::ensure!(
+                    report.derived.iter().all(crate::DerivedComparison::is_equal),
+                    "the derived outputs differ from the clean run's"
+                );
                 Ok(())
             }
         }

@@ -1,7 +1,8 @@
 //! `porttrack run` processes as the drills see them: started by a run
 //! ([`crate::run::Run::spawn`]), watched through their `/metrics` and
 //! `/readyz`, stopped with SIGTERM (drain, commit, leave the group) as a pod
-//! is, and killed if a drill ends before stopping them.
+//! is, SIGKILLed by the chaos drill, and killed if a drill ends before
+//! stopping them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -84,6 +85,15 @@ impl Instance {
     /// `/readyz` answers 200.
     pub(crate) async fn ready(&self) -> bool {
         self.get("/readyz").await.is_some_and(|(status, _)| status == 200)
+    }
+
+    /// Sends SIGKILL and reaps the process: a crash, no drain, no commit,
+    /// no leaving the group (its partitions move when its session expires).
+    pub(crate) fn kill(&mut self) -> Result<(), DrillError> {
+        let Some(mut child) = self.child.take() else { return Err(self.error("not running")) };
+        child.kill().map_err(|e| self.error(format!("SIGKILL: {e}")))?;
+        child.wait().map_err(|e| self.error(format!("waiting after SIGKILL: {e}")))?;
+        Ok(())
     }
 
     /// Sends SIGTERM and waits for a clean exit (drain, commit, leave the group).

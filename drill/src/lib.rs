@@ -1,5 +1,6 @@
-//! Release drills on the local stack: a canary that must be aborted, and a
-//! rolling restart that must lose and duplicate nothing.
+//! Release drills on the local stack: a canary that must be aborted, a
+//! rolling restart that must lose and duplicate nothing, and a chaos drill
+//! whose results must equal a clean run's.
 //!
 //! The Kubernetes release path (`deploy/k8s/`: an Argo Rollouts canary gated
 //! by the `porttrack-canary` AnalysisTemplate) cannot run on a developer's
@@ -26,13 +27,25 @@
 //!   (SIGTERM, wait for exit, start again, wait until it is ready and
 //!   committing) while the load continues; then the same check, the longest
 //!   pause in the group's commits and the largest lag seen.
+//! * [`chaos()`]: three instances under load while an instance is SIGKILLed
+//!   every 10 s, the Kafka broker is SIGKILLed and restarted twice, Postgres
+//!   is shut down immediately and the search engine frozen (SIGSTOP) for a
+//!   while, the instances' Postgres connections are cut mid-transaction by
+//!   the drill's TCP proxy, and extra instances join and leave in a
+//!   rebalance storm; each fault's start, end and the time until commits
+//!   progressed again are reported. Then the same check, plus the derived
+//!   outputs (`port_calls`, `zone_events`, `anomalies` but `went_silent`)
+//!   compared row by row with those of one fresh instance that consumed the
+//!   same topic without faults. Which outputs are comparable and why, and
+//!   how faults are kept apart, is in the module's documentation
+//!   (`drill/src/chaos.rs`); `deploy/local/up` always runs at the end.
 //! * [`check()`]: the Jepsen-style verdict, a pure function of the producer's
 //!   acknowledgements and what was read back from the stores (unit-tested
 //!   without any service).
 //!
 //! The `porttrack-drill` binary (`cargo run -p porttrack-drill -- canary`,
-//! `... -- rolling-restart`) and `tests/drill.rs` call the same two
-//! functions; the test asserts on the returned reports. The drills run the
+//! `... -- rolling-restart`, `... -- chaos`) and `tests/drill.rs` call the
+//! same functions; the test asserts on the returned reports. The drills run the
 //! `porttrack` binary as separate processes and use the `porttrack` library
 //! only for the simulator and logging: nothing here is part of the
 //! production binary.
@@ -48,7 +61,8 @@
 //! * `load`: the simulated traffic and the commit watcher;
 //! * `analysis`: the AnalysisTemplate's queries and Argo's judge;
 //! * [`check`](mod@check): reading the stores back and the Jepsen-style check;
-//! * `canary` and `rolling`: the two drills;
+//! * `canary`, `rolling` and `chaos`: the drills (`chaos` with its Postgres
+//!   proxy and the guard that brings the stack back up);
 //! * [`options`], [`report`], [`error`]: what goes in and comes out;
 //! * [`cli`]: the `porttrack-drill` command line.
 //!
@@ -113,14 +127,19 @@ pub mod stack;
 
 mod analysis;
 mod canary;
+mod chaos;
 mod instance;
 mod load;
 mod rolling;
 mod run;
 
 pub use canary::canary;
+pub use chaos::chaos;
 pub use check::{DeadLetterSeen, Observed, StoredPosition, VesselStateRow, check};
 pub use error::DrillError;
-pub use options::{AnalysisOptions, CanaryOptions, DrillEnv, LoadOptions, RollingOptions};
-pub use report::{CanaryReport, CheckReport, Decision, Measurement, Outcome, Restart, RollingReport};
+pub use options::{AnalysisOptions, CanaryOptions, ChaosOptions, DrillEnv, LoadOptions, RollingOptions};
+pub use report::{
+    CanaryReport, ChaosReport, CheckReport, Decision, DerivedComparison, Fault, FaultKind, Measurement,
+    Outcome, Restart, RollingReport,
+};
 pub use rolling::rolling_restart;

@@ -36,12 +36,24 @@ pub(crate) struct Load {
 impl Load {
     /// Starts producing positions to `topic` with `kafka`'s brokers and
     /// security settings.
-    pub(crate) fn start(mut kafka: porttrack_ingest::KafkaConfig, topic: &str, options: &LoadOptions) -> Load {
+    pub(crate) fn start(
+        mut kafka: porttrack_ingest::KafkaConfig,
+        topic: &str,
+        options: &LoadOptions,
+    ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
         // Fewer, larger produce requests than the simulator's default 10 ms
         // linger: the load shares two cores with the stack.
         kafka.properties.insert("linger.ms".to_owned(), "100".to_owned());
+        // The acknowledgements are the check's ground truth, so the load
+        // must not write a record the producer was not told about: an
+        // idempotent producer never duplicates a retried batch (a broker
+        // killed between writing it and answering), and five minutes of
+        // message timeout ride out the chaos drill's broker restarts instead
+        // of failing records that may be in the log all the same.
+        kafka.properties.insert("enable.idempotence".to_owned(), "true".to_owned());
+        kafka.properties.insert("message.timeout.ms".to_owned(), "300000".to_owned());
         let produce = ProduceOptions {
             rate: Some(options.rate.clamp(1.0, 10_000.0)),
             record_acks: true,
@@ -185,6 +197,15 @@ pub(crate) fn longest_pause(samples: &[Sample], from: Instant, to: Instant) -> D
     longest.max(to.saturating_duration_since(last_move))
 }
 
+/// How long after `at` the committed total grew again: the first sample
+/// after `at` that is higher than the one before it (None: never).
+pub(crate) fn recovered_after(samples: &[Sample], at: Instant) -> Option<Duration> {
+    samples
+        .windows(2)
+        .find(|pair| pair[1].at >= at && pair[1].committed > pair[0].committed)
+        .map(|pair| pair[1].at.saturating_duration_since(at))
+}
+
 /// Per partition, the offset after the last acknowledged record.
 pub(crate) fn expected_next(acks: &[AckedRecord]) -> HashMap<i32, i64> {
     let mut next = HashMap::new();
@@ -285,5 +306,16 @@ mod tests {
         // A tail without commits counts up to the end of the window.
         let pause = longest_pause(&samples, t0, t0 + Duration::from_millis(3000));
         assert_eq!(pause, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn recovery_is_the_first_growth_after_the_fault_ended() {
+        let t0 = Instant::now();
+        let at = |ms: u64, committed: u64| Sample { at: t0 + Duration::from_millis(ms), committed, sent: 0 };
+        let samples = vec![at(0, 5), at(250, 10), at(500, 10), at(750, 10), at(1000, 12), at(1250, 12)];
+        // Growth at 250 ms is before the fault ended at 300 ms: it does not count.
+        let ended = t0 + Duration::from_millis(300);
+        assert_eq!(recovered_after(&samples, ended), Some(Duration::from_millis(700)));
+        assert_eq!(recovered_after(&samples, t0 + Duration::from_millis(1100)), None);
     }
 }

@@ -1,6 +1,7 @@
 //! What a drill is given: where the local stack is ([`DrillEnv`]), the
 //! traffic ([`LoadOptions`]), the canary analysis ([`AnalysisOptions`]) and
-//! each drill's own options ([`CanaryOptions`], [`RollingOptions`]).
+//! each drill's own options ([`CanaryOptions`], [`RollingOptions`],
+//! [`ChaosOptions`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -219,6 +220,33 @@ impl Default for RollingOptions {
             load: LoadOptions::default(),
             settle: Duration::from_secs(15),
             between: Duration::from_secs(5),
+            keep: false,
+        }
+    }
+}
+
+/// What [`chaos`](crate::chaos()) does.
+#[derive(Debug, Clone)]
+pub struct ChaosOptions {
+    /// Instances in the group (the rebalance storm adds up to two more for a while).
+    pub instances: usize,
+    /// The traffic.
+    pub load: LoadOptions,
+    /// The nominal length of the fault schedule: the outages and the storm
+    /// scale with it (a sixth of it for the Postgres and search outages, at
+    /// least 10 s and at most 30 s; an eighth for the storm). The broker's
+    /// restarts take as long as they take, so the load runs somewhat longer.
+    pub duration: Duration,
+    /// Keep both runs' databases and search indices.
+    pub keep: bool,
+}
+
+impl Default for ChaosOptions {
+    fn default() -> Self {
+        ChaosOptions {
+            instances: 3,
+            load: LoadOptions::default(),
+            duration: Duration::from_secs(180),
             keep: false,
         }
     }

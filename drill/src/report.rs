@@ -1,6 +1,7 @@
 //! What a drill reports: the analysis' [`Decision`] and [`Measurement`]s,
 //! the check's [`CheckReport`], and each drill's report ([`CanaryReport`],
-//! [`RollingReport`]), all printable as the command shows them.
+//! [`RollingReport`], [`ChaosReport`] with its [`Fault`]s and
+//! [`DerivedComparison`]s), all printable as the command shows them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -286,5 +287,187 @@ impl fmt::Display for RollingReport {
         )?;
         writeln!(f, "  producer delivery failures {}", self.produce_failed)?;
         write!(f, "{}", self.check)
+    }
+}
+
+/// What a [`Fault`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// An instance SIGKILLed and started again.
+    InstanceKill,
+    /// The Kafka broker SIGKILLed and restarted by `deploy/local/up`.
+    BrokerKill,
+    /// Postgres shut down immediately (SIGQUIT to the postmaster, which is
+    /// what `pg_ctl stop -m immediate` sends), restarted by `deploy/local/up`.
+    PostgresStop,
+    /// The search engine frozen with SIGSTOP, then resumed with SIGCONT
+    /// (its connections stay open and unanswered, as a hung node's do).
+    SearchStop,
+    /// The drill's Postgres proxy dropped every connection (mid-transaction
+    /// for the batches being written) and refused new ones for a moment.
+    PostgresCut,
+    /// Extra instances joining and leaving the group every 5 s.
+    RebalanceStorm,
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FaultKind::InstanceKill => "instance SIGKILL",
+            FaultKind::BrokerKill => "broker SIGKILL",
+            FaultKind::PostgresStop => "postgres stop",
+            FaultKind::SearchStop => "search SIGSTOP",
+            FaultKind::PostgresCut => "postgres cut",
+            FaultKind::RebalanceStorm => "rebalance storm",
+        })
+    }
+}
+
+/// One fault [`chaos`](crate::chaos()) injected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// What it was.
+    pub kind: FaultKind,
+    /// What it hit (an instance's label, a service).
+    pub target: String,
+    /// Since the load started.
+    pub started: Duration,
+    /// Since the load started: when it was over (the instance restarted, the
+    /// service answering again, the proxy relaying again).
+    pub ended: Duration,
+    /// How it went (restart times, ...).
+    pub detail: String,
+    /// Fault end → the group's committed count growing again (None: it did
+    /// not grow again before the load stopped).
+    pub recovered: Option<Duration>,
+}
+
+/// One derived table of the chaos run against the clean run's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DerivedComparison {
+    /// The table.
+    pub table: String,
+    /// Rows compared in the chaos run's database.
+    pub chaos_rows: u64,
+    /// Rows in the clean run's.
+    pub clean_rows: u64,
+    /// Keys only the chaos run has.
+    pub only_chaos: u64,
+    /// Keys only the clean run has.
+    pub only_clean: u64,
+    /// Keys in both with different columns.
+    pub differing: u64,
+    /// The first few differences.
+    pub examples: Vec<String>,
+}
+
+impl DerivedComparison {
+    /// Both runs hold the same rows.
+    pub fn is_equal(&self) -> bool {
+        self.only_chaos == 0 && self.only_clean == 0 && self.differing == 0
+    }
+}
+
+/// What [`chaos`](crate::chaos()) measured.
+#[derive(Debug, Clone)]
+pub struct ChaosReport {
+    /// The chaos run's name.
+    pub run: String,
+    /// Where its configuration, instance logs and `up` logs are.
+    pub dir: PathBuf,
+    /// The clean run's name (one instance, no faults, the same topic).
+    pub clean_run: String,
+    /// Every fault, in the order they started.
+    pub faults: Vec<Fault>,
+    /// Instance kills skipped because a Postgres fault was near (see the
+    /// crate documentation: partitions must not move while the checkpoint
+    /// store is unreachable, or the derived outputs legitimately differ).
+    pub kills_held: u64,
+    /// Instances that exited without being killed (label and log tail);
+    /// each was started again.
+    pub unexpected_exits: Vec<String>,
+    /// The longest interval without the group's committed count growing,
+    /// from the first fault to the end of the load (polled every 250 ms).
+    pub longest_pause: Duration,
+    /// The largest `records sent − records committed` seen by the drill's poller.
+    pub max_commit_lag: u64,
+    /// The simulator's delivery failures (not part of the check).
+    pub produce_failed: u64,
+    /// Load stopped → the group committed every acknowledged record.
+    pub drain: Duration,
+    /// The clean instance's start → it committed every acknowledged record.
+    pub clean_catch_up: Duration,
+    /// The Jepsen-style check of the chaos run.
+    pub check: CheckReport,
+    /// The derived tables of the chaos run against the clean run's.
+    pub derived: Vec<DerivedComparison>,
+}
+
+impl ChaosReport {
+    /// A clean check and every derived table equal to the clean run's.
+    pub fn is_clean(&self) -> bool {
+        self.check.is_clean() && self.derived.iter().all(DerivedComparison::is_equal)
+    }
+}
+
+impl fmt::Display for ChaosReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = |d: Duration| format!("{:.1}s", d.as_secs_f64());
+        writeln!(f, "chaos drill {} (logs in {})", self.run, self.dir.display())?;
+        writeln!(f, "  faults ({}):", self.faults.len())?;
+        for x in &self.faults {
+            writeln!(
+                f,
+                "    t+{:>6} .. t+{:>6} {:<16} {:<14} recovered {:>7}  {}",
+                secs(x.started),
+                secs(x.ended),
+                x.kind.to_string(),
+                x.target,
+                x.recovered.map_or_else(|| "never".to_owned(), secs),
+                x.detail
+            )?;
+        }
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for x in &self.faults {
+            *counts.entry(x.kind.to_string()).or_default() += 1;
+        }
+        let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        writeln!(f, "  faults injected           {}", counts.join(", "))?;
+        let worst = self.faults.iter().filter_map(|x| x.recovered).max();
+        writeln!(f, "  slowest recovery          {}", worst.map_or_else(|| "n/a".to_owned(), secs))?;
+        writeln!(f, "  instance kills held back  {} (Postgres fault near)", self.kills_held)?;
+        writeln!(f, "  unexpected exits          {}", self.unexpected_exits.len())?;
+        for e in &self.unexpected_exits {
+            writeln!(f, "    {e}")?;
+        }
+        writeln!(f, "  longest commit pause      {}", secs(self.longest_pause))?;
+        writeln!(f, "  max lag (sent − committed) {} records", self.max_commit_lag)?;
+        writeln!(f, "  all committed after load  {}", secs(self.drain))?;
+        writeln!(f, "  producer delivery failures {}", self.produce_failed)?;
+        writeln!(f, "{}", self.check)?;
+        writeln!(
+            f,
+            "  derived outputs against clean run {} (caught up in {}):",
+            self.clean_run,
+            secs(self.clean_catch_up)
+        )?;
+        for d in &self.derived {
+            writeln!(
+                f,
+                "    {:<12} chaos {:>6} clean {:>6} only-chaos {} only-clean {} differing {} {}",
+                d.table,
+                d.chaos_rows,
+                d.clean_rows,
+                d.only_chaos,
+                d.only_clean,
+                d.differing,
+                if d.is_equal() { "EQUAL" } else { "DIFFERENT" }
+            )?;
+            for e in &d.examples {
+                writeln!(f, "      e.g. {e}")?;
+            }
+        }
+        write!(f, "  chaos verdict             {}", if self.is_clean() { "CLEAN" } else { "FAILED" })
     }
 }

@@ -2,6 +2,7 @@
 //! database, search indices, the instances' configuration, the Prometheus
 //! file-SD targets), the `porttrack` processes it starts, and the cleanup.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -33,13 +34,37 @@ pub(crate) struct Run {
     pub(crate) config: PathBuf,
     pub(crate) targets: PathBuf,
     pub(crate) http: reqwest::Client,
+    /// Extra environment for the instances (the chaos drill points their
+    /// `postgres.url` at its proxy this way; migrations run direct).
+    pub(crate) instance_env: Vec<(String, String)>,
 }
 
 impl Run {
     pub(crate) async fn create(env: &DrillEnv, kind: &str, partitions: i32) -> Result<Run, DrillError> {
+        Run::create_with(env, kind, partitions, None).await
+    }
+
+    /// A run that consumes an existing `topic` (of `partitions` partitions)
+    /// with its own dead-letter topic, group, database and indices: the
+    /// chaos drill's clean run over the chaos run's records.
+    pub(crate) async fn over_topic(
+        env: &DrillEnv,
+        kind: &str,
+        topic: &str,
+        partitions: i32,
+    ) -> Result<Run, DrillError> {
+        Run::create_with(env, kind, partitions, Some(topic)).await
+    }
+
+    async fn create_with(
+        env: &DrillEnv,
+        kind: &str,
+        partitions: i32,
+        existing_topic: Option<&str>,
+    ) -> Result<Run, DrillError> {
         let millis = Utc::now().timestamp_millis();
         let name = format!("drill-{kind}-{millis}-{}", std::process::id());
-        let topic = format!("{name}-positions");
+        let topic = existing_topic.map_or_else(|| format!("{name}-positions"), str::to_owned);
         let dlq = format!("{name}-dlq");
         let group = format!("{name}-group");
         let database = name.replace('-', "_");
@@ -55,7 +80,11 @@ impl Run {
             Some(dir) => dir.clone(),
             None => prometheus_targets_dir(&http, &env.prometheus_url).await?,
         };
-        create_topics(&env.brokers, &[(&topic, partitions), (&dlq, 1)]).await?;
+        if existing_topic.is_some() {
+            create_topics(&env.brokers, &[(&dlq, 1)]).await?;
+        } else {
+            create_topics(&env.brokers, &[(&topic, partitions), (&dlq, 1)]).await?;
+        }
         psql(&env.postgres_url, &format!("CREATE DATABASE \"{database}\"")).await?;
         let (base, _) = env
             .postgres_url
@@ -136,6 +165,7 @@ listen = "127.0.0.1:0"
             config,
             targets,
             http,
+            instance_env: Vec::new(),
         };
         run.migrate().await?;
         Ok(run)
@@ -178,8 +208,17 @@ listen = "127.0.0.1:0"
     /// A `porttrack` command with the caller's `PORTTRACK_*` variables
     /// removed: a shell that sourced `stack.env` would otherwise point the
     /// instances at the shared database instead of the drill's.
+    ///
+    /// The log is appended to, with a line marking each start: an instance
+    /// the chaos drill restarts keeps the log of its earlier lives.
     fn command(&self, label: &str, log: &Path) -> Result<Command, DrillError> {
-        let file = std::fs::File::create(log).map_err(io(format!("creating {}", log.display())))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(io(format!("opening {}", log.display())))?;
+        writeln!(file, "### porttrack-drill: {label} started at {}", Utc::now().to_rfc3339())
+            .map_err(io(format!("writing {}", log.display())))?;
         let mut command = Command::new(&self.env.binary);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PORTTRACK_") {
@@ -211,6 +250,7 @@ listen = "127.0.0.1:0"
             .env("PORTTRACK_HTTP__LISTEN", format!("127.0.0.1:{port}"))
             .env("PORTTRACK_RELEASE", release)
             .env("PORTTRACK_PIPELINE__FAULT_INJECTION_RATIO", fault_ratio.to_string())
+            .envs(self.instance_env.iter().map(|(k, v)| (k, v)))
             .spawn()
             .map_err(|e| DrillError::Instance {
                 label: label.into(),
