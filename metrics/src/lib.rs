@@ -80,7 +80,7 @@ metrics! {
     OFFSET_COMMITS_TOTAL = "porttrack_offset_commits_total", Counter, Some(Unit::Count), "Offset commits, by result (ok/error).";
     OFFSET_REFETCHES_TOTAL = "porttrack_offset_refetches_total", Counter, Some(Unit::Count), "Gaps in delivered offsets that triggered a re-fetch.";
     OFFSET_GAPS_TOTAL = "porttrack_offset_gaps_total", Counter, Some(Unit::Count), "Offset gaps confirmed by the broker (records absent from the log).";
-    BATCHES_STALE_TOTAL = "porttrack_batches_stale_total", Counter, Some(Unit::Count), "Batches acknowledged after their partitions were revoked (not committed; replayed by the new owner).";
+    BATCHES_STALE_TOTAL = "porttrack_batches_stale_total", Counter, Some(Unit::Count), "Batches of a generation a rebalance ended before they were acknowledged: skipped, or if already being written not committed; replayed by the new owner.";
     KAFKA_ERRORS_TOTAL = "porttrack_kafka_errors_total", Counter, Some(Unit::Count), "Errors reported by the Kafka client.";
     DEAD_LETTERS_TOTAL = "porttrack_dead_letters_total", Counter, Some(Unit::Count), "Records written to the dead-letter topic (acknowledged), by reason.";
     SINK_RECORDS_WRITTEN_TOTAL = "porttrack_sink_records_written_total", Counter, Some(Unit::Count), "Records durably written, by sink.";

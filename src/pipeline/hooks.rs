@@ -3,7 +3,8 @@
 //! of its records is staged) and forgets it when it is revoked (after the
 //! drain committed what the state reflects).
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use porttrack_ingest::PartitionHooks;
 use porttrack_processors::Port;
@@ -20,6 +21,24 @@ pub(super) struct StateHooks {
     pub(super) port: Arc<Port>,
     pub(super) store: Arc<dyn StateStore>,
     pub(super) runtime: tokio::runtime::Handle,
+    pub(super) owned: Owned,
+}
+
+/// The partition numbers this member owns, as the hooks last heard: a
+/// number joins once its state is restored and leaves before it is
+/// forgotten. The stage checkpoints only these.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Owned(Arc<Mutex<BTreeSet<i32>>>);
+
+impl Owned {
+    fn set(&self) -> std::sync::MutexGuard<'_, BTreeSet<i32>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether partition number `p` is owned now.
+    pub(super) fn contains(&self, p: i32) -> bool {
+        self.set().contains(&p)
+    }
 }
 
 impl PartitionHooks for StateHooks {
@@ -55,9 +74,19 @@ impl PartitionHooks for StateHooks {
                 }
             }
         }
+        self.owned.set().extend(partitions);
     }
 
     fn revoked(&self, partitions: &[i32]) {
+        // No longer checkpointed from here on: a batch still in flight when a
+        // drain timed out must not save its partial view over the new
+        // owner's checkpoint (found by the chaos drill).
+        {
+            let mut owned = self.owned.set();
+            for p in partitions {
+                owned.remove(p);
+            }
+        }
         // The stage checkpointed before the drain committed: forget.
         let forgotten: usize = partitions.iter().map(|p| self.port.forget_partition(*p)).sum();
         tracing::info!(?partitions, forgotten, "forgot processor state of revoked partitions");

@@ -37,7 +37,7 @@ use porttrack_sinks::Sink;
 use porttrack_sinks::retry::Backoff;
 use rdkafka::producer::{FutureProducer, Producer};
 
-use self::hooks::StateHooks;
+use self::hooks::{Owned, StateHooks};
 use self::stage::Stage;
 pub use self::status::PipelineStatus;
 use crate::config::Config;
@@ -92,10 +92,12 @@ impl Pipeline {
         let status = Arc::new(PipelineStatus::new(&sinks, Arc::clone(&port)));
         crate::telemetry::pipeline_started(sinks.iter().map(|s| s.name()));
         status.mark_all_sinks_up();
+        let owned = Owned::default();
         let hooks = Arc::new(StateHooks {
             port: Arc::clone(&port),
             store: Arc::clone(&state),
             runtime: tokio::runtime::Handle::current(),
+            owned: owned.clone(),
         });
         let (source, rx, committer) =
             Source::new(&config.kafka, config.source(), hooks).context("creating the Kafka consumer")?;
@@ -121,6 +123,7 @@ impl Pipeline {
             last_checkpoint: Instant::now(),
             last_checkpoint_cost: Duration::ZERO,
             uncheckpointed: Vec::new(),
+            owned,
         };
         let stage = tokio::spawn(stage.run(rx));
         Ok(Pipeline { status, source: handle, source_thread: Some(source_thread), stage, producer })

@@ -68,6 +68,13 @@ impl Committer {
         Committer { consumer, shared }
     }
 
+    /// Whether `batch` belongs to the current generation, so it may still
+    /// commit. A batch of an ended generation (its drain timed out) may hold
+    /// records of partitions this member no longer owns.
+    pub fn is_current(&self, batch: &Batch) -> bool {
+        batch.generation() == self.shared.generation()
+    }
+
     /// Marks `batch` as acknowledged by every sink and commits its offsets
     /// (asynchronously; the next rebalance or shutdown commits synchronously).
     pub fn complete(&self, batch: Batch) {
