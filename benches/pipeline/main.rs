@@ -28,7 +28,8 @@
 //! `PORTTRACK_BENCH_SECONDS` (60) and `PORTTRACK_BENCH_WARMUP_SECONDS` (10);
 //! for the soak `PORTTRACK_BENCH_SOAK_SECONDS` (1,800),
 //! `PORTTRACK_BENCH_SOAK_RATE` (default half the `json → postgres` rate) and
-//! `PORTTRACK_BENCH_OUTAGE_SECONDS` (60).
+//! `PORTTRACK_BENCH_OUTAGE_SECONDS` (60). `PORTTRACK_BENCH_CHECKPOINT_VERSION`
+//! sets `processors.port.checkpoint_version` (default the configuration's, 1).
 //! CI runs it at a smoke size so it cannot rot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is the failure report

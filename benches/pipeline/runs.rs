@@ -50,8 +50,20 @@ pub(crate) fn config(stack: &Stack, topics: Vec<TopicConfig>, dlq: &str, sinks: 
         elasticsearch,
         files: FilesConfig { discard: true, ..FilesConfig::default() },
         http: HttpConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..HttpConfig::default() },
+        processors: processors(),
         ..Config::default()
     }
+}
+
+/// The processors' configuration: the default, in the checkpoint format
+/// `PORTTRACK_BENCH_CHECKPOINT_VERSION` names, if it does.
+fn processors() -> porttrack::config::ProcessorsConfig {
+    let mut processors = porttrack::config::ProcessorsConfig::default();
+    if let Ok(version) = std::env::var("PORTTRACK_BENCH_CHECKPOINT_VERSION") {
+        processors.port.checkpoint_version =
+            version.parse().expect("PORTTRACK_BENCH_CHECKPOINT_VERSION: 1 or 2");
+    }
+    processors
 }
 
 /// Builds the sinks (migrations, templates) and starts the pipeline.
