@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::analysis::{analyse, error_ratio_query, prom_query, window};
 use crate::error::DrillError;
-use crate::instance::{Instance, free_port, group_state, wait_group_consuming};
+use crate::instance::{Instance, free_port, free_ports, group_state, wait_group_consuming};
 use crate::load::{CommitWatch, OffsetReader, WATCH_INTERVAL, wait_all_committed};
 use crate::options::{CanaryOptions, DrillEnv};
 use crate::report::CanaryReport;
@@ -26,15 +26,11 @@ pub async fn canary(env: &DrillEnv, options: &CanaryOptions) -> Result<CanaryRep
 }
 
 async fn canary_in(run: &Run, options: &CanaryOptions) -> Result<CanaryReport, DrillError> {
-    let stable_ports: Vec<u16> = (0..options.stable.max(1)).map(|_| free_port()).collect::<Result<_, _>>()?;
+    let stable_ports = free_ports(options.stable)?;
     let canary_port = free_port()?;
     run.write_targets(&[stable_ports.as_slice(), &[canary_port]].concat())?;
 
-    let mut stable: Vec<Instance> = stable_ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| run.spawn(&format!("stable-{}", i + 1), *port, "stable", 0.0))
-        .collect::<Result<_, _>>()?;
+    let mut stable = run.spawn_stable("stable", &stable_ports)?;
     let load = run.load(&options.load);
     let watch = CommitWatch::start(&run.http, &stable_ports, Arc::clone(&load.sent));
     let offsets = OffsetReader::new(run)?;

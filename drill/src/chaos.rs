@@ -84,7 +84,7 @@ use rdkafka::error::KafkaError;
 use tokio::time::Instant;
 
 use crate::error::{DrillError, io};
-use crate::instance::{Instance, free_port, tail, wait_group_consuming};
+use crate::instance::{Instance, free_port, free_ports, tail, wait_group_consuming};
 use crate::load::{CommitWatch, OffsetReader, longest_pause, recovered_after, wait_all_committed};
 use crate::options::{ChaosOptions, DrillEnv};
 use crate::report::{ChaosReport, DerivedComparison, Fault, FaultKind};
@@ -137,15 +137,11 @@ async fn chaos_in(
     options: &ChaosOptions,
     clean_slot: &mut Option<Run>,
 ) -> Result<ChaosReport, DrillError> {
-    let ports: Vec<u16> = (0..options.instances.max(1)).map(|_| free_port()).collect::<Result<_, _>>()?;
-    let storm_ports: Vec<u16> = (0..2).map(|_| free_port()).collect::<Result<_, _>>()?;
+    let ports = free_ports(options.instances)?;
+    let storm_ports = free_ports(2)?;
     let all_ports: Vec<u16> = ports.iter().chain(&storm_ports).copied().collect();
     run.write_targets(&all_ports)?;
-    let mut instances: Vec<Instance> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| run.spawn(&format!("instance-{}", i + 1), *port, "stable", 0.0))
-        .collect::<Result<_, _>>()?;
+    let mut instances = run.spawn_stable("instance", &ports)?;
     let t0 = Instant::now();
     let load = run.load(&options.load);
     let watch = CommitWatch::start(&run.http, &all_ports, Arc::clone(&load.sent));

@@ -176,6 +176,11 @@ pub(crate) fn free_port() -> Result<u16, DrillError> {
     Ok(listener.local_addr().map_err(io("finding a free port"))?.port())
 }
 
+/// `n` free loopback ports (at least one).
+pub(crate) fn free_ports(n: usize) -> Result<Vec<u16>, DrillError> {
+    (0..n.max(1)).map(|_| free_port()).collect()
+}
+
 /// The last 20 lines of an instance's log.
 pub(crate) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::analysis::prom_query;
 use crate::error::DrillError;
-use crate::instance::{Instance, free_port, wait_group_consuming};
+use crate::instance::{Instance, free_ports, wait_group_consuming};
 use crate::load::{CommitWatch, OffsetReader, longest_pause, wait_all_committed};
 use crate::options::{DrillEnv, RollingOptions};
 use crate::report::{Restart, RollingReport};
@@ -26,13 +26,9 @@ pub async fn rolling_restart(env: &DrillEnv, options: &RollingOptions) -> Result
 }
 
 async fn rolling_in(run: &Run, options: &RollingOptions) -> Result<RollingReport, DrillError> {
-    let ports: Vec<u16> = (0..options.instances.max(1)).map(|_| free_port()).collect::<Result<_, _>>()?;
+    let ports = free_ports(options.instances)?;
     run.write_targets(&ports)?;
-    let mut instances: Vec<Instance> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| run.spawn(&format!("instance-{}", i + 1), *port, "stable", 0.0))
-        .collect::<Result<_, _>>()?;
+    let mut instances = run.spawn_stable("instance", &ports)?;
     let load_started = Utc::now();
     let load = run.load(&options.load);
     let watch = CommitWatch::start(&run.http, &ports, Arc::clone(&load.sent));

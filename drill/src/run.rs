@@ -235,6 +235,15 @@ listen = "127.0.0.1:0"
     }
 
     /// Starts an instance labelled `label` on `port` with release label `release`.
+    /// Stable instances `{prefix}-1`, `{prefix}-2`, … on `ports`, one each.
+    pub(crate) fn spawn_stable(&self, prefix: &str, ports: &[u16]) -> Result<Vec<Instance>, DrillError> {
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| self.spawn(&format!("{prefix}-{}", i + 1), *port, "stable", 0.0))
+            .collect()
+    }
+
     pub(crate) fn spawn(
         &self,
         label: &str,
