@@ -92,6 +92,7 @@ mod assemble;
 pub mod binary;
 mod bits;
 mod decoder;
+pub mod encode;
 mod error;
 pub mod gpsd;
 mod message;
