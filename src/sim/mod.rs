@@ -46,6 +46,7 @@
 //! in `port.rs`, the truth and noise types in `truth.rs`, the scoring in
 //! `score.rs` and the Kafka producer in `produce.rs`.
 
+mod nmea;
 pub(crate) mod port;
 mod produce;
 pub mod score;
@@ -62,7 +63,8 @@ use porttrack_schemas::{
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-pub use produce::{AckedRecord, ProduceOptions, ProduceReport, produce};
+pub use nmea::NmeaReceiver;
+pub use produce::{AckedRecord, NmeaOptions, ProduceOptions, ProduceReport, produce};
 pub use truth::{CallTruth, Noise};
 
 use port::{BERTHS, CHANNEL_START, ENTRANCE, LatLon, SEA_POINTS, STATIONS, TERMINALS, places};
@@ -87,7 +89,7 @@ impl Default for SimConfig {
 }
 
 /// Which stream a record belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stream {
     /// Position reports (JSON).
     Positions,
@@ -99,6 +101,8 @@ pub enum Stream {
     Cargo,
     /// Pilot, tug and mooring events (JSON).
     Ops,
+    /// Raw `!AIVDM` sentences of the vessels an [`NmeaReceiver`] hears.
+    Nmea,
 }
 
 /// What the pipeline must do with a record.
@@ -108,10 +112,34 @@ pub enum Expect {
     Valid(Position),
     /// An invalid position: the pipeline must dead-letter it with this class.
     Invalid(RejectClass),
-    /// A static/voyage record.
-    Static,
-    /// A weather, cargo or operations event (valid).
-    Other,
+    /// A static/voyage report of `mmsi` at `at` (merged into the vessel's row).
+    Static {
+        /// The vessel.
+        mmsi: u32,
+        /// The report's time.
+        at: DateTime<Utc>,
+    },
+    /// A weather, cargo or operations event (valid), by its natural key.
+    Event(EventKey),
+    /// A fragment of a multi-sentence NMEA message: nothing of its own to
+    /// store; the record completing the message carries the event.
+    Fragment,
+}
+
+/// What identifies a weather, cargo or operations event in its store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventKey {
+    /// A weather observation: its station and time.
+    Weather {
+        /// The station.
+        station: String,
+        /// The observation's time.
+        at: DateTime<Utc>,
+    },
+    /// A cargo move: the terminal's event id.
+    Cargo(String),
+    /// A port operations event: the operator's event id.
+    Ops(String),
 }
 
 /// One generated Kafka record.
@@ -460,7 +488,7 @@ impl Simulator {
                 key: mmsi.to_string(),
                 payload: serde_json::to_vec(&event).unwrap_or_default(),
                 event_time: at,
-                expect: Expect::Other,
+                expect: Expect::Event(EventKey::Ops(event.event_id)),
             });
         }
         if after == Phase::Moored && (70..80).contains(&self.vessels[i].ship_type) {
@@ -483,8 +511,9 @@ impl Simulator {
             .random_bool(0.1)
             .then(|| ["2.1", "3", "6.1", "8", "9"][self.rng.random_range(0..5)].to_owned());
         self.events += 1;
+        let event_id = format!("cargo-{}-{}", v.mmsi, self.events);
         let event = Event::Cargo(CargoEvent {
-            event_id: format!("cargo-{}-{}", v.mmsi, self.events),
+            event_id: event_id.clone(),
             timestamp: at,
             mmsi: v.mmsi,
             voyage: Some(format!("{:03}{}", self.events % 1000, if n == 0 { "E" } else { "W" })),
@@ -500,7 +529,7 @@ impl Simulator {
             key: v.mmsi.to_string(),
             payload,
             event_time: at,
-            expect: Expect::Other,
+            expect: Expect::Event(EventKey::Cargo(event_id)),
         })
     }
 
@@ -544,7 +573,7 @@ impl Simulator {
             key: id.to_owned(),
             payload: serde_json::to_vec(&observation).unwrap_or_default(),
             event_time: at,
-            expect: Expect::Other,
+            expect: Expect::Event(EventKey::Weather { station: id.to_owned(), at }),
         }
     }
 
@@ -1020,7 +1049,7 @@ impl Vessel {
             key: self.mmsi.to_string(),
             payload: serde_json::to_vec(&payload).unwrap_or_default(),
             event_time: t,
-            expect: Expect::Static,
+            expect: Expect::Static { mmsi: self.mmsi, at: t },
         }
     }
 }
@@ -1052,8 +1081,11 @@ mod tests {
                         porttrack_ingest::decode::decode_position_json(&r.payload, &rules, now).unwrap_err();
                     assert_eq!(err.class, class, "{}", String::from_utf8_lossy(&r.payload));
                 }
-                Expect::Static => assert_eq!(r.stream, Stream::Static),
-                Expect::Other => assert!(matches!(r.stream, Stream::Weather | Stream::Cargo | Stream::Ops)),
+                Expect::Static { .. } => assert_eq!(r.stream, Stream::Static),
+                Expect::Event(EventKey::Weather { .. }) => assert_eq!(r.stream, Stream::Weather),
+                Expect::Event(EventKey::Cargo(_)) => assert_eq!(r.stream, Stream::Cargo),
+                Expect::Event(EventKey::Ops(_)) => assert_eq!(r.stream, Stream::Ops),
+                Expect::Fragment => panic!("the simulator itself sends no NMEA"),
             }
         }
         assert!(invalid > 500, "about 5% of ~19k position records: {invalid}");

@@ -1,5 +1,6 @@
 //! Driving the simulation into Kafka.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 
-use super::{Expect, Simulator, Stream};
+use super::{Expect, NmeaReceiver, SimRecord, Simulator, Stream};
 
 /// How to produce.
 #[derive(Debug, Clone)]
@@ -27,13 +28,15 @@ pub struct ProduceOptions {
     pub cargo_topic: Option<String>,
     /// Topic for port operations events (JSON); `None` skips them.
     pub ops_topic: Option<String>,
+    /// Some vessels report over raw NMEA instead of JSON ([`NmeaReceiver`]).
+    pub nmea: Option<NmeaOptions>,
     /// Records per second across both streams; `None` is as fast as possible.
     pub rate: Option<f64>,
     /// Stop after this many position records (valid and invalid).
     pub count: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
-    /// Keep every acknowledged position record's partition, offset and ground truth.
+    /// Keep every acknowledged record's stream, partition, offset and ground truth.
     pub record_acks: bool,
     /// Give every record a W3C `traceparent` header, as an instrumented
     /// sensor gateway would (on by default). Benchmarks that compare the
@@ -57,6 +60,7 @@ impl ProduceOptions {
             weather_topic: kafka.json_topic_for(EventName::Weather).map(str::to_owned),
             cargo_topic: kafka.topics.iter().find(|t| t.format == Format::Avro).map(|t| t.name.clone()),
             ops_topic: kafka.json_topic_for(EventName::PortOps).map(str::to_owned),
+            nmea: None,
             rate: None,
             count: None,
             duration: None,
@@ -73,6 +77,7 @@ impl ProduceOptions {
             weather_topic: None,
             cargo_topic: None,
             ops_topic: None,
+            nmea: None,
             rate: None,
             count: None,
             duration: None,
@@ -82,9 +87,20 @@ impl ProduceOptions {
     }
 }
 
-/// An acknowledged position record.
+/// Which vessels report over NMEA, and where to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NmeaOptions {
+    /// The NMEA topic.
+    pub topic: String,
+    /// One vessel in this many (by MMSI) reports over NMEA only.
+    pub one_in: u32,
+}
+
+/// An acknowledged record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AckedRecord {
+    /// The stream (and so the topic) it was sent to.
+    pub stream: Stream,
     /// Partition it landed in.
     pub partition: i32,
     /// Offset it was given.
@@ -102,7 +118,7 @@ pub struct ProduceReport {
     pub acked: u64,
     /// Records that failed delivery.
     pub failed: u64,
-    /// Acknowledged position records, if asked for (in acknowledgement order).
+    /// Acknowledged records of every stream, if asked for (in acknowledgement order).
     pub acks: Vec<AckedRecord>,
     /// Wall time of the run.
     pub elapsed: Duration,
@@ -118,17 +134,19 @@ struct SimContext {
 impl ClientContext for SimContext {}
 
 impl ProducerContext for SimContext {
-    type DeliveryOpaque = Box<Expect>;
+    type DeliveryOpaque = Box<(Stream, Expect)>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, expect: Box<Expect>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<(Stream, Expect)>) {
         match result {
             Ok(message) => {
                 self.acked.fetch_add(1, Ordering::Relaxed);
-                if self.record && matches!(*expect, Expect::Valid(_) | Expect::Invalid(_)) {
+                if self.record {
+                    let (stream, expect) = *sent;
                     let ack = AckedRecord {
+                        stream,
                         partition: message.partition(),
                         offset: message.offset(),
-                        expect: *expect,
+                        expect,
                     };
                     self.acks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ack);
                 }
@@ -186,9 +204,16 @@ pub fn produce(
     let started = Instant::now();
     let mut sent = 0_u64;
     let mut positions = 0_u64;
-    while !stop.load(Ordering::Relaxed) {
-        if options.count.is_some_and(|c| positions >= c)
-            || options.duration.is_some_and(|d| started.elapsed() >= d)
+    let mut receiver = options.nmea.as_ref().map(|n| NmeaReceiver::new(n.one_in));
+    // Records of one simulated record still to send (a type 5's fragments).
+    let mut outbox: VecDeque<SimRecord> = VecDeque::new();
+    loop {
+        // Never between the fragments of one message: a half-sent message
+        // would be a fragment that never completes.
+        if outbox.is_empty()
+            && (stop.load(Ordering::Relaxed)
+                || options.count.is_some_and(|c| positions >= c)
+                || options.duration.is_some_and(|d| started.elapsed() >= d))
         {
             break;
         }
@@ -200,30 +225,47 @@ pub fn produce(
                 continue;
             }
         }
-        if let Some(next) = sim.peek_time() {
+        if let Some(next) = sim.peek_time().filter(|_| outbox.is_empty()) {
             let ahead = next - Utc::now();
             if ahead > chrono::Duration::zero() {
                 std::thread::sleep(ahead.to_std().unwrap_or_default().min(Duration::from_millis(100)));
                 continue;
             }
         }
-        let record = sim.next_record();
+        let record = match outbox.pop_front() {
+            Some(r) => r,
+            None => {
+                let record = sim.next_record();
+                if record.stream == Stream::Positions {
+                    positions += 1;
+                }
+                match &mut receiver {
+                    Some(rx) if rx.hears(&record) => {
+                        outbox.extend(rx.encode(record));
+                        continue;
+                    }
+                    _ => record,
+                }
+            }
+        };
         let topic = match record.stream {
             Stream::Positions => Some(options.positions_topic.as_str()),
             Stream::Static => options.static_topic.as_deref(),
             Stream::Weather => options.weather_topic.as_deref(),
             Stream::Cargo => options.cargo_topic.as_deref(),
             Stream::Ops => options.ops_topic.as_deref(),
+            Stream::Nmea => options.nmea.as_ref().map(|n| n.topic.as_str()),
         };
         let Some(topic) = topic else { continue };
-        if record.stream == Stream::Positions {
-            positions += 1;
-        }
         // Every record starts a trace, as an instrumented sensor gateway would:
         // the pipeline links its batch spans to these (W3C trace context).
-        let mut pending = BaseRecord::with_opaque_to(topic, Box::new(record.expect))
+        let mut pending = BaseRecord::with_opaque_to(topic, Box::new((record.stream, record.expect)))
             .key(&record.key)
             .payload(&record.payload);
+        if record.stream == Stream::Nmea {
+            // No tag block: the receiver's time stamp is the record's.
+            pending = pending.timestamp(record.event_time.timestamp_millis());
+        }
         if options.trace_context {
             let traceparent =
                 format!("00-{:032x}-{:016x}-01", rand::random::<u128>() | 1, rand::random::<u64>() | 1);
