@@ -228,12 +228,25 @@ impl CallStage {
         }
     }
 
-    /// The most advanced stage `call`'s fields show: the latest stage whose
-    /// time is stamped (`WaitEnded` stamps nothing, so a call that weighed
-    /// anchor shows `Anchored`). For updates that carry no stage (services,
-    /// cargo).
+    /// The most advanced stage `call`'s fields show, for updates that carry
+    /// no stage (services, cargo): the latest stage whose time is stamped,
+    /// and `WaitEnded`, which stamps nothing, for a call last stamped
+    /// `Anchored` whose wait has been counted (`waiting_time_s` grows when
+    /// the ship weighs anchor).
+    ///
+    /// Without that second rule a pilot boarding after the wait ended
+    /// reported `Anchored` with a newer event time than the `wait_ended`
+    /// update, and undid it where stored, or not, depending on whether the
+    /// operations topic's record was processed before or after the
+    /// positions showing the ship under way: the chaos drill's faulty and
+    /// clean runs disagreed on exactly that.
     pub fn implied_by(call: &PortCall) -> CallStage {
-        CallStage::ALL.into_iter().rev().find(|s| s.stamped(call).is_some()).unwrap_or(CallStage::Arrived)
+        let stamped = CallStage::ALL
+            .into_iter()
+            .rev()
+            .find(|s| s.stamped(call).is_some())
+            .unwrap_or(CallStage::Arrived);
+        if stamped == CallStage::Anchored && call.waiting_time_s > 0 { CallStage::WaitEnded } else { stamped }
     }
 }
 
@@ -252,6 +265,17 @@ mod tests {
 
     fn call() -> PortCall {
         PortCall::open(1, Utc.timestamp_opt(1_000, 0).unwrap(), true)
+    }
+
+    #[test]
+    fn a_service_after_the_wait_ended_implies_wait_ended_not_anchored() {
+        let mut c = call();
+        CallStage::Anchored.stamp(&mut c, Utc.timestamp_opt(2_000, 0).unwrap());
+        assert_eq!(CallStage::implied_by(&c), CallStage::Anchored, "still waiting");
+        c.waiting_time_s = 600;
+        assert_eq!(CallStage::implied_by(&c), CallStage::WaitEnded, "the wait was counted: it ended");
+        CallStage::Berthed.stamp(&mut c, Utc.timestamp_opt(4_000, 0).unwrap());
+        assert_eq!(CallStage::implied_by(&c), CallStage::Berthed);
     }
 
     #[test]

@@ -277,6 +277,14 @@ const STOPPED_DRIFT_NM: f64 = 0.25;
 /// really have moved (and stopped again), and only `max_speed_kn` applies.
 const STOPPED_JUMP_WINDOW_MS: i64 = 900_000;
 const UNATTACHED_MAX: usize = 16;
+/// How long after a call's departure its services still belong to it: the
+/// pilot leaves an outbound ship at the pilot station, outside the port
+/// limits, and the tugs let go on the way out. Without it a pilot
+/// disembarking after the departure joined the call or not depending on
+/// whether the operations topic's record was processed before or after the
+/// positions that showed the ship leaving (the chaos drill's faulty and
+/// clean runs disagreed on it), and when not, it joined the ship's next call.
+const SERVICES_AFTER_DEPARTURE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_seconds()
@@ -792,6 +800,15 @@ impl VesselRoute {
             .and_then(|s| s.merged.shiptype);
         for zone in zones.iter() {
             self.restricted_reported.insert(zone);
+            // Dated from the stay's start when the ship type declares the
+            // hazard (it always did: the report only told us), so the
+            // anomaly does not move with when the static-data topic's
+            // record happened to be processed against the positions'.
+            let entered = self.zone_entered.iter().find(|(z, _)| *z == zone).map(|(_, t)| *t);
+            let at = match (shiptype, entered) {
+                (Some(_), Some(entered)) => entered,
+                _ => at,
+            };
             ctx.out.push(Output::Anomaly(Anomaly {
                 mmsi: self.mmsi,
                 at,
@@ -911,16 +928,14 @@ impl VesselRoute {
     }
 
     /// The call an event at `at` belongs to: the open one, or the last closed
-    /// one if `at` falls within it.
+    /// one if `at` falls within it or [`SERVICES_AFTER_DEPARTURE`] after it.
     fn call_at(&mut self, at: DateTime<Utc>) -> Option<&mut PortCall> {
         if self.call.as_ref().is_some_and(|c| at >= c.arrived_at) {
             return self.call.as_deref_mut();
         }
-        if self
-            .last_call
-            .as_ref()
-            .is_some_and(|c| at >= c.arrived_at && c.departed_at.is_none_or(|d| at <= d))
-        {
+        if self.last_call.as_ref().is_some_and(|c| {
+            at >= c.arrived_at && c.departed_at.is_none_or(|d| at <= d + SERVICES_AFTER_DEPARTURE)
+        }) {
             return self.last_call.as_deref_mut();
         }
         None

@@ -281,6 +281,27 @@ fn dangerous_goods_in_a_restricted_zone() {
     let a = anomalies(&tanker.out);
     assert_eq!(a.len(), 1);
     assert!(matches!(&a[0], AnomalyKind::HazardousInRestricted { shiptype: Some(81), .. }));
+
+    // The same voyage with the static report processed only once the tanker
+    // is inside (its topic behind the positions' after a restart): the same
+    // anomaly, dated from the stay's start, not from when the report came.
+    // The chaos drill's runs disagreed on these dates before.
+    let mut late = Feed::new(&port, 244_000_013);
+    late.route(&path, 6.0, 10);
+    late.event(Event::Static(VesselStatic {
+        mmsi: 244_000_013,
+        timestamp: t0(),
+        shiptype: Some(81),
+        ..Default::default()
+    }));
+    let dated = |out: &[Output]| {
+        out.iter().find_map(|o| match o {
+            Output::Anomaly(a) if matches!(a.kind, AnomalyKind::HazardousInRestricted { .. }) => Some(a.at),
+            _ => None,
+        })
+    };
+    assert!(dated(&late.out).is_some());
+    assert_eq!(dated(&late.out), dated(&tanker.out));
 }
 
 #[test]
@@ -454,4 +475,43 @@ fn tick_forgets_vessels_long_silent() {
     assert_eq!(port.mmsis(), [244_000_014]);
     assert_eq!(port.zone_gauges(europoort), Default::default());
     assert_eq!(port.counters().vessels_forgotten, 1);
+}
+
+/// The chaos drill's faulty and clean runs disagreed on this call: the pilot
+/// left the ship after it had crossed the port limits outbound, and joined
+/// the call only where the operations record was processed before the
+/// positions that showed the departure (elsewhere it waited for the ship's
+/// next call).
+#[test]
+fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
+    let port = port();
+    let mmsi = 244_000_012;
+    let mut feed = Feed::new(&port, mmsi);
+    let berth = *ROUTES[0].last().unwrap();
+    feed.sail(SEA_POINTS[0], CHANNEL_START, 12.0, 10);
+    let mut path = vec![CHANNEL_START, ENTRANCE];
+    path.extend_from_slice(ROUTES[0]);
+    feed.route(&path, 8.0, 10);
+    for _ in 0..20 {
+        feed.report(berth, 0.0, 180);
+    }
+    let outbound: Vec<_> = path.iter().rev().copied().collect();
+    feed.route(&outbound, 8.0, 10);
+    feed.sail(CHANNEL_START, SEA_POINTS[0], 12.0, 10);
+    let departed =
+        port.vessel(mmsi).unwrap().last_call.and_then(|c| c.departed_at).expect("the call departed");
+    let off = PortOpsEvent {
+        event_id: "off".into(),
+        timestamp: departed + Duration::minutes(20),
+        mmsi,
+        kind: PortOpsKind::PilotDisembarked,
+        resource: "pilot-1".into(),
+        shift: None,
+        berth: None,
+    };
+    assert_eq!(feed.event(Event::PortOps(off)), Processed::Applied);
+    let v = port.vessel(mmsi).unwrap();
+    let services: Vec<_> =
+        v.last_call.as_ref().unwrap().services.iter().map(|s| s.event_id.clone()).collect();
+    assert_eq!(services, ["off"]);
 }
