@@ -143,8 +143,13 @@ async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_loses_duplicates_nothing_and_derives_what_a_clean_run_derives() {
     let _serial = SERIAL.lock().await;
-    let options =
-        ChaosOptions { instances: 3, load: load(), duration: Duration::from_secs(120), keep: false };
+    let options = ChaosOptions {
+        instances: 3,
+        load: load(),
+        duration: Duration::from_secs(120),
+        every_kind: true,
+        keep: false,
+    };
     let report = drill::chaos(&env(), &options).await.unwrap();
     eprintln!("{report}");
 
@@ -161,6 +166,10 @@ async fn chaos_loses_duplicates_nothing_and_derives_what_a_clean_run_derives() {
     assert!(check.is_clean(), "{check}");
     assert_eq!((check.lost, check.duplicated, check.misplaced), (0, 0, 0));
     assert_eq!(check.stored, check.valid, "no fault injection here: every valid record stored");
+    for kind in ["positions", "static", "nmea", "weather", "ops"] {
+        assert!(check.produced_by_stream.get(kind).is_some_and(|n| *n > 0), "no {kind} records: {check}");
+    }
+    assert!(check.fragments > 0, "two-sentence NMEA messages were sent: {check}");
     for table in ["port_calls", "zone_events"] {
         let d = report.derived.iter().find(|d| d.table == table).unwrap();
         assert!(d.clean_rows > 0, "{table}: the clean run derived something to compare");

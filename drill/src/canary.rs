@@ -19,7 +19,7 @@ use crate::run::Run;
 
 /// The canary drill: see the crate documentation.
 pub async fn canary(env: &DrillEnv, options: &CanaryOptions) -> Result<CanaryReport, DrillError> {
-    let run = Run::create(env, "canary", options.load.partitions).await?;
+    let run = Run::create(env, "canary", options.load.partitions, false).await?;
     let result = canary_in(&run, options).await;
     run.cleanup(options.keep || result.is_err()).await;
     result

@@ -4,6 +4,16 @@
 //! the derived outputs compared with those of a clean run over the same
 //! records.
 //!
+//! # The load
+//!
+//! Every kind of record on a topic of its own ([`Topics::every_kind`]),
+//! unless `--positions-only`: the simulator's JSON positions and static
+//! data, weather observations, Avro cargo moves and port operations events,
+//! and one vessel in four reporting over raw NMEA instead (type 1
+//! positions; type 5 static data as two fragments in two records, so a
+//! crash between them must re-read the first). 1% of positions are invalid
+//! (JSON faults, or a wrong NMEA checksum). The rate counts every kind.
+//!
 //! # The faults
 //!
 //! The instances reach Postgres through [`PgProxy`], a TCP relay in this
@@ -28,7 +38,7 @@
 //!   go on, so the restarted instance joins and takes partitions from
 //!   members whose batches hang: their drains time out (`drain_timeout`);
 //! * finally a rebalance storm: extra instances join and leave (SIGTERM)
-//!   the group every 5 s for an eighth of `--duration` (10–30 s).
+//!   the group every 5 s for an eighth of `--duration` (10–60 s).
 //!
 //! The stack-level faults run one after the other, because `deploy/local/up`
 //! restarts whatever is down (a broker restart during the Postgres outage
@@ -53,7 +63,7 @@
 //!   broker killed mid-request cannot leave a record in the log that was
 //!   never acknowledged.
 //! * Derived outputs: after the chaos run one fresh instance (new group,
-//!   database and index prefix, no faults) consumes the same topic until it
+//!   database and index prefix, no faults) consumes the same topics until it
 //!   committed everything, and the two databases' `port_calls` (all columns
 //!   but the wall-clock `updated_at`), `zone_events` and `anomalies` are
 //!   compared row by row by their keys. These are functions of each vessel's
@@ -89,6 +99,8 @@ use crate::load::{CommitWatch, OffsetReader, longest_pause, recovered_after, wai
 use crate::options::{ChaosOptions, DrillEnv};
 use crate::report::{ChaosReport, DerivedComparison, Fault, FaultKind};
 use crate::run::Run;
+#[cfg(doc)]
+use crate::run::Topics;
 use crate::stack::{psql, repo_root};
 
 /// An instance is killed this often.
@@ -106,7 +118,7 @@ const RESTART_LIMIT: Duration = Duration::from_secs(180);
 
 /// The chaos drill: see the module documentation.
 pub async fn chaos(env: &DrillEnv, options: &ChaosOptions) -> Result<ChaosReport, DrillError> {
-    let mut run = Run::create(env, "chaos", options.load.partitions).await?;
+    let mut run = Run::create(env, "chaos", options.load.partitions, options.every_kind).await?;
     let guard = StackGuard::new(&run.dir);
     let mut clean = None;
     let result = async {
@@ -189,7 +201,7 @@ async fn chaos_in(
     let check = run.verify(&report).await?;
 
     tracing::info!("starting the clean run over the same topic");
-    let clean = clean_slot.insert(Run::over_topic(&run.env, "clean", &run.topic, run.partitions).await?);
+    let clean = clean_slot.insert(Run::over_topics(&run.env, "clean", &run.topics, run.partitions).await?);
     let mut instance = clean.spawn("clean", free_port()?, "stable", 0.0)?;
     let clean_offsets = OffsetReader::new(clean)?;
     let clean_catch_up = wait_all_committed(&clean_offsets, &report.acks, &mut [&mut instance]).await?;
@@ -367,7 +379,7 @@ async fn schedule(
 ) -> Result<(Vec<Fault>, Vec<String>), DrillError> {
     let d = options.duration;
     let outage = (d / 6).clamp(Duration::from_secs(10), Duration::from_secs(30));
-    let storm_len = (d / 8).clamp(Duration::from_secs(10), Duration::from_secs(30));
+    let storm_len = (d / 8).clamp(Duration::from_secs(10), Duration::from_secs(60));
     let settle = (d / 20).clamp(Duration::from_secs(5), Duration::from_secs(15));
     let mut faults = Vec::new();
 

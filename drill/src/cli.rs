@@ -71,6 +71,9 @@ pub enum DrillCommand {
         /// Nominal length of the fault schedule (outages and storm scale with it).
         #[arg(long, value_parser = humantime::parse_duration, default_value = "3m")]
         duration: Duration,
+        /// JSON positions only, instead of every kind of record on a topic of its own.
+        #[arg(long)]
+        positions_only: bool,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -79,10 +82,10 @@ pub enum DrillCommand {
 /// Flags every drill takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
-    /// Position records per second.
+    /// Records per second (every kind together; at most 10,000).
     #[arg(long, default_value_t = 1_500.0)]
     rate: f64,
-    /// Partitions of the drill's topic.
+    /// Partitions of each of the drill's topics.
     #[arg(long, default_value_t = 4)]
     partitions: i32,
     /// The local stack's env file.
@@ -151,9 +154,15 @@ pub async fn main(
                 anyhow::ensure!(report.check.is_clean(), "the check failed");
                 Ok(())
             }
-            DrillCommand::Chaos { instances, duration, common } => {
+            DrillCommand::Chaos { instances, duration, positions_only, common } => {
                 let env = drill_env(&common, binary)?;
-                let options = ChaosOptions { instances, load: load(&common), duration, keep: common.keep };
+                let options = ChaosOptions {
+                    instances,
+                    load: load(&common),
+                    duration,
+                    every_kind: !positions_only,
+                    keep: common.keep,
+                };
                 let report = chaos(&env, &options).await?;
                 println!("{report}");
                 anyhow::ensure!(report.check.is_clean(), "the check failed");

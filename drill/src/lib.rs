@@ -27,7 +27,9 @@
 //!   (SIGTERM, wait for exit, start again, wait until it is ready and
 //!   committing) while the load continues; then the same check, the longest
 //!   pause in the group's commits and the largest lag seen.
-//! * [`chaos()`]: three instances under load while an instance is SIGKILLed
+//! * [`chaos()`]: three instances under load of every kind of record (JSON
+//!   positions and static data, raw NMEA with two-fragment messages, JSON
+//!   weather, Avro cargo, JSON port operations; a topic each) while an instance is SIGKILLed
 //!   every 10 s, the Kafka broker is SIGKILLed and restarted twice, Postgres
 //!   is shut down immediately and the search engine frozen (SIGSTOP) for a
 //!   while, the instances' Postgres connections are cut mid-transaction by
@@ -86,10 +88,16 @@
 //!
 //! # What counts as correct
 //!
-//! For every acknowledged position record, by its Kafka coordinates:
+//! For every acknowledged record, by its Kafka coordinates:
 //!
-//! * a *valid* record is in Postgres `positions` and in Elasticsearch exactly
-//!   once and not dead-lettered; or it was failed on purpose by the canary's
+//! * a *valid* record is in Postgres and in the search engine exactly once
+//!   and not dead-lettered: a position (JSON or NMEA) in `positions` by its
+//!   coordinates; a weather observation, cargo move or operations event by
+//!   its natural key (station and time, event id), the row naming a record
+//!   acknowledged with that key; static data (JSON, or a two-sentence NMEA
+//!   type 5 completed by this record) merged into `vessels`, which must be
+//!   as of each vessel's newest report; every kind's document by its
+//!   coordinates. Or it was failed on purpose by the canary's
 //!   fault injection: dead-lettered with class `fault_injected` and in
 //!   neither store. Both at once is allowed only in that order of events (the
 //!   canary dead-lettered it, its batch was not committed before the
@@ -97,6 +105,8 @@
 //!   counted separately, never as duplicates;
 //! * an *invalid* record is dead-lettered with the class the simulator
 //!   tagged it with, and in no store;
+//! * the first fragment of a two-sentence NMEA message is in no store and
+//!   not dead-lettered (its message is stored with the record completing it);
 //! * no store holds a record twice or a record that was never acknowledged;
 //!   the dead-letter topic is at-least-once, so a letter written twice is
 //!   counted (`dead_letter_redeliveries`) but is not a failure;
@@ -135,7 +145,7 @@ mod run;
 
 pub use canary::canary;
 pub use chaos::chaos;
-pub use check::{DeadLetterSeen, Observed, StoredPosition, VesselStateRow, check};
+pub use check::{DeadLetterSeen, Observed, StoredEvent, StoredPosition, VesselStateRow, check};
 pub use error::DrillError;
 pub use options::{AnalysisOptions, CanaryOptions, ChaosOptions, DrillEnv, LoadOptions, RollingOptions};
 pub use report::{

@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use porttrack::sim::{AckedRecord, ProduceOptions, ProduceReport, SimConfig, Simulator};
+use porttrack::sim::{AckedRecord, NmeaOptions, ProduceOptions, ProduceReport, SimConfig, Simulator, Stream};
 use rdkafka::consumer::BaseConsumer;
 use tokio::time::Instant;
 
 use crate::error::DrillError;
 use crate::instance::{Instance, Scrape};
 use crate::options::LoadOptions;
-use crate::run::Run;
+use crate::run::{NMEA_ONE_IN, Run, Topics};
 use crate::stack::{committed_offsets, kafka_reader};
 
 /// How often the drill looks at the instances' commit counters.
@@ -34,11 +34,11 @@ pub(crate) struct Load {
 }
 
 impl Load {
-    /// Starts producing positions to `topic` with `kafka`'s brokers and
-    /// security settings.
+    /// Starts producing to `topics` (every stream the run has a topic for)
+    /// with `kafka`'s brokers and security settings.
     pub(crate) fn start(
         mut kafka: porttrack_ingest::KafkaConfig,
-        topic: &str,
+        topics: &Topics,
         options: &LoadOptions,
     ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
@@ -54,10 +54,16 @@ impl Load {
         // of failing records that may be in the log all the same.
         kafka.properties.insert("enable.idempotence".to_owned(), "true".to_owned());
         kafka.properties.insert("message.timeout.ms".to_owned(), "300000".to_owned());
+        let topic = |stream| topics.name(stream).map(str::to_owned);
         let produce = ProduceOptions {
+            static_topic: topic(Stream::Static),
+            weather_topic: topic(Stream::Weather),
+            cargo_topic: topic(Stream::Cargo),
+            ops_topic: topic(Stream::Ops),
+            nmea: topic(Stream::Nmea).map(|topic| NmeaOptions { topic, one_in: NMEA_ONE_IN }),
             rate: Some(options.rate.clamp(1.0, 10_000.0)),
             record_acks: true,
-            ..ProduceOptions::positions_only(topic)
+            ..ProduceOptions::positions_only(topic(Stream::Positions).unwrap_or_default())
         };
         let sim = SimConfig {
             vessels: options.vessels,
@@ -206,11 +212,12 @@ pub(crate) fn recovered_after(samples: &[Sample], at: Instant) -> Option<Duratio
         .map(|pair| pair[1].at.saturating_duration_since(at))
 }
 
-/// Per partition, the offset after the last acknowledged record.
-pub(crate) fn expected_next(acks: &[AckedRecord]) -> HashMap<i32, i64> {
+/// Per topic (by its stream) and partition, the offset after the last
+/// acknowledged record.
+pub(crate) fn expected_next(acks: &[AckedRecord]) -> HashMap<(Stream, i32), i64> {
     let mut next = HashMap::new();
     for a in acks {
-        let e = next.entry(a.partition).or_insert(0);
+        let e = next.entry((a.stream, a.partition)).or_insert(0);
         *e = (*e).max(a.offset + 1);
     }
     next
@@ -250,39 +257,48 @@ pub(crate) async fn wait_all_committed(
 #[derive(Clone)]
 pub(crate) struct OffsetReader {
     consumer: Arc<BaseConsumer>,
-    topic: String,
+    topics: Topics,
     partitions: i32,
 }
 
 impl fmt::Debug for OffsetReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OffsetReader").field("topic", &self.topic).finish_non_exhaustive()
+        f.debug_struct("OffsetReader").field("topics", &self.topics).finish_non_exhaustive()
     }
 }
 
 impl OffsetReader {
-    /// A reader of `run`'s group on `run`'s topic.
+    /// A reader of `run`'s group on `run`'s topics.
     pub(crate) fn new(run: &Run) -> Result<OffsetReader, DrillError> {
         Ok(OffsetReader {
             consumer: Arc::new(kafka_reader(&run.env.brokers, &run.group)?),
-            topic: run.topic.clone(),
+            topics: run.topics.clone(),
             partitions: run.partitions,
         })
     }
 
-    /// Committed offsets per partition (-1: none yet).
-    pub(crate) async fn fetch(&self) -> Result<HashMap<i32, i64>, DrillError> {
+    /// Committed offsets per topic (by its stream) and partition (-1: none yet).
+    pub(crate) async fn fetch(&self) -> Result<HashMap<(Stream, i32), i64>, DrillError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut last = String::new();
-            for _ in 0..5 {
-                match committed_offsets(&this.consumer, &this.topic, this.partitions, Duration::from_secs(5))
-                {
-                    Ok(c) => return Ok(c),
-                    Err(e) => last = e,
+            let mut out = HashMap::new();
+            for (stream, topic) in &this.topics.0 {
+                let mut last = None;
+                for _ in 0..5 {
+                    match committed_offsets(&this.consumer, topic, this.partitions, Duration::from_secs(5)) {
+                        Ok(c) => {
+                            out.extend(c.into_iter().map(|(p, o)| ((*stream, p), o)));
+                            last = None;
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                if let Some(e) = last {
+                    return Err(DrillError::Stack(format!("committed offsets of {topic}: {e}")));
                 }
             }
-            Err(DrillError::Stack(format!("committed offsets: {last}")))
+            Ok(out)
         })
         .await
         .map_err(|e| DrillError::Stack(format!("committed offsets task: {e}")))?

@@ -88,7 +88,7 @@ impl DrillEnv {
 /// The simulated traffic a drill runs under.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    /// Position records per second (at most 10k/s: the drills judge
+    /// Records per second, every kind together (at most 10k/s: the drills judge
     /// behaviour, not throughput, and share two cores with the stack).
     pub rate: f64,
     /// Ships simulated.
@@ -234,9 +234,13 @@ pub struct ChaosOptions {
     pub load: LoadOptions,
     /// The nominal length of the fault schedule: the outages and the storm
     /// scale with it (a sixth of it for the Postgres and search outages, at
-    /// least 10 s and at most 30 s; an eighth for the storm). The broker's
+    /// least 10 s and at most 30 s; an eighth for the storm, 10–60 s). The broker's
     /// restarts take as long as they take, so the load runs somewhat longer.
     pub duration: Duration,
+    /// Every kind of record on a topic of its own (JSON positions and
+    /// static data, NMEA with two-fragment messages, weather, Avro cargo,
+    /// port operations), else JSON positions only.
+    pub every_kind: bool,
     /// Keep both runs' databases and search indices.
     pub keep: bool,
 }
@@ -247,6 +251,7 @@ impl Default for ChaosOptions {
             instances: 3,
             load: LoadOptions::default(),
             duration: Duration::from_secs(180),
+            every_kind: true,
             keep: false,
         }
     }

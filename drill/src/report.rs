@@ -61,13 +61,21 @@ pub enum Outcome {
 /// What [`check`](crate::check()) found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckReport {
-    /// Acknowledged position records.
+    /// Acknowledged records.
     pub produced: u64,
-    /// Of which valid.
+    /// Acknowledged records per stream (`positions`, `static`, `nmea`, …).
+    pub produced_by_stream: BTreeMap<String, u64>,
+    /// Of which valid events.
     pub valid: u64,
     /// Of which invalid on purpose.
     pub invalid: u64,
-    /// Valid records found in both stores, once.
+    /// Of which first fragments of two-sentence NMEA messages (stored with
+    /// the record completing them).
+    pub fragments: u64,
+    /// Valid events found where they belong, once: Postgres (positions by
+    /// their coordinates, weather, cargo and operations by their natural
+    /// keys; static data merged into `vessels`) and the search engine (by
+    /// their coordinates).
     pub stored: u64,
     /// Distinct records dead-lettered, by class.
     pub dead_lettered: BTreeMap<String, u64>,
@@ -83,7 +91,8 @@ pub struct CheckReport {
     pub misplaced: u64,
     /// Dead letters written more than once (at-least-once; not a failure).
     pub dead_letter_redeliveries: u64,
-    /// Vessels whose `vessel_state` row is not one of their newest stored positions.
+    /// Vessels whose `vessel_state` row is not one of their newest stored
+    /// positions, or whose `vessels` row is not as of their newest static report.
     pub vessel_state_mismatches: u64,
     /// Partitions whose committed offset is behind the last acknowledged record.
     pub uncommitted_partitions: u64,
@@ -113,9 +122,14 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "  records produced (acked)  {} ({} valid, {} invalid)",
-            self.produced, self.valid, self.invalid
+            "  records produced (acked)  {} ({} valid, {} invalid, {} first fragments)",
+            self.produced, self.valid, self.invalid, self.fragments
         )?;
+        if self.produced_by_stream.len() > 1 {
+            let kinds: Vec<String> =
+                self.produced_by_stream.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            writeln!(f, "  by kind                   {}", kinds.join(", "))?;
+        }
         writeln!(f, "  stored (Postgres + ES)    {}", self.stored)?;
         let classes: Vec<String> = self.dead_lettered.iter().map(|(c, n)| format!("{c} {n}")).collect();
         writeln!(
@@ -128,7 +142,7 @@ impl fmt::Display for CheckReport {
         writeln!(f, "  lost                      {}", self.lost)?;
         writeln!(f, "  duplicated                {}", self.duplicated)?;
         writeln!(f, "  misplaced                 {}", self.misplaced)?;
-        writeln!(f, "  vessel_state mismatches   {}", self.vessel_state_mismatches)?;
+        writeln!(f, "  vessel_state/vessels mismatches {}", self.vessel_state_mismatches)?;
         writeln!(f, "  partitions not committed  {}", self.uncommitted_partitions)?;
         for e in &self.examples {
             writeln!(f, "    e.g. {e}")?;

@@ -19,7 +19,7 @@ use crate::run::Run;
 
 /// The rolling-restart drill: see the crate documentation.
 pub async fn rolling_restart(env: &DrillEnv, options: &RollingOptions) -> Result<RollingReport, DrillError> {
-    let run = Run::create(env, "rolling", options.load.partitions).await?;
+    let run = Run::create(env, "rolling", options.load.partitions, false).await?;
     let result = rolling_in(&run, options).await;
     run.cleanup(options.keep || result.is_err()).await;
     result

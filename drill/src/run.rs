@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
+use porttrack::sim::Stream;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -23,7 +24,10 @@ use crate::stack::{create_topics, psql};
 pub(crate) struct Run {
     pub(crate) env: DrillEnv,
     pub(crate) name: String,
-    pub(crate) topic: String,
+    /// Every topic the run's instances consume, by the simulator's stream
+    /// that feeds it: the positions topic alone, or one topic per kind
+    /// ([`Topics::every_kind`]).
+    pub(crate) topics: Topics,
     pub(crate) dlq: String,
     pub(crate) group: String,
     pub(crate) database: String,
@@ -40,31 +44,43 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub(crate) async fn create(env: &DrillEnv, kind: &str, partitions: i32) -> Result<Run, DrillError> {
-        Run::create_with(env, kind, partitions, None).await
-    }
-
-    /// A run that consumes an existing `topic` (of `partitions` partitions)
-    /// with its own dead-letter topic, group, database and indices: the
-    /// chaos drill's clean run over the chaos run's records.
-    pub(crate) async fn over_topic(
+    /// A run over a new positions topic of `partitions` partitions (and, if
+    /// `every_kind`, a new topic for every other kind of record).
+    pub(crate) async fn create(
         env: &DrillEnv,
         kind: &str,
-        topic: &str,
         partitions: i32,
+        every_kind: bool,
     ) -> Result<Run, DrillError> {
-        Run::create_with(env, kind, partitions, Some(topic)).await
+        Run::create_with(env, kind, partitions, Err(every_kind)).await
     }
 
+    /// A run that consumes existing `topics` (of `partitions` partitions)
+    /// with its own dead-letter topic, group, database and indices: the
+    /// chaos drill's clean run over the chaos run's records.
+    pub(crate) async fn over_topics(
+        env: &DrillEnv,
+        kind: &str,
+        topics: &Topics,
+        partitions: i32,
+    ) -> Result<Run, DrillError> {
+        Run::create_with(env, kind, partitions, Ok(topics)).await
+    }
+
+    /// `existing`: the topics to consume, or whether to create one for every kind.
     async fn create_with(
         env: &DrillEnv,
         kind: &str,
         partitions: i32,
-        existing_topic: Option<&str>,
+        existing: Result<&Topics, bool>,
     ) -> Result<Run, DrillError> {
         let millis = Utc::now().timestamp_millis();
         let name = format!("drill-{kind}-{millis}-{}", std::process::id());
-        let topic = existing_topic.map_or_else(|| format!("{name}-positions"), str::to_owned);
+        let topics = match existing {
+            Ok(topics) => topics.clone(),
+            Err(true) => Topics::every_kind(&name),
+            Err(false) => Topics::positions_only(&name),
+        };
         let dlq = format!("{name}-dlq");
         let group = format!("{name}-group");
         let database = name.replace('-', "_");
@@ -80,11 +96,11 @@ impl Run {
             Some(dir) => dir.clone(),
             None => prometheus_targets_dir(&http, &env.prometheus_url).await?,
         };
-        if existing_topic.is_some() {
-            create_topics(&env.brokers, &[(&dlq, 1)]).await?;
-        } else {
-            create_topics(&env.brokers, &[(&topic, partitions), (&dlq, 1)]).await?;
+        let mut new_topics = vec![(dlq.as_str(), 1)];
+        if existing.is_err() {
+            new_topics.extend(topics.0.iter().map(|(_, t)| (t.as_str(), partitions)));
         }
+        create_topics(&env.brokers, &new_topics).await?;
         psql(&env.postgres_url, &format!("CREATE DATABASE \"{database}\"")).await?;
         let (base, _) = env
             .postgres_url
@@ -107,11 +123,7 @@ dead_letter_topic = "{dlq}"
 # a planned hand-over. The poll interval must exceed drain_timeout.
 max_poll_interval = "30s"
 {kafka_properties}
-[[kafka.topics]]
-name = "{topic}"
-format = "json"
-event = "position"
-
+{topic_tables}
 # A batch, and so an offset commit, at most four times a second per
 # instance: commit pauses are measured at this resolution.
 [pipeline]
@@ -145,6 +157,7 @@ listen = "127.0.0.1:0"
                         kafka.properties.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"\n")).collect();
                     format!("\n[kafka.properties]\n{lines}")
                 },
+                topic_tables = topics.config_tables(),
                 es = env.elasticsearch_url,
                 files = dir.join("files").display(),
             ),
@@ -154,7 +167,7 @@ listen = "127.0.0.1:0"
         let run = Run {
             env: env.clone(),
             name,
-            topic,
+            topics,
             dlq,
             group,
             database,
@@ -283,7 +296,7 @@ listen = "127.0.0.1:0"
     }
 
     pub(crate) fn load(&self, options: &LoadOptions) -> Load {
-        Load::start(self.env.client_kafka(), &self.topic, options)
+        Load::start(self.env.client_kafka(), &self.topics, options)
     }
 
     /// This run's label matcher in PromQL.
@@ -312,6 +325,60 @@ listen = "127.0.0.1:0"
         }
     }
 }
+
+/// A run's topics, by the simulator stream that feeds each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Topics(pub(crate) Vec<(Stream, String)>);
+
+impl Topics {
+    /// Every vessel's positions as JSON on `{run}-positions`.
+    pub(crate) fn positions_only(run: &str) -> Topics {
+        Topics(vec![(Stream::Positions, format!("{run}-positions"))])
+    }
+
+    /// Every kind of record the simulator sends, a topic each: JSON
+    /// positions and static data, raw NMEA (one vessel in [`NMEA_ONE_IN`]
+    /// reports only there, static data as two-fragment type 5 messages),
+    /// JSON weather, Avro cargo and JSON port operations.
+    pub(crate) fn every_kind(run: &str) -> Topics {
+        let kinds = [
+            (Stream::Positions, "positions"),
+            (Stream::Static, "static"),
+            (Stream::Nmea, "nmea"),
+            (Stream::Weather, "weather"),
+            (Stream::Cargo, "cargo"),
+            (Stream::Ops, "ops"),
+        ];
+        Topics(kinds.iter().map(|(stream, kind)| (*stream, format!("{run}-{kind}"))).collect())
+    }
+
+    /// The topic `stream` goes to, if the run has one.
+    pub(crate) fn name(&self, stream: Stream) -> Option<&str> {
+        self.0.iter().find(|(s, _)| *s == stream).map(|(_, t)| t.as_str())
+    }
+
+    /// The `[[kafka.topics]]` tables of the instances' configuration.
+    fn config_tables(&self) -> String {
+        self.0
+            .iter()
+            .map(|(stream, name)| {
+                let format = match stream {
+                    Stream::Positions => "format = \"json\"\nevent = \"position\"",
+                    Stream::Static => "format = \"json\"\nevent = \"static\"",
+                    Stream::Weather => "format = \"json\"\nevent = \"weather\"",
+                    Stream::Ops => "format = \"json\"\nevent = \"port_ops\"",
+                    Stream::Cargo => "format = \"avro\"",
+                    Stream::Nmea => "format = \"nmea\"",
+                };
+                format!("[[kafka.topics]]\nname = \"{name}\"\n{format}\n\n")
+            })
+            .collect()
+    }
+}
+
+/// One vessel in this many (by MMSI) reports over raw NMEA in an
+/// every-kind run.
+pub(crate) const NMEA_ONE_IN: u32 = 4;
 
 /// Where Prometheus looks for the drill's targets: the directory of the
 /// `porttrack-drill` job's file-SD pattern in its running configuration. A

@@ -279,35 +279,53 @@ pub async fn es_refresh(
     Ok(response.status())
 }
 
-/// Every document id under `pattern`, paging with `search_after`.
+/// Every document id under `pattern` (indices, comma-separated patterns
+/// allowed), read with a scroll: unlike `search_after` on a sort key, it
+/// cannot skip documents whose sort values tie at a page boundary (the same
+/// id in two indices is a duplicate the check must see).
 pub async fn es_ids(http: &reqwest::Client, base: &str, pattern: &str) -> Result<Vec<String>, DrillError> {
     let err = |e: reqwest::Error| DrillError::Stack(format!("elasticsearch {pattern}: {e}"));
     let mut out = Vec::new();
-    let mut after: Option<Value> = None;
+    let mut response: Value = http
+        .post(format!("{base}/{pattern}/_search?scroll=2m"))
+        .timeout(Duration::from_secs(60))
+        .json(&json!({ "size": 10_000, "_source": false, "sort": ["_doc"] }))
+        .send()
+        .await
+        .map_err(err)?
+        .json()
+        .await
+        .map_err(err)?;
     loop {
-        let mut body = json!({
-            "size": 10_000,
-            "_source": false,
-            "sort": [{ "source.partition": "asc" }, { "source.offset": "asc" }],
-        });
-        if let Some(a) = &after {
-            body["search_after"] = a.clone();
+        if let Some(e) = response.get("error") {
+            return Err(DrillError::Stack(format!("elasticsearch {pattern}: {e}")));
         }
-        let response: Value = http
-            .post(format!("{base}/{pattern}/_search"))
+        let hits = response["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        let scroll_id = response["_scroll_id"].as_str().map(str::to_owned);
+        if hits.is_empty() {
+            if let Some(id) = scroll_id {
+                // Frees the search context early; it would expire anyway.
+                let _ = http
+                    .delete(format!("{base}/_search/scroll"))
+                    .json(&json!({ "scroll_id": id }))
+                    .send()
+                    .await;
+            }
+            return Ok(out);
+        }
+        out.extend(hits.iter().filter_map(|h| h["_id"].as_str().map(str::to_owned)));
+        let Some(id) = scroll_id else {
+            return Err(DrillError::Stack(format!("elasticsearch {pattern}: no scroll id")));
+        };
+        response = http
+            .post(format!("{base}/_search/scroll"))
             .timeout(Duration::from_secs(60))
-            .json(&body)
+            .json(&json!({ "scroll": "2m", "scroll_id": id }))
             .send()
             .await
             .map_err(err)?
             .json()
             .await
             .map_err(err)?;
-        let hits = response["hits"]["hits"].as_array().cloned().unwrap_or_default();
-        if hits.is_empty() {
-            return Ok(out);
-        }
-        out.extend(hits.iter().filter_map(|h| h["_id"].as_str().map(str::to_owned)));
-        after = hits.last().map(|h| h["sort"].clone());
     }
 }
