@@ -205,7 +205,9 @@ pub enum AnomalyKind {
         /// When it stopped.
         since: DateTime<Utc>,
     },
-    /// A vessel carrying dangerous goods entered a restricted zone.
+    /// A vessel carrying dangerous goods is in a restricted zone: dated from
+    /// its entry when its ship type declares the hazard, else from the
+    /// cargo event or report that revealed it inside.
     HazardousInRestricted {
         /// IMDG classes loaded on board (from cargo events), sorted.
         imdg_classes: Vec<String>,
