@@ -85,6 +85,10 @@ pub struct CommonArgs {
     /// Records per second (every kind together; at most 10,000).
     #[arg(long, default_value_t = 1_500.0)]
     rate: f64,
+    /// Ships simulated (more ships, more records per simulated second: the
+    /// simulation starts 12 hours back and never runs ahead of the clock).
+    #[arg(long, default_value_t = 400)]
+    vessels: usize,
     /// Partitions of each of the drill's topics.
     #[arg(long, default_value_t = 4)]
     partitions: i32,
@@ -116,8 +120,12 @@ pub async fn main(
     | DrillCommand::RollingRestart { common, .. }
     | DrillCommand::Chaos { common, .. }) = &command;
     let binary = porttrack_binary(common.binary.clone())?;
-    let load =
-        |c: &CommonArgs| LoadOptions { rate: c.rate, partitions: c.partitions, ..LoadOptions::default() };
+    let load = |c: &CommonArgs| LoadOptions {
+        rate: c.rate,
+        vessels: c.vessels,
+        partitions: c.partitions,
+        ..LoadOptions::default()
+    };
     let drill = async {
         match command {
             DrillCommand::Canary { stable, fault_ratio, initial_delay, interval, common } => {
