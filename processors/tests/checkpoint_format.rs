@@ -28,8 +28,9 @@ fn port() -> Port {
 }
 
 /// Objects whose times are a schema type's own (`VesselStatic`,
-/// `WeatherObservation`): the checkpoint keeps their wire form.
-const WIRE_FORM: [&str; 2] = ["merged", "latest"];
+/// `WeatherObservation`, and the `PortOpsEvent`s and `CargoEvent`s a vessel
+/// holds until its fixes reach them): the checkpoint keeps their wire form.
+const WIRE_FORM: [&str; 3] = ["merged", "latest", "deferred"];
 
 /// `json` with every RFC 3339 time that is a whole millisecond replaced by
 /// its epoch milliseconds, except inside [`WIRE_FORM`] objects, and every
