@@ -38,13 +38,13 @@ pub mod avro;
 pub mod json;
 pub mod nmea;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use porttrack_schemas::{Event, Origin, RejectClass, Rejection, Sourced, ValidationRules};
 
 use crate::config::{EventName, Format, KafkaConfig};
+use crate::source::hash::FxHashMap;
 
 pub use avro::{AvroCatalog, AvroConfig};
 pub use json::decode_position_json;
@@ -112,7 +112,8 @@ enum TopicDecoder {
 
 /// Per-topic decoders for everything the source consumes.
 pub struct Decoders {
-    topics: HashMap<Arc<str>, TopicDecoder>,
+    /// By topic name (hashed per record: see `source/hash.rs`).
+    topics: FxHashMap<Arc<str>, TopicDecoder>,
     rules: ValidationRules,
     avro: AvroCatalog,
     /// `porttrack_records_decoded_total` per format (json, avro, nmea),
@@ -140,7 +141,7 @@ pub enum DecodersError {
 impl Decoders {
     /// Decoders for the topics of `kafka`, validating with `rules`.
     pub fn new(kafka: &KafkaConfig, rules: ValidationRules, avro: AvroConfig) -> Result<Self, DecodersError> {
-        let mut topics = HashMap::new();
+        let mut topics = FxHashMap::default();
         for t in &kafka.topics {
             let decoder = match (t.format, t.event) {
                 (Format::Json, Some(event)) => TopicDecoder::Json(event),
@@ -161,13 +162,22 @@ impl Decoders {
     /// judged against (and the clock of NMEA reassembly timeouts).
     pub fn decode(&mut self, record: &RecordIn<'_>, now: DateTime<Utc>) -> DecodeOutcome {
         let mut out = DecodeOutcome::default();
+        self.decode_into(record, now, &mut out);
+        out
+    }
+
+    /// Like [`decode`](Self::decode), appending to `out` (whose vectors the
+    /// caller empties and reuses: the poll loop decodes every record into
+    /// the same one instead of allocating an outcome per record).
+    pub fn decode_into(&mut self, record: &RecordIn<'_>, now: DateTime<Utc>, out: &mut DecodeOutcome) {
+        let events_before = out.events.len();
         let origin = record.origin;
         let Some(decoder) = self.topics.get_mut(&origin.topic) else {
             out.refuse(
                 origin,
                 Rejection::new(RejectClass::MalformedJson, "no decoder configured for this topic"),
             );
-            return out;
+            return;
         };
         let format = match decoder {
             TopicDecoder::Json(kind) => {
@@ -188,14 +198,13 @@ impl Decoders {
                 Format::Avro
             }
             TopicDecoder::Nmea(nmea) => {
-                nmea.decode(record, &self.rules, now, &mut out);
+                nmea.decode(record, &self.rules, now, out);
                 Format::Nmea
             }
         };
-        if !out.events.is_empty() {
+        if out.events.len() > events_before {
             self.decoded[format as usize].increment(1);
         }
-        out
     }
 
     /// Forgets per-partition decoder state (pending NMEA fragments) of

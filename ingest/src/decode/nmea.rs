@@ -60,6 +60,7 @@ use porttrack_schemas::{
 };
 
 use super::{DecodeOutcome, RecordIn, Refused};
+use crate::source::hash::FxHashMap;
 
 /// Fragments held for one message: where each came from, and its line.
 #[derive(Debug)]
@@ -93,7 +94,8 @@ impl PartitionReassembly {
 #[derive(Debug)]
 pub struct NmeaDecoder {
     limits: Limits,
-    partitions: HashMap<i32, PartitionReassembly>,
+    /// Looked up per record: see `source/hash.rs`.
+    partitions: FxHashMap<i32, PartitionReassembly>,
     ignored: Ignored,
 }
 
@@ -137,7 +139,7 @@ impl Default for NmeaDecoder {
 impl NmeaDecoder {
     /// A decoder with these reassembly bounds.
     pub fn new(limits: Limits) -> Self {
-        NmeaDecoder { limits, partitions: HashMap::new(), ignored: Ignored::default() }
+        NmeaDecoder { limits, partitions: FxHashMap::default(), ignored: Ignored::default() }
     }
 
     /// How many messages of each AIS type were decoded and deliberately not

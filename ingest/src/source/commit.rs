@@ -75,9 +75,18 @@ impl Committer {
         batch.generation() == self.shared.generation()
     }
 
+    /// Hands back the events of a batch the caller is done with (every sink
+    /// acknowledged them), emptied, so that a batch sealed later reuses the
+    /// vector instead of fresh memory (see `Shared::recycle`). Optional:
+    /// [`complete`](Self::complete) does it with whatever is left.
+    pub fn recycle(&self, events: Vec<porttrack_schemas::Sourced<porttrack_schemas::Event>>) {
+        self.shared.recycle(events);
+    }
+
     /// Marks `batch` as acknowledged by every sink and commits its offsets
     /// (asynchronously; the next rebalance or shutdown commits synchronously).
-    pub fn complete(&self, batch: Batch) {
+    pub fn complete(&self, mut batch: Batch) {
+        self.shared.recycle(std::mem::take(&mut batch.accepted));
         let mut commits = lock(&self.shared.commits);
         if !commits.complete(&batch) {
             metrics::counter!(porttrack_metrics::BATCHES_STALE_TOTAL).increment(1);

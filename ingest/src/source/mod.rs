@@ -67,14 +67,16 @@
 //! its own mutex, and each such type (`Staging`, `CommitState`,
 //! `Positions`) changes its fields only through its own methods. Locks are
 //! held briefly; the only nesting is `staging` → `commits` (the generation
-//! read while sealing), `staging` → `tx` (dispatching) and `staging` → the
-//! in-flight count (a sealed batch takes a ticket). Nothing takes them in
+//! read while sealing), `staging` → `tx` (dispatching), `staging` → the
+//! in-flight count (a sealed batch takes a ticket) and `staging` → `spare`
+//! (a recycled events vector for the next batch). Nothing takes them in
 //! the other order.
 //!
 //! [`GroupProtocol`]: crate::config::GroupProtocol
 
 mod batch;
 mod commit;
+pub(crate) mod hash;
 mod poll;
 mod positions;
 mod rebalance;
@@ -84,7 +86,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use porttrack_schemas::ValidationRules;
+use porttrack_schemas::{Event, Sourced, ValidationRules};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use tokio::sync::mpsc;
@@ -210,6 +212,10 @@ struct Shared {
     consumed: AtomicU64,
     decoders: Mutex<Decoders>,
     hooks: Arc<dyn PartitionHooks>,
+    /// Emptied event vectors of completed batches, for the next ones
+    /// (`batch.rs`, `Shared::recycle`). A leaf lock: nothing is taken
+    /// while it is held.
+    spare: Mutex<Vec<Vec<Sourced<Event>>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -325,6 +331,7 @@ impl Source {
             consumed: AtomicU64::new(0),
             decoders: Mutex::new(decoders),
             hooks,
+            spare: Mutex::default(),
         });
         let consumer: BaseConsumer<SourceContext> =
             kafka.consumer_config()?.create_with_context(SourceContext::new(Arc::clone(&shared)))?;

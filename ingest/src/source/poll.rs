@@ -24,13 +24,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use porttrack_schemas::Origin;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::{BorrowedMessage, Message};
 
 use super::{Source, lock};
-use crate::decode::RecordIn;
+use crate::decode::{DecodeOutcome, RecordIn};
 
 /// Records staged per turn of the poll loop at most (see [`Source::run`]):
 /// a few milliseconds of work, so the heartbeat and the batch linger stay
@@ -44,6 +44,9 @@ impl Source {
         let shared = Arc::clone(&self.shared);
         let consumer = &*self.consumer;
         let mut last_expiry = Instant::now();
+        // Every record is decoded into this one outcome, emptied after each
+        // (no allocation per record).
+        let mut outcome = DecodeOutcome::default();
         while !shared.shutdown.load(Ordering::SeqCst) {
             shared.heartbeat_unix_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
             if last_expiry.elapsed() >= Duration::from_secs(1) {
@@ -63,6 +66,12 @@ impl Source {
             }
             let timeout = if backpressured { Duration::from_millis(50) } else { self.poll_timeout() };
             let mut polled = consumer.poll(timeout);
+            // One clock read per burst, not per record: the receive time
+            // event times are judged against (and the NMEA reassembly
+            // clock) may be a few milliseconds old, far below any tolerance
+            // it is compared with; a clock read per record was a visible
+            // share of the poll thread's time.
+            let now = Utc::now();
             // A burst: records librdkafka already holds are staged without
             // going back through the housekeeping above (clock reads and
             // locks that cost more than staging a record does). It ends at
@@ -71,18 +80,22 @@ impl Source {
             // a shutdown.
             let mut budget = BURST;
             while let Some(result) = polled {
-                match result {
-                    Ok(message) => self.stage(&message),
+                // Whether a sealed batch waits for channel room: `stage`
+                // answers it under the lock it already holds (one lock less
+                // per record).
+                let pending = match result {
+                    Ok(message) => self.stage(&message, now, &mut outcome),
                     Err(e) => {
                         metrics::counter!(porttrack_metrics::KAFKA_ERRORS_TOTAL).increment(1);
                         tracing::warn!(error = %e, "consume error");
+                        None
                     }
-                }
+                };
                 budget -= 1;
                 if budget == 0
                     || shared.rewind.load(Ordering::SeqCst)
                     || shared.shutdown.load(Ordering::SeqCst)
-                    || lock(&shared.staging).has_pending()
+                    || pending.unwrap_or_else(|| lock(&shared.staging).has_pending())
                 {
                     break;
                 }
@@ -172,11 +185,18 @@ impl Source {
     }
 
     /// Decodes `message`, if it is the next record of its partition, into
-    /// the batch being built, and seals the batch if that made it due.
-    fn stage(&self, message: &BorrowedMessage<'_>) {
+    /// the batch being built (through `decoded`, emptied again), and seals
+    /// the batch if that made it due. Returns whether a sealed batch now
+    /// waits for channel room, or `None` if the record was not staged.
+    fn stage(
+        &self,
+        message: &BorrowedMessage<'_>,
+        now: DateTime<Utc>,
+        decoded: &mut DecodeOutcome,
+    ) -> Option<bool> {
         let topic = self.topic(message.topic());
         if !self.in_sequence(&topic, message) {
-            return;
+            return None;
         }
         self.consumed_counter.increment(1);
         self.shared.consumed.fetch_add(1, Ordering::Relaxed);
@@ -188,12 +208,14 @@ impl Source {
             payload,
             timestamp: message.timestamp().to_millis().and_then(chrono::DateTime::from_timestamp_millis),
         };
-        let (decoded, held) = {
+        let held = {
             let mut decoders = lock(&self.shared.decoders);
-            let decoded = decoders.decode(&record, Utc::now());
-            let held = decoders.held_offset(&origin.topic, origin.partition);
-            (decoded, held)
+            decoders.decode_into(&record, now, decoded);
+            decoders.held_offset(&origin.topic, origin.partition)
         };
+        // Nothing here reads which AIS messages were ignored (the decoder
+        // counted them); emptied so that the outcome is fresh next time.
+        decoded.ignored.clear();
         let mut staging = lock(&self.shared.staging);
         let builder = staging.builder();
         builder.push_offset(&origin.topic, origin.partition, origin.offset);
@@ -202,12 +224,13 @@ impl Source {
         }
         builder.keep_trace_parent(message, self.shared.config.max_trace_parents);
         builder.hold((Arc::clone(&origin.topic), origin.partition), held);
-        builder.accept(decoded.events);
-        for refused in decoded.rejections {
+        builder.accept(decoded.events.drain(..));
+        for refused in decoded.rejections.drain(..) {
             builder.refuse(refused, Some(message));
         }
         // Full batches are sealed here; a lingering one at the top of the
         // poll loop (no clock read per record).
         self.shared.seal_if_full(&mut staging);
+        Some(staging.has_pending())
     }
 }

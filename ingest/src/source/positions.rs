@@ -19,7 +19,6 @@
 //! offsets ([`Shared::restart_from_committed`]); both seek with
 //! [`Source::rewind_to_positions`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,6 +28,7 @@ use rdkafka::error::KafkaResult;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::hash::FxHashMap;
 use super::{Shared, Source, TopicPartition, lock, tp_list};
 
 /// Where the source stands on one partition.
@@ -92,7 +92,7 @@ pub(super) enum Step {
 /// partition and having a position for it are the same thing: assignment
 /// adds one, revocation removes it.
 #[derive(Debug, Default)]
-pub(super) struct Positions(HashMap<TopicPartition, FetchPosition>);
+pub(super) struct Positions(FxHashMap<TopicPartition, FetchPosition>);
 
 impl Positions {
     /// Sets the position of an owned (or newly assigned) partition.
