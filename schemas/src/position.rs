@@ -16,6 +16,9 @@ pub struct Position {
     /// Maritime Mobile Service Identity: nine decimal digits.
     pub mmsi: u32,
     /// When the position was observed (event time), RFC 3339 on the wire.
+    // Read by a fast path for the usual shape, chrono's parser otherwise
+    // (`time.rs`): one of the larger costs of decoding a JSON position.
+    #[serde(deserialize_with = "crate::time::deserialize")]
     pub timestamp: DateTime<Utc>,
     /// Latitude in degrees, -90..=90.
     pub lat: f64,
