@@ -286,17 +286,22 @@ pub async fn es_refresh(
 pub async fn es_ids(http: &reqwest::Client, base: &str, pattern: &str) -> Result<Vec<String>, DrillError> {
     let err = |e: reqwest::Error| DrillError::Stack(format!("elasticsearch {pattern}: {e}"));
     let mut out = Vec::new();
-    let mut response: Value = http
-        .post(format!("{base}/{pattern}/_search?scroll=2m"))
-        .timeout(Duration::from_secs(60))
-        .json(&json!({ "size": 10_000, "_source": false, "sort": ["_doc"] }))
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
+    // The first page opens the scroll; each next page continues it.
+    let mut page = (
+        format!("{base}/{pattern}/_search?scroll=2m"),
+        json!({ "size": 10_000, "_source": false, "sort": ["_doc"] }),
+    );
     loop {
+        let response: Value = http
+            .post(&page.0)
+            .timeout(Duration::from_secs(60))
+            .json(&page.1)
+            .send()
+            .await
+            .map_err(err)?
+            .json()
+            .await
+            .map_err(err)?;
         if let Some(e) = response.get("error") {
             return Err(DrillError::Stack(format!("elasticsearch {pattern}: {e}")));
         }
@@ -317,15 +322,6 @@ pub async fn es_ids(http: &reqwest::Client, base: &str, pattern: &str) -> Result
         let Some(id) = scroll_id else {
             return Err(DrillError::Stack(format!("elasticsearch {pattern}: no scroll id")));
         };
-        response = http
-            .post(format!("{base}/_search/scroll"))
-            .timeout(Duration::from_secs(60))
-            .json(&json!({ "scroll": "2m", "scroll_id": id }))
-            .send()
-            .await
-            .map_err(err)?
-            .json()
-            .await
-            .map_err(err)?;
+        page = (format!("{base}/_search/scroll"), json!({ "scroll": "2m", "scroll_id": id }));
     }
 }
