@@ -95,7 +95,9 @@ use tokio::time::Instant;
 
 use crate::error::{DrillError, io};
 use crate::instance::{Instance, free_port, free_ports, tail, wait_group_consuming};
-use crate::load::{CommitWatch, OffsetReader, longest_pause, recovered_after, wait_all_committed};
+use crate::load::{
+    CommitWatch, OffsetReader, longest_pause, max_commit_lag, recovered_after, wait_all_committed,
+};
 use crate::options::{ChaosOptions, DrillEnv};
 use crate::report::{ChaosReport, DerivedComparison, Fault, FaultKind};
 use crate::run::Run;
@@ -191,12 +193,7 @@ async fn chaos_in(
         fault.recovered = recovered_after(&samples, t0 + fault.ended);
     }
     let longest = longest_pause(&samples, faults_began, load_stopped);
-    let max_commit_lag = samples
-        .iter()
-        .filter(|s| s.at <= load_stopped)
-        .map(|s| s.sent.saturating_sub(s.committed))
-        .max()
-        .unwrap_or(0);
+    let max_commit_lag = max_commit_lag(&samples, load_stopped);
     tracing::info!("chaos instances stopped; checking the stores");
     let check = run.verify(&report).await?;
 

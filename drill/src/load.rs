@@ -203,6 +203,12 @@ pub(crate) fn longest_pause(samples: &[Sample], from: Instant, to: Instant) -> D
     longest.max(to.saturating_duration_since(last_move))
 }
 
+/// The largest gap between records sent and records committed in the
+/// samples up to `until` (the load's stop: afterwards nothing more is sent).
+pub(crate) fn max_commit_lag(samples: &[Sample], until: Instant) -> u64 {
+    samples.iter().filter(|s| s.at <= until).map(|s| s.sent.saturating_sub(s.committed)).max().unwrap_or(0)
+}
+
 /// How long after `at` the committed total grew again: the first sample
 /// after `at` that is higher than the one before it (None: never).
 pub(crate) fn recovered_after(samples: &[Sample], at: Instant) -> Option<Duration> {

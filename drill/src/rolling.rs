@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::analysis::prom_query;
 use crate::error::DrillError;
 use crate::instance::{Instance, free_ports, wait_group_consuming};
-use crate::load::{CommitWatch, OffsetReader, longest_pause, wait_all_committed};
+use crate::load::{CommitWatch, OffsetReader, longest_pause, max_commit_lag, wait_all_committed};
 use crate::options::{DrillEnv, RollingOptions};
 use crate::report::{Restart, RollingReport};
 use crate::run::Run;
@@ -85,12 +85,7 @@ async fn rolling_in(run: &Run, options: &RollingOptions) -> Result<RollingReport
 
     let longest = longest_pause(&samples, restarts_began, load_stopped);
     let baseline = longest_pause(&samples, consuming, restarts_began);
-    let max_commit_lag = samples
-        .iter()
-        .filter(|s| s.at <= load_stopped)
-        .map(|s| s.sent.saturating_sub(s.committed))
-        .max()
-        .unwrap_or(0);
+    let max_commit_lag = max_commit_lag(&samples, load_stopped);
     let max_consumer_lag = max_prometheus_lag(run, load_started, load_ended).await;
     let check = run.verify(&report).await?;
     Ok(RollingReport {
