@@ -12,7 +12,7 @@ use porttrack_processors::{
 use porttrack_schemas::{
     CargoEvent, CargoOperation, Event, PortOpsEvent, PortOpsKind, VesselStatic, WeatherObservation,
 };
-use support::{ANCHORAGES, CHANNEL_START, ENTRANCE, Feed, ROUTES, SEA_POINTS, t0};
+use support::{ANCHORAGES, CHANNEL_START, ENTRANCE, Feed, LatLon, ROUTES, SEA_POINTS, t0};
 
 fn port() -> Port {
     Port::new(Geography::rotterdam(), PortConfig::default())
@@ -335,8 +335,7 @@ fn static_parts_merge_and_cargo_and_services_attach_to_the_call() {
         ..Default::default()
     }));
     feed.sail(SEA_POINTS[0], CHANNEL_START, 12.0, 10);
-    let mut path = vec![CHANNEL_START, ENTRANCE];
-    path.extend_from_slice(ROUTES[0]);
+    let path = inbound(ROUTES[0]);
     feed.route(&path, 8.0, 10);
     for _ in 0..20 {
         feed.report(berth, 0.0, 180);
@@ -491,8 +490,7 @@ fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
     let mut feed = Feed::new(&port, mmsi);
     let berth = *ROUTES[0].last().unwrap();
     feed.sail(SEA_POINTS[0], CHANNEL_START, 12.0, 10);
-    let mut path = vec![CHANNEL_START, ENTRANCE];
-    path.extend_from_slice(ROUTES[0]);
+    let path = inbound(ROUTES[0]);
     feed.route(&path, 8.0, 10);
     for _ in 0..20 {
         feed.report(berth, 0.0, 180);
@@ -526,8 +524,7 @@ fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
 #[test]
 fn events_ahead_of_the_positions_wait_for_them() {
     let berth = *ROUTES[0].last().unwrap();
-    let mut path = vec![CHANNEL_START, ENTRANCE];
-    path.extend_from_slice(ROUTES[0]);
+    let path = inbound(ROUTES[0]);
     // The voyage's fixes; the discharge happens while alongside.
     let voyage = |feed: &mut Feed<'_>| {
         feed.sail(SEA_POINTS[0], CHANNEL_START, 12.0, 10);
@@ -563,4 +560,11 @@ fn events_ahead_of_the_positions_wait_for_them() {
     let teu = |mmsi| port.vessel(mmsi).unwrap().call.map(|c| c.teu_discharged);
     assert_eq!(teu(244_000_014), Some(150));
     assert_eq!(teu(244_000_015), Some(150), "applied where it belongs once the fixes reached it");
+}
+
+/// From the channel's start through the entrance along `route` to its berth.
+fn inbound(route: &[LatLon]) -> Vec<LatLon> {
+    let mut path = vec![CHANNEL_START, ENTRANCE];
+    path.extend_from_slice(route);
+    path
 }
