@@ -22,11 +22,16 @@ use crate::cpu::{self, Run};
 
 /// Reads `records` records from `topics` (each `partitions` wide) from the
 /// start, assigned rather than subscribed: no group join in the timing.
+/// Fetches as the pipeline's consumer does: with librdkafka's default
+/// `fetch.queue.backoff.ms` (1 s) a consumer this fast drains its queue and
+/// waits out the backoff, and the ceiling would be the backoff's, not the
+/// broker's (`KafkaConfig::consumer_config` says why).
 pub(crate) fn plain_consumer(brokers: &str, topics: &[String], partitions: i32, records: u64) -> Run {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", crate::support::unique("bench-plain"))
         .set("enable.auto.commit", "false")
+        .set("fetch.queue.backoff.ms", porttrack_ingest::config::FETCH_QUEUE_BACKOFF_MS)
         .create()
         .expect("plain consumer");
     let mut tpl = rdkafka::TopicPartitionList::new();
