@@ -382,11 +382,15 @@ impl Geography {
 
     /// Every zone containing the point (boundary included).
     pub fn locate(&self, lat: f64, lon: f64) -> ZoneSet {
-        let point = Point::new(lon, lat);
+        let point = Coord { x: lon, y: lat };
         let mut set = ZoneSet::EMPTY;
         for candidate in self.index.locate_all_at_point(&[lon, lat]) {
             let zone = &self.zones[candidate.data.index()];
-            if zone.shape.intersects(&point) {
+            // Polygon by polygon, not `MultiPolygon::intersects`: that one
+            // first computes the shape's bounding box from every vertex, on
+            // every call, to rule out what the R-tree has already ruled out
+            // (a tenth of the port processor's time in a profile).
+            if zone.shape.iter().any(|polygon| polygon.intersects(&point)) {
                 set.insert(zone.id);
             }
         }
