@@ -126,15 +126,16 @@ pub(crate) fn steady_positions(
         trace_context: false,
         ..ProduceOptions::positions_only(topic)
     };
+    // Far enough in the past that the simulation always has an event due,
+    // so the rate alone paces the producer: every vessel may need
+    // `records / vessels` reports, at most ~200 s apart (moored or at
+    // anchor). Bug: a fixed 48 h ran out 23 minutes into a 30-minute soak
+    // at 20,000/s, and the producer fell back to the fleet's real-time
+    // pace (a few hundred records/s).
+    let history_s = (records / vessels.max(1) as u64 + 1).saturating_mul(200);
+    let start = chrono::Utc::now() - chrono::Duration::seconds(history_s.max(48 * 3600) as i64);
     std::thread::spawn(move || {
-        let mut sim = Simulator::new(SimConfig {
-            vessels,
-            seed,
-            // Far enough in the past that the simulation always has an
-            // event due: the rate alone paces the producer.
-            start: chrono::Utc::now() - chrono::Duration::hours(48),
-            invalid_ratio: 0.0,
-        });
+        let mut sim = Simulator::new(SimConfig { vessels, seed, start, invalid_ratio: 0.0 });
         porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce")
     })
 }
