@@ -277,6 +277,7 @@ pub fn metrics() -> &'static PrometheusHandle {
                 tracing::error!(error = %e, "metrics buckets refused; falling back to defaults");
                 PrometheusBuilder::new().build_recorder().handle()
             });
+        spawn_upkeep(handle.clone());
         describe();
         preregister();
         metrics::gauge!(
@@ -287,6 +288,30 @@ pub fn metrics() -> &'static PrometheusHandle {
         .set(1.0);
         handle
     })
+}
+
+/// How often histogram samples are folded into their buckets without a scrape.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds recorded histogram samples into their buckets every
+/// [`UPKEEP_INTERVAL`], on a thread of its own.
+///
+/// Why: the recorder keeps every histogram sample (several per record: event
+/// age, latency) until an upkeep folds them, and `build_recorder` leaves
+/// upkeep to the caller; before this, only a scrape of `/metrics` did it. A
+/// pipeline nobody scraped (Prometheus down, or not deployed) grew by
+/// 2.4 GB an hour at 20,000 records/s (found by the 30-minute soak of
+/// `cargo bench --bench pipeline`).
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new().name("porttrack-metrics-upkeep".into()).spawn(move || {
+        loop {
+            std::thread::sleep(UPKEEP_INTERVAL);
+            handle.run_upkeep();
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "metrics upkeep thread not started; histograms fold only when scraped");
+    }
 }
 
 /// What `/metrics` serves: the recorder's metrics and the process metrics.
