@@ -389,7 +389,7 @@ impl Geography {
             // Polygon by polygon, not `MultiPolygon::intersects`: that one
             // first computes the shape's bounding box from every vertex, on
             // every call, to rule out what the R-tree has already ruled out
-            // (a tenth of the port processor's time in a profile).
+            // (5% of the pipeline stage's samples; `locate` 188 → 117 ns).
             if zone.shape.iter().any(|polygon| polygon.intersects(&point)) {
                 set.insert(zone.id);
             }
