@@ -30,6 +30,8 @@
 //! `PORTTRACK_BENCH_SOAK_RATE` (default half the `json → postgres` rate) and
 //! `PORTTRACK_BENCH_OUTAGE_SECONDS` (60). `PORTTRACK_BENCH_CHECKPOINT_VERSION`
 //! sets `processors.port.checkpoint_version` (default the configuration's, 1).
+//! The run's topics, databases and indices are removed at the end
+//! ([`cleanup`]) unless `PORTTRACK_BENCH_KEEP=1`.
 //! CI runs it at a smoke size so it cannot rot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is the failure report
@@ -42,6 +44,7 @@ mod support;
 mod ais;
 
 mod baselines;
+mod cleanup;
 mod cpu;
 mod inputs;
 mod latency;
@@ -176,4 +179,5 @@ fn main() {
         println!();
         table::print_soak(&s);
     }
+    rt.block_on(cleanup::remove(stack));
 }
