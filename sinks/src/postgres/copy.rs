@@ -65,7 +65,8 @@ impl<'a> Coords<'a> {
 /// evaluates to the rows written.
 macro_rules! copy_rows {
     ($tx:expr, $kind:expr, |$w:ident| $body:block) => {{
-        let sink = $tx.copy_in($kind.copy).await.map_err(classify)?;
+        let statement = $tx.prepare_cached($kind.copy).await.map_err(classify)?;
+        let sink = $tx.copy_in(&statement).await.map_err(classify)?;
         let writer = BinaryCopyInWriter::new(sink, $kind.types);
         pin_mut!(writer);
         let $w = &mut writer;
@@ -89,7 +90,10 @@ pub(super) async fn copy_positions<'r>(
     kind: &Kind,
     rows: impl Iterator<Item = PositionRef<'r>>,
 ) -> Result<Result<u64, tokio_postgres::Error>, SinkError> {
-    let sink = match tx.copy_in(kind.copy).await {
+    // Prepared once per pooled connection: `copy_in` of a string prepares
+    // it again on every call, a round trip per COPY of every batch.
+    let statement = tx.prepare_cached(kind.copy).await.map_err(classify)?;
+    let sink = match tx.copy_in(&statement).await {
         Ok(sink) => sink,
         Err(e) => return Ok(Err(e)),
     };
