@@ -9,6 +9,9 @@
 //! which made each save several times dearer and bought nothing, since the
 //! document is only ever read back whole.
 
+use std::collections::VecDeque;
+use std::task::Poll;
+
 use bytes::{BufMut, BytesMut};
 use porttrack_processors::{PartitionCheckpoint, PartitionState};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
@@ -30,26 +33,52 @@ impl PostgresSink {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(classify)?;
         let statement = tx.prepare_cached(SAVE).await.map_err(classify)?;
-        // One buffer for every partition's document: serialized into a
-        // `Vec` (serde_json's fast path), then copied into the bind message
-        // once. A `serde_json::Value` in between built a tree node per field
-        // of every vessel, then dropped it (half the pipeline's CPU with a
-        // few thousand vessels); `Json` wrote into the bind message's
-        // `BytesMut` one small slice at a time.
-        let mut buf = Vec::new();
+        // Each partition's document is serialized into a `Vec` (serde_json's
+        // fast path) and copied into the bind message once. A
+        // `serde_json::Value` in between built a tree node per field of every
+        // vessel, then dropped it (half the pipeline's CPU with a few thousand
+        // vessels); `Json` wrote into the bind message's `BytesMut` one small
+        // slice at a time.
+        //
+        // Overlapped: one poll of a partition's write encodes it and hands it
+        // to the connection task, which sends it and Postgres stores it while
+        // the next partition is serialized here. At most `IN_FLIGHT` documents
+        // are held at once, so a large state is not held twice over.
+        // Measured on the pipeline bench (5,000 vessels, 4 partitions, 15 MB):
+        // a checkpoint's median 177 ms → 125 ms (9 and 11 checkpoints).
+        const IN_FLIGHT: usize = 2;
+        let mut in_flight = VecDeque::with_capacity(IN_FLIGHT);
         for s in states {
-            buf.clear();
-            serde_json::to_writer(&mut buf, s)
+            let mut doc = Vec::new();
+            serde_json::to_writer(&mut doc, s)
                 .map_err(|e| SinkError::Permanent(format!("processor state: {e}")))?;
-            let json = JsonText(&buf);
-            let partition = s.partition();
-            let version = i32::try_from(s.version()).unwrap_or(i32::MAX);
             // The fingerprint's bits, as Postgres has no unsigned 64-bit type.
             let geography = i64::from_ne_bytes(s.geography().to_ne_bytes());
-            let vessels = i32::try_from(s.vessels()).unwrap_or(i32::MAX);
-            tx.execute(&statement, &[&group, &partition, &version, &geography, &vessels, &json])
-                .await
-                .map_err(classify)?;
+            let params: [Box<dyn ToSql + Sync + Send + '_>; 6] = [
+                Box::new(group),
+                Box::new(s.partition()),
+                Box::new(i32::try_from(s.version()).unwrap_or(i32::MAX)),
+                Box::new(geography),
+                Box::new(i32::try_from(s.vessels()).unwrap_or(i32::MAX)),
+                Box::new(JsonText(doc)),
+            ];
+            let mut write = Box::pin(tx.execute_raw(&statement, params));
+            if let Poll::Ready(written) = futures::poll!(write.as_mut()) {
+                written.map_err(classify)?;
+                continue;
+            }
+            in_flight.push_back(write);
+            // The connection task was woken on this worker, in a slot no
+            // other worker steals from: let it run before serializing on.
+            tokio::task::yield_now().await;
+            if in_flight.len() >= IN_FLIGHT
+                && let Some(oldest) = in_flight.pop_front()
+            {
+                oldest.await.map_err(classify)?;
+            }
+        }
+        for write in in_flight {
+            write.await.map_err(classify)?;
         }
         tx.commit().await.map_err(classify)
     }
@@ -77,9 +106,9 @@ impl PostgresSink {
 
 /// A JSON document already serialized, bound as `json` or `jsonb`.
 #[derive(Debug)]
-struct JsonText<'a>(&'a [u8]);
+struct JsonText(Vec<u8>);
 
-impl ToSql for JsonText<'_> {
+impl ToSql for JsonText {
     fn to_sql(
         &self,
         ty: &Type,
@@ -89,7 +118,7 @@ impl ToSql for JsonText<'_> {
             // jsonb's binary format: a version byte, then the text.
             out.put_u8(1);
         }
-        out.put_slice(self.0);
+        out.put_slice(&self.0);
         Ok(IsNull::No)
     }
 
