@@ -64,6 +64,7 @@ CONTRACT = {
 HISTOGRAMS = {
     "porttrack_sink_write_duration_seconds", "porttrack_batch_size_records",
     "porttrack_batch_duration_seconds", "porttrack_event_age_seconds", "porttrack_record_latency_seconds",
+    "porttrack_checkpoint_duration_seconds",
 }
 CONTRACT |= {h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
 

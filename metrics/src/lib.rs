@@ -89,6 +89,7 @@ metrics! {
     SINK_UP = "porttrack_sink_up", Gauge, None, "1 when the sink's last write or check succeeded, by sink.";
     SINK_WRITE_DURATION_SECONDS = "porttrack_sink_write_duration_seconds", Histogram, Some(Unit::Seconds), "Duration of one successful sink write, by sink.";
     BATCH_DURATION_SECONDS = "porttrack_batch_duration_seconds", Histogram, Some(Unit::Seconds), "From a batch's first record being consumed to its offsets being committed.";
+    CHECKPOINT_DURATION_SECONDS = "porttrack_checkpoint_duration_seconds", Histogram, Some(Unit::Seconds), "Duration of one processor checkpoint (every owned partition's state saved), retries included; the stage processes nothing meanwhile.";
     BATCH_SIZE_RECORDS = "porttrack_batch_size_records", Histogram, Some(Unit::Count), "Records per batch.";
     EVENT_AGE_SECONDS = "porttrack_event_age_seconds", Histogram, Some(Unit::Seconds), "Event time to durable write, per committed record.";
     RECORD_LATENCY_SECONDS = "porttrack_record_latency_seconds", Histogram, Some(Unit::Seconds), "Kafka record timestamp (producer create time) to every sink's acknowledgement, per record.";

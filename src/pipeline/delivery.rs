@@ -69,6 +69,8 @@ impl Stage {
         }
         self.last_checkpoint = Instant::now();
         self.last_checkpoint_cost = started.elapsed();
+        metrics::histogram!(porttrack_metrics::CHECKPOINT_DURATION_SECONDS)
+            .record(self.last_checkpoint_cost.as_secs_f64());
         for batch in self.uncheckpointed.drain(..) {
             let records = batch.len() as u64;
             metrics::histogram!(porttrack_metrics::BATCH_DURATION_SECONDS)
