@@ -97,80 +97,9 @@ impl Serialize for Millis {
         if whole_ms(&self.0) && !writing_v1() {
             s.serialize_i64(self.0.timestamp_millis())
         } else {
-            rfc3339(&self.0, s)
+            porttrack_schemas::time::serialize(&self.0, s)
         }
     }
-}
-
-/// Serializes `t` exactly as chrono's own `Serialize` does (RFC 3339 in
-/// UTC with `Z`, seconds with 0, 3, 6 or 9 fraction digits, whichever is
-/// exact), without going through `fmt`.
-///
-/// Why: a version 1 checkpoint writes every time of every vessel as this
-/// string, and chrono formats it field by field through `fmt::Write`
-/// (`collect_str`), which was the largest single cost of a checkpoint in the
-/// `json → null` bench's profile. Years outside 0..=9999 (written with a
-/// sign) are left to chrono. `rfc3339_is_chronos_byte_for_byte` pins the
-/// equivalence.
-fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    match rfc3339_bytes(t) {
-        Some((buf, len)) => {
-            // Only ASCII digits and separators were written.
-            let text = std::str::from_utf8(&buf[..len]).map_err(serde::ser::Error::custom)?;
-            s.serialize_str(text)
-        }
-        None => t.serialize(s),
-    }
-}
-
-/// The bytes of [`rfc3339`] and their length; `None` for a year chrono
-/// writes with a sign.
-fn rfc3339_bytes(t: &DateTime<Utc>) -> Option<([u8; 30], usize)> {
-    use chrono::{Datelike, Timelike};
-
-    fn two(buf: &mut [u8], at: usize, v: u32) {
-        buf[at] = b'0' + (v / 10 % 10) as u8;
-        buf[at + 1] = b'0' + (v % 10) as u8;
-    }
-    fn digits(buf: &mut [u8], at: usize, mut v: u32, n: usize) {
-        for i in (0..n).rev() {
-            buf[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    }
-
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-    digits(&mut buf, 0, year as u32, 4);
-    two(&mut buf, 5, t.month());
-    two(&mut buf, 8, t.day());
-    // A leap second is kept in the nanoseconds (>= 1e9); chrono writes it
-    // as second 60.
-    let (mut sec, mut nano) = (t.second(), t.nanosecond());
-    if nano >= 1_000_000_000 {
-        sec += 1;
-        nano -= 1_000_000_000;
-    }
-    two(&mut buf, 11, t.hour());
-    two(&mut buf, 14, t.minute());
-    two(&mut buf, 17, sec);
-    let len = if nano == 0 {
-        19
-    } else if nano % 1_000_000 == 0 {
-        digits(&mut buf, 20, nano / 1_000_000, 3);
-        23
-    } else if nano % 1_000 == 0 {
-        digits(&mut buf, 20, nano / 1_000, 6);
-        26
-    } else {
-        digits(&mut buf, 20, nano, 9);
-        29
-    };
-    buf[len] = b'Z';
-    Some((buf, len + 1))
 }
 
 impl<'de> Deserialize<'de> for Millis {
@@ -780,53 +709,17 @@ mod tests {
             })
     }
 
-    /// The version 1 form must stay byte for byte what chrono writes
-    /// (earlier releases read it; `rfc3339` only skips the `fmt` detour).
-    fn assert_rfc3339_is_chronos(t: DateTime<Utc>) {
-        let ours = writing(1, || serde_json::to_string(&Millis(t)).unwrap());
-        assert_eq!(ours, serde_json::to_string(&t).unwrap(), "{t:?}");
-    }
-
+    /// The version 1 form is chrono's own, byte for byte (earlier releases
+    /// read it); `porttrack_schemas::time` pins its writer over all times.
     #[test]
-    fn rfc3339_is_chronos_byte_for_byte_at_the_edges() {
-        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
-            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
-            .unwrap()
-            .and_utc();
-        for t in [
-            DateTime::<Utc>::MIN_UTC,
-            DateTime::<Utc>::MAX_UTC,
-            DateTime::UNIX_EPOCH,
-            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
-            Utc.with_ymd_and_hms(-1, 12, 31, 23, 59, 59).unwrap(),
-            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
-            leap,
-            leap + Duration::nanoseconds(1),
-            leap + Duration::microseconds(1),
-            at_ms(1_795_338_000_123),
-            at_ms(1_795_338_000_000) + Duration::nanoseconds(5),
-            at_ms(1_795_338_000_000) + Duration::microseconds(120),
-        ] {
-            assert_rfc3339_is_chronos(t);
+    fn version_1_writes_times_as_chrono_does() {
+        for t in [at_ms(1_795_338_000_123), at_ms(1_795_338_000_000) + Duration::nanoseconds(5)] {
+            let ours = writing(1, || serde_json::to_string(&Millis(t)).unwrap());
+            assert_eq!(ours, serde_json::to_string(&t).unwrap(), "{t:?}");
         }
     }
 
     proptest! {
-        #[test]
-        fn rfc3339_is_chronos_byte_for_byte(
-            secs in DateTime::<Utc>::MIN_UTC.timestamp()..DateTime::<Utc>::MAX_UTC.timestamp(),
-            near in 0i64..400 * 365 * 86_400,
-            nanos in 0u32..1_000_000_000,
-            digits in 0usize..4,
-        ) {
-            // Nanoseconds with 0, 3, 6 or 9 significant digits, over all
-            // years and densely over years 1800..2200.
-            let nanos = [0, nanos / 1_000_000 * 1_000_000, nanos / 1_000 * 1_000, nanos][digits];
-            assert_rfc3339_is_chronos(DateTime::from_timestamp(secs, nanos).unwrap());
-            assert_rfc3339_is_chronos(DateTime::from_timestamp(near - 5_364_662_400, nanos).unwrap());
-        }
-
         #[test]
         fn every_track_round_trips(
             fixes in proptest::collection::vec(

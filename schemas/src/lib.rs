@@ -37,7 +37,7 @@ mod record;
 mod rejection;
 mod safety;
 mod station;
-mod time;
+pub mod time;
 mod vessel_static;
 mod weather;
 

@@ -39,10 +39,24 @@ impl Origin {
     /// assert_eq!(Origin::new("ais.nmea", 0, 7).with_index(2).document_id(), "ais.nmea-0-7-2");
     /// ```
     pub fn document_id(&self) -> String {
-        if self.index == 0 {
-            format!("{}-{}-{}", self.topic, self.partition, self.offset)
-        } else {
-            format!("{}-{}-{}-{}", self.topic, self.partition, self.offset, self.index)
+        let mut id = String::with_capacity(self.topic.len() + 24);
+        self.write_document_id(&mut id);
+        id
+    }
+
+    /// Appends [`document_id`](Self::document_id) to `out`, without
+    /// allocating (the search sink writes one per document; `format!` was a
+    /// visible share of encoding them).
+    pub fn write_document_id(&self, out: &mut String) {
+        let mut n = itoa::Buffer::new();
+        out.push_str(&self.topic);
+        out.push('-');
+        out.push_str(n.format(self.partition));
+        out.push('-');
+        out.push_str(n.format(self.offset));
+        if self.index != 0 {
+            out.push('-');
+            out.push_str(n.format(self.index));
         }
     }
 }

@@ -8,16 +8,94 @@
 //! leap seconds and invalid dates included, to chrono's parser, with
 //! chrono's error messages: what is accepted, the value it reads and what is
 //! refused (and why) are unchanged. `fast_path_agrees_with_chrono` pins it.
+//!
+//! [`serialize`] is the writer's side: chrono's `Serialize`, byte for byte,
+//! without `fmt`.
 
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::de::{self, Deserializer, Visitor};
+use serde::{Serialize, Serializer};
 
 /// `#[serde(deserialize_with = "crate::time::deserialize")]` for a
 /// `DateTime<Utc>`: the same as chrono's `Deserialize`, faster.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     d.deserialize_str(Rfc3339)
+}
+
+/// Serializes `t` exactly as chrono's own `Serialize` does (RFC 3339 in
+/// UTC with `Z`, seconds with 0, 3, 6 or 9 fraction digits, whichever is
+/// exact), without going through `fmt`.
+///
+/// `#[serde(serialize_with = "porttrack_schemas::time::serialize")]` for a
+/// `DateTime<Utc>`.
+///
+/// Why: chrono formats it field by field through `fmt::Write`
+/// (`collect_str`). A version 1 checkpoint writes every time of every
+/// vessel this way, where it was the largest single cost in the `json →
+/// null` bench's profile, and so does every search document. Years outside
+/// 0..=9999 (written with a sign) are left to chrono.
+/// `serialize_is_chronos_byte_for_byte` pins the equivalence.
+pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    match rfc3339_bytes(t) {
+        Some((buf, len)) => {
+            // Only ASCII digits and separators were written.
+            let text = std::str::from_utf8(&buf[..len]).map_err(serde::ser::Error::custom)?;
+            s.serialize_str(text)
+        }
+        None => t.serialize(s),
+    }
+}
+
+/// The bytes of [`serialize`] and their length; `None` for a year chrono
+/// writes with a sign.
+fn rfc3339_bytes(t: &DateTime<Utc>) -> Option<([u8; 30], usize)> {
+    use chrono::{Datelike, Timelike};
+
+    fn two(buf: &mut [u8], at: usize, v: u32) {
+        buf[at] = b'0' + (v / 10 % 10) as u8;
+        buf[at + 1] = b'0' + (v % 10) as u8;
+    }
+    fn digits(buf: &mut [u8], at: usize, mut v: u32, n: usize) {
+        for i in (0..n).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+    digits(&mut buf, 0, year as u32, 4);
+    two(&mut buf, 5, t.month());
+    two(&mut buf, 8, t.day());
+    // A leap second is kept in the nanoseconds (>= 1e9); chrono writes it
+    // as second 60.
+    let (mut sec, mut nano) = (t.second(), t.nanosecond());
+    if nano >= 1_000_000_000 {
+        sec += 1;
+        nano -= 1_000_000_000;
+    }
+    two(&mut buf, 11, t.hour());
+    two(&mut buf, 14, t.minute());
+    two(&mut buf, 17, sec);
+    let len = if nano == 0 {
+        19
+    } else if nano % 1_000_000 == 0 {
+        digits(&mut buf, 20, nano / 1_000_000, 3);
+        23
+    } else if nano % 1_000 == 0 {
+        digits(&mut buf, 20, nano / 1_000, 6);
+        26
+    } else {
+        digits(&mut buf, 20, nano, 9);
+        29
+    };
+    buf[len] = b'Z';
+    Some((buf, len + 1))
 }
 
 /// chrono's `DateTimeVisitor`, same expectation, same errors.
@@ -71,6 +149,64 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// Serializes with [`serialize`], for comparing with chrono's own.
+    struct Ours(DateTime<Utc>);
+
+    impl Serialize for Ours {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            super::serialize(&self.0, s)
+        }
+    }
+
+    /// Checkpoints (read by earlier releases) and search documents (matched
+    /// by their mappings) must stay byte for byte what chrono writes.
+    fn assert_serialize_is_chronos(t: DateTime<Utc>) {
+        assert_eq!(serde_json::to_string(&Ours(t)).unwrap(), serde_json::to_string(&t).unwrap(), "{t:?}");
+    }
+
+    #[test]
+    fn serialize_is_chronos_byte_for_byte_at_the_edges() {
+        use chrono::{Duration, TimeZone};
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap()
+            .and_utc();
+        let ms = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        for t in [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::UNIX_EPOCH,
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(-1, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+            leap,
+            leap + Duration::nanoseconds(1),
+            leap + Duration::microseconds(1),
+            ms(1_795_338_000_123),
+            ms(1_795_338_000_000) + Duration::nanoseconds(5),
+            ms(1_795_338_000_000) + Duration::microseconds(120),
+        ] {
+            assert_serialize_is_chronos(t);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn serialize_is_chronos_byte_for_byte(
+            secs in DateTime::<Utc>::MIN_UTC.timestamp()..DateTime::<Utc>::MAX_UTC.timestamp(),
+            near in 0i64..400 * 365 * 86_400,
+            nanos in 0u32..1_000_000_000,
+            digits in 0usize..4,
+        ) {
+            // Nanoseconds with 0, 3, 6 or 9 significant digits, over all
+            // years and densely over years 1800..2200.
+            let nanos = [0, nanos / 1_000_000 * 1_000_000, nanos / 1_000 * 1_000, nanos][digits];
+            assert_serialize_is_chronos(DateTime::from_timestamp(secs, nanos).unwrap());
+            assert_serialize_is_chronos(DateTime::from_timestamp(near - 5_364_662_400, nanos).unwrap());
+        }
+    }
 
     fn ours(s: &str) -> Result<DateTime<Utc>, String> {
         let json = serde_json::to_string(s).unwrap();
