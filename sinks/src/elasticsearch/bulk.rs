@@ -60,6 +60,20 @@ pub(super) fn derived_items(enc: &Encoder<'_>, d: &Derived) -> Result<Vec<Item>,
     Ok(items)
 }
 
+/// One request's body: the items' lines, one after another.
+///
+/// Copied slice by slice into a body sized once: collecting the lines byte
+/// by byte (`flat_map`) was the largest single cost of encoding a request
+/// (17% in the `bulk_body` bench's profile).
+pub(super) fn body<'i>(items: impl IntoIterator<Item = &'i Item> + Clone) -> Vec<u8> {
+    let len = items.clone().into_iter().map(|i| i.lines.len()).sum();
+    let mut body = Vec::with_capacity(len);
+    for i in items {
+        body.extend_from_slice(&i.lines);
+    }
+    body
+}
+
 /// Splits `items` into requests of at most `max_docs` items and `max_bytes`
 /// bytes (a larger item still goes, alone).
 pub(super) fn chunks(items: &[Item], max_docs: usize, max_bytes: usize) -> Vec<&[Item]> {
@@ -151,7 +165,7 @@ mod tests {
 
     #[test]
     fn requests_are_split_by_docs_and_bytes() {
-        let enc = Encoder { prefix: "porttrack", data_streams: false };
+        let enc = Encoder::new("porttrack", false);
         let records: Vec<_> = (0..10).map(|i| record(244_123_456, 0, i)).collect(); // equal sizes
         let items = event_items(&enc, &records).unwrap();
         let sizes = |docs, bytes| chunks(&items, docs, bytes).iter().map(|c| c.len()).collect::<Vec<_>>();

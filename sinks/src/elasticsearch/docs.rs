@@ -6,7 +6,9 @@
 //! not build an intermediate tree. Field names must match the mappings in
 //! `sinks/es/{family}.json` (strict: an unknown field is refused).
 
-use chrono::{DateTime, Datelike, Utc};
+use std::cell::RefCell;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use porttrack_processors::ZonePartial;
 use porttrack_schemas::{
     CargoEvent, CargoOperation, Event, MetHydroObservation, Origin, PortOpsEvent, PortOpsKind, Position,
@@ -19,10 +21,16 @@ use crate::SinkError;
 use crate::derived::{AnomalyRow, PortCallRow, WeatherAlertRow, ZoneEventRow, partial_id};
 
 /// Writes action and source lines.
+///
+/// It keeps the last daily index name and a buffer for ids: documents come
+/// in runs of one family and day, and `format!`ing both for every document
+/// was a visible share of encoding them (the `bulk_body` bench).
 #[derive(Debug)]
 pub(super) struct Encoder<'a> {
-    pub(super) prefix: &'a str,
-    pub(super) data_streams: bool,
+    prefix: &'a str,
+    data_streams: bool,
+    index: RefCell<Option<(Family, NaiveDate, String)>>,
+    id: RefCell<String>,
 }
 
 #[derive(Serialize)]
@@ -44,13 +52,26 @@ fn encode(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), SinkError> {
     Ok(())
 }
 
-impl Encoder<'_> {
-    fn index(&self, family: Family, day: DateTime<Utc>) -> String {
-        if self.data_streams && family.is_append_only() {
-            return format!("{}-{}", self.prefix, family.name());
-        }
+impl<'a> Encoder<'a> {
+    pub(super) fn new(prefix: &'a str, data_streams: bool) -> Self {
+        Encoder { prefix, data_streams, index: RefCell::new(None), id: RefCell::new(String::new()) }
+    }
+
+    /// Runs `f` with the index of `family` for `day`: daily, or the family's
+    /// data stream.
+    fn with_index<R>(&self, family: Family, day: DateTime<Utc>, f: impl FnOnce(&str) -> R) -> R {
         let d = day.date_naive();
-        format!("{}-{}-{:04}.{:02}.{:02}", self.prefix, family.name(), d.year(), d.month(), d.day())
+        let mut cached = self.index.borrow_mut();
+        if !matches!(&*cached, Some((fam, day, _)) if *fam == family && *day == d) {
+            let name = if self.data_streams && family.is_append_only() {
+                format!("{}-{}", self.prefix, family.name())
+            } else {
+                format!("{}-{}-{:04}.{:02}.{:02}", self.prefix, family.name(), d.year(), d.month(), d.day())
+            };
+            *cached = Some((family, d, name));
+        }
+        let name = cached.as_ref().map_or("", |(_, _, name)| name.as_str());
+        f(name)
     }
 
     fn action(
@@ -81,37 +102,35 @@ impl Encoder<'_> {
         id: &str,
         doc: &impl Serialize,
     ) -> Result<(), SinkError> {
-        let index = self.index(family, at);
-        self.action(out, family, &index, id, None)?;
+        self.with_index(family, at, |index| self.action(out, family, index, id, None))?;
         encode(out, doc)
     }
 
     /// One event: action line and document line.
     pub(super) fn event(&self, r: &Sourced<Event>, out: &mut Vec<u8>) -> Result<(), SinkError> {
-        let id = r.origin.document_id();
+        let mut id = self.id.borrow_mut();
+        id.clear();
+        r.origin.write_document_id(&mut id);
+        let id = id.as_str();
         let source = SourceDoc::of(&r.origin);
         match &r.event {
             Event::Position(p) => {
-                self.simple(out, Family::Positions, p.timestamp, &id, &PositionDoc::new(p, source))
+                self.simple(out, Family::Positions, p.timestamp, id, &PositionDoc::new(p, source))
             }
-            Event::Static(s) => {
-                self.simple(out, Family::Static, s.timestamp, &id, &StaticDoc::new(s, source))
-            }
+            Event::Static(s) => self.simple(out, Family::Static, s.timestamp, id, &StaticDoc::new(s, source)),
             Event::Weather(w) => {
-                self.simple(out, Family::Weather, w.timestamp, &id, &WeatherDoc::new(w, source))
+                self.simple(out, Family::Weather, w.timestamp, id, &WeatherDoc::new(w, source))
             }
-            Event::Cargo(c) => self.simple(out, Family::Cargo, c.timestamp, &id, &CargoDoc::new(c, source)),
+            Event::Cargo(c) => self.simple(out, Family::Cargo, c.timestamp, id, &CargoDoc::new(c, source)),
             Event::PortOps(o) => {
-                self.simple(out, Family::PortOps, o.timestamp, &id, &PortOpsDoc::new(o, source))
+                self.simple(out, Family::PortOps, o.timestamp, id, &PortOpsDoc::new(o, source))
             }
-            Event::Safety(m) => {
-                self.simple(out, Family::Safety, m.timestamp, &id, &SafetyDoc::new(m, source))
-            }
+            Event::Safety(m) => self.simple(out, Family::Safety, m.timestamp, id, &SafetyDoc::new(m, source)),
             Event::MetHydro(m) => {
-                self.simple(out, Family::MetHydro, m.timestamp, &id, &MetHydroDoc::new(m, source))
+                self.simple(out, Family::MetHydro, m.timestamp, id, &MetHydroDoc::new(m, source))
             }
             Event::Station(s) => {
-                self.simple(out, Family::Stations, s.timestamp, &id, &StationDoc::new(s, source))
+                self.simple(out, Family::Stations, s.timestamp, id, &StationDoc::new(s, source))
             }
             // Never acknowledge a kind without a home as stored.
             other => Err(SinkError::Permanent(format!(
@@ -210,13 +229,13 @@ struct Mmsi(u32);
 
 impl Serialize for Mmsi {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+        s.serialize_str(itoa::Buffer::new().format(self.0))
     }
 }
 
 #[derive(Serialize)]
 struct PositionDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     mmsi: Mmsi,
     location: GeoPoint,
@@ -248,7 +267,7 @@ impl<'a> PositionDoc<'a> {
 
 #[derive(Serialize)]
 struct StaticDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     mmsi: Mmsi,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -323,7 +342,7 @@ impl<'a> StaticDoc<'a> {
 
 #[derive(Serialize)]
 struct WeatherDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     station: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -368,7 +387,7 @@ impl<'a> WeatherDoc<'a> {
 
 #[derive(Serialize)]
 struct CargoDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     event_id: &'a str,
     mmsi: Mmsi,
@@ -402,7 +421,7 @@ impl<'a> CargoDoc<'a> {
 
 #[derive(Serialize)]
 struct PortOpsDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     event_id: &'a str,
     mmsi: Mmsi,
@@ -434,7 +453,7 @@ impl<'a> PortOpsDoc<'a> {
 /// read API places it at its sender, see the `safety_messages_located` view).
 #[derive(Serialize)]
 struct SafetyDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     mmsi: Mmsi,
     addressed: bool,
@@ -467,7 +486,7 @@ impl<'a> SafetyDoc<'a> {
 /// `details` as decoded (stored, not indexed: the mapping disables it).
 #[derive(Serialize)]
 struct MetHydroDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     mmsi: Mmsi,
     dac: u16,
@@ -584,7 +603,7 @@ impl<'a> MetHydroDoc<'a> {
 /// per report: the history; Postgres keeps the latest per station).
 #[derive(Serialize)]
 struct StationDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     mmsi: Mmsi,
     kind: &'static str,
@@ -640,7 +659,7 @@ impl<'a> StationDoc<'a> {
 /// `mmsi` becomes a keyword string.
 #[derive(Serialize)]
 struct Timestamped<'a, T: Serialize> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     #[serde(flatten, serialize_with = "without_at")]
     doc: &'a T,
@@ -666,7 +685,7 @@ fn without_at<T: Serialize, S: serde::Serializer>(doc: &&T, s: S) -> Result<S::O
 
 #[derive(Serialize)]
 struct PortCallDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     phase: &'static str,
     phase_rank: i16,
@@ -676,7 +695,7 @@ struct PortCallDoc<'a> {
 
 #[derive(Serialize)]
 struct CongestionDoc<'a> {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", serialize_with = "porttrack_schemas::time::serialize")]
     timestamp: DateTime<Utc>,
     zone: &'a str,
     zone_kind: &'static str,

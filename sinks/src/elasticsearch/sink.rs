@@ -148,11 +148,11 @@ impl ElasticsearchSink {
     /// The NDJSON `_bulk` body for `records`, as one request (benchmarks and tests).
     pub fn bulk_body(&self, records: &[Sourced<Event>]) -> Result<Vec<u8>, SinkError> {
         let items = bulk::event_items(&self.encoder(), records)?;
-        Ok(items.into_iter().flat_map(|i| i.lines).collect())
+        Ok(bulk::body(&items))
     }
 
     fn encoder(&self) -> Encoder<'_> {
-        Encoder { prefix: &self.prefix, data_streams: self.ilm }
+        Encoder::new(&self.prefix, self.ilm)
     }
 
     /// Sends `items` in chunks, `concurrency` at a time.
@@ -200,7 +200,7 @@ impl ElasticsearchSink {
         if pending.is_empty() {
             return Ok(());
         }
-        let body: Vec<u8> = pending.iter().flat_map(|i| i.lines.iter().copied()).collect();
+        let body = bulk::body(pending.iter().copied());
         let bytes = self.client.bulk(body).await.map_err(RoundError::Request)?;
         let statuses = parse_bulk_response(&bytes).map_err(RoundError::Request)?;
         if statuses.len() != pending.len() {
@@ -281,6 +281,44 @@ mod tests {
         assert_eq!(lines[0]["index"]["_index"], "porttrack-positions-2026.09.21");
         assert_eq!(lines[1]["location"]["lat"], 51.9);
         assert_eq!(lines[1]["mmsi"], "244123456");
+    }
+
+    #[test]
+    fn bulk_body_is_byte_for_byte_the_documented_form() {
+        let sink = sink(ElasticsearchConfig::default());
+        let mut nmea = record(244_123_456, 1, 9);
+        nmea.origin = nmea.origin.with_index(2);
+        let body = String::from_utf8(sink.bulk_body(&[nmea]).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            "{\"index\":{\"_index\":\"porttrack-positions-2026.09.21\",\"_id\":\"ais.positions-0-9-2\"}}\n\
+             {\"@timestamp\":\"2026-09-21T14:13:21Z\",\"mmsi\":\"244123456\",\"location\":{\"lat\":51.9001,\"lon\":4.1},\
+             \"sog\":10.5,\"cog\":90.0,\"nav_status\":0,\
+             \"source\":{\"topic\":\"ais.positions\",\"partition\":0,\"offset\":9,\"index\":2}}\n"
+        );
+    }
+
+    /// The encoder keeps the last index name: documents of other days, in
+    /// any order, must still land in their own day's index.
+    #[test]
+    fn each_document_goes_to_its_own_days_index_in_any_order() {
+        let sink = sink(ElasticsearchConfig::default());
+        let day = 86_400;
+        let records = [record(244_123_456, 0, 1), record(244_123_456, day, 2), record(244_123_456, 1, 3)];
+        let body = String::from_utf8(sink.bulk_body(&records).unwrap()).unwrap();
+        let indices: Vec<String> = body
+            .lines()
+            .step_by(2)
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["index"]["_index"].to_string())
+            .collect();
+        assert_eq!(
+            indices,
+            [
+                "\"porttrack-positions-2026.09.21\"",
+                "\"porttrack-positions-2026.09.22\"",
+                "\"porttrack-positions-2026.09.21\""
+            ]
+        );
     }
 
     #[test]
