@@ -31,6 +31,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::str::FromStr;
 
 use geo::{Centroid, Intersects};
@@ -384,7 +385,10 @@ impl Geography {
     pub fn locate(&self, lat: f64, lon: f64) -> ZoneSet {
         let point = Coord { x: lon, y: lat };
         let mut set = ZoneSet::EMPTY;
-        for candidate in self.index.locate_all_at_point(&[lon, lat]) {
+        // Internal iteration (`_int`): the iterator form keeps its own stack
+        // of nodes, and moving it around was a `memmove` on every call (2.5%
+        // of the `json → null` run's samples).
+        let _ = self.index.locate_all_at_point_int(&[lon, lat], |candidate| {
             let zone = &self.zones[candidate.data.index()];
             // Polygon by polygon, not `MultiPolygon::intersects`: that one
             // first computes the shape's bounding box from every vertex, on
@@ -393,7 +397,8 @@ impl Geography {
             if zone.shape.iter().any(|polygon| polygon.intersects(&point)) {
                 set.insert(zone.id);
             }
-        }
+            ControlFlow::<()>::Continue(())
+        });
         set
     }
 
