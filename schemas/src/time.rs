@@ -151,9 +151,9 @@ mod tests {
     use super::*;
 
     /// Serializes with [`serialize`], for comparing with chrono's own.
-    struct Ours(DateTime<Utc>);
+    struct Written(DateTime<Utc>);
 
-    impl Serialize for Ours {
+    impl Serialize for Written {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             super::serialize(&self.0, s)
         }
@@ -162,7 +162,7 @@ mod tests {
     /// Checkpoints (read by earlier releases) and search documents (matched
     /// by their mappings) must stay byte for byte what chrono writes.
     fn assert_serialize_is_chronos(t: DateTime<Utc>) {
-        assert_eq!(serde_json::to_string(&Ours(t)).unwrap(), serde_json::to_string(&t).unwrap(), "{t:?}");
+        assert_eq!(serde_json::to_string(&Written(t)).unwrap(), serde_json::to_string(&t).unwrap(), "{t:?}");
     }
 
     #[test]

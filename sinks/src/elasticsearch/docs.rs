@@ -62,7 +62,8 @@ impl<'a> Encoder<'a> {
     fn with_index<R>(&self, family: Family, day: DateTime<Utc>, f: impl FnOnce(&str) -> R) -> R {
         let d = day.date_naive();
         let mut cached = self.index.borrow_mut();
-        if !matches!(&*cached, Some((fam, day, _)) if *fam == family && *day == d) {
+        if !matches!(&*cached, Some((cached_family, cached_day, _)) if *cached_family == family && *cached_day == d)
+        {
             let name = if self.data_streams && family.is_append_only() {
                 format!("{}-{}", self.prefix, family.name())
             } else {
