@@ -230,7 +230,6 @@ impl Stage {
     }
 }
 
-/// See [`Stage::idle_gap`].
 /// The source named by dead letters of a batch's refused outputs: its last
 /// record, the newest input the processor had seen when it concluded them.
 fn output_anchor(batch: &Batch) -> Origin {
@@ -242,6 +241,7 @@ fn output_anchor(batch: &Batch) -> Origin {
     }
 }
 
+/// See [`Stage::idle_gap`].
 fn idle_gap(last_cost: Duration, checkpoint_interval: Duration) -> Duration {
     IDLE_CHECKPOINT_GAP.max(last_cost.saturating_mul(CHECKPOINT_COST_FACTOR)).min(checkpoint_interval)
 }
