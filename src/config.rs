@@ -366,6 +366,7 @@ impl Config {
             batch_linger: self.pipeline.batch_linger,
             max_in_flight_batches: self.pipeline.max_in_flight_batches,
             drain_timeout: self.pipeline.drain_timeout,
+            pause_after: SourceConfig::default().pause_after,
             rules: ValidationRules {
                 earliest: self.validation.earliest,
                 max_future_skew: self.validation.max_future_skew,

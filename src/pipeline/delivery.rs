@@ -67,10 +67,9 @@ impl Stage {
             tracing::error!(error = %e, "checkpointing processor state gave up");
             return;
         }
-        self.last_checkpoint = Instant::now();
-        self.last_checkpoint_cost = started.elapsed();
+        self.pacing.checkpointed(started, Instant::now());
         metrics::histogram!(porttrack_metrics::CHECKPOINT_DURATION_SECONDS)
-            .record(self.last_checkpoint_cost.as_secs_f64());
+            .record(self.pacing.last_cost().as_secs_f64());
         for batch in self.uncheckpointed.drain(..) {
             let records = batch.len() as u64;
             metrics::histogram!(porttrack_metrics::BATCH_DURATION_SECONDS)

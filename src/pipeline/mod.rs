@@ -14,7 +14,7 @@
 //! 4. checkpoints the processor state of every owned partition (at least
 //!    every `processors.checkpoint_interval`, and when the stage goes idle,
 //!    at most once a second, less often when checkpoints are slow: one
-//!    costs a pass over every vessel's state);
+//!    costs a pass over every vessel's state; `pacing.rs` has the rules);
 //! 5. only then hands the batches the checkpoint covers to the [`Committer`].
 //!
 //! Nothing is committed that was not acknowledged by every sink and the
@@ -24,6 +24,7 @@
 mod delivery;
 mod hooks;
 mod metrics;
+mod pacing;
 mod stage;
 mod status;
 
@@ -116,12 +117,10 @@ impl Pipeline {
             port,
             state,
             snapshot_interval: config.processors.snapshot_interval,
-            checkpoint_interval: config.processors.checkpoint_interval,
             fault_ratio: config.pipeline.fault_injection_ratio,
             watermark: None,
             last_snapshot: Instant::now() - config.processors.snapshot_interval,
-            last_checkpoint: Instant::now(),
-            last_checkpoint_cost: Duration::ZERO,
+            pacing: pacing::Pacing::new(config.processors.checkpoint_interval, Instant::now()),
             uncheckpointed: Vec::new(),
             owned,
         };

@@ -19,6 +19,7 @@ use tracing::Instrument as _;
 use super::PipelineStatus;
 use super::delivery::{letter_for, letters_for_outputs, write_derived_until_acked, write_until_acked};
 use super::metrics::{ProcessedTally, count_outputs};
+use super::pacing::Pacing;
 use crate::state::StateStore;
 
 pub(super) struct Stage {
@@ -30,48 +31,30 @@ pub(super) struct Stage {
     pub(super) port: Arc<Port>,
     pub(super) state: Arc<dyn StateStore>,
     pub(super) snapshot_interval: Duration,
-    pub(super) checkpoint_interval: Duration,
     pub(super) fault_ratio: f64,
     /// The newest event time processed: the processor's clock for dark
     /// periods and snapshots (never the wall clock, so replays of old
     /// recordings behave as they did live).
     pub(super) watermark: Option<DateTime<Utc>>,
     pub(super) last_snapshot: Instant,
-    pub(super) last_checkpoint: Instant,
-    /// How long the last checkpoint took (export and save): paces idle ones.
-    pub(super) last_checkpoint_cost: Duration,
+    /// When to checkpoint ([`Pacing`]).
+    pub(super) pacing: Pacing,
     /// Acknowledged batches whose offsets wait for the next checkpoint.
     pub(super) uncheckpointed: Vec<Batch>,
     /// The partition numbers this member owns (kept by the rebalance hooks).
     pub(super) owned: super::hooks::Owned,
 }
 
-/// The shortest time between two checkpoints taken because the stage went
-/// idle (see [`Stage::idle_gap`]).
-///
-/// A checkpoint exports and serializes every owned vessel's state, track
-/// included, so its cost grows with the state, not with the batch. A source
-/// that keeps up with the broker leaves the stage idle after nearly every
-/// batch; taking a checkpoint each time made it the largest part of the
-/// pipeline's CPU (about half of it with 5,000 vessels). Idle checkpoints
-/// are paced instead, and one left pending is taken when the gap has passed
-/// even if no batch arrives, so a quiet pipeline still commits everything.
-const IDLE_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
-
-/// An idle checkpoint waits at least this many times as long as the last
-/// checkpoint took, so checkpoints take at most about 1/20 of the stage's
-/// time however large the state grows.
-const CHECKPOINT_COST_FACTOR: u32 = 20;
-
 impl Stage {
     pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Batch>) {
+        let mut idle_since = Instant::now();
         loop {
             let next = if self.uncheckpointed.is_empty() {
                 rx.recv().await
             } else {
                 // Acknowledged batches wait for a checkpoint: take it when
-                // the idle gap is over, unless a batch comes first.
-                let due = tokio::time::Instant::from_std(self.last_checkpoint + self.idle_gap());
+                // the pacing says so, unless a batch comes first.
+                let due = tokio::time::Instant::from_std(self.pacing.due_when_idle(idle_since));
                 tokio::select! {
                     batch = rx.recv() => batch,
                     () = tokio::time::sleep_until(due) => {
@@ -87,24 +70,16 @@ impl Stage {
             let span = crate::telemetry::batch_span(&batch);
             self.process(batch).instrument(span).await;
             let idle = rx.is_empty();
-            let since = self.last_checkpoint.elapsed();
-            if since >= self.checkpoint_interval || (idle && since >= self.idle_gap()) {
+            if self.pacing.due_after_batch(Instant::now(), idle) {
                 self.checkpoint_and_commit().await;
             }
             if idle {
                 self.status.progressed();
             }
+            idle_since = Instant::now();
         }
         self.checkpoint_and_commit().await;
         tracing::debug!("sink stage finished: source closed the channel");
-    }
-
-    /// How long after the last checkpoint an idle stage takes the next one:
-    /// [`IDLE_CHECKPOINT_GAP`], or longer when checkpoints are expensive
-    /// ([`CHECKPOINT_COST_FACTOR`]), never longer than
-    /// `processors.checkpoint_interval`.
-    fn idle_gap(&self) -> Duration {
-        idle_gap(self.last_checkpoint_cost, self.checkpoint_interval)
     }
 
     async fn process(&mut self, mut batch: Batch) {
@@ -238,28 +213,5 @@ fn output_anchor(batch: &Batch) -> Origin {
         (None, Some((topic, partition, next))) => Origin::new(Arc::clone(topic), *partition, next - 1),
         // Outputs of a tick with no input (a snapshot on an empty batch).
         (None, None) => Origin::new("porttrack.processor", -1, -1),
-    }
-}
-
-/// See [`Stage::idle_gap`].
-fn idle_gap(last_cost: Duration, checkpoint_interval: Duration) -> Duration {
-    IDLE_CHECKPOINT_GAP.max(last_cost.saturating_mul(CHECKPOINT_COST_FACTOR)).min(checkpoint_interval)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idle_checkpoints_are_paced_by_their_cost_within_the_interval() {
-        let interval = Duration::from_secs(5);
-        assert_eq!(idle_gap(Duration::ZERO, interval), Duration::from_secs(1), "cheap: once a second");
-        assert_eq!(idle_gap(Duration::from_millis(100), interval), Duration::from_secs(2), "20x the cost");
-        assert_eq!(idle_gap(Duration::from_secs(3), interval), interval, "never past the interval");
-        assert_eq!(
-            idle_gap(Duration::ZERO, Duration::from_millis(200)),
-            Duration::from_millis(200),
-            "a shorter interval wins"
-        );
     }
 }

@@ -7,8 +7,9 @@
 //!   poll → in sequence? → decode
 //!        → BatchBuilder (staging)
 //!        seal (size or linger) ──Batch──▶  bounded channel ──▶ sinks write
-//!        channel full: pause partitions,                         │ all acked
-//!        keep polling (group stays alive)                        ▼
+//!        channel full: wait (up to 1 s),                         │ all acked
+//!        then pause partitions and keep                          │
+//!        polling (group stays alive)                             ▼
 //!                                          Committer::complete ── commit offsets
 //!   librdkafka callbacks, also on the poll thread (inside poll):
 //!        revoke → seal, drain in-flight, commit synchronously, new generation
@@ -52,7 +53,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `mod.rs` | the public face ([`Source`], [`SourceHandle`], [`SourceConfig`], [`SourceError`], [`PartitionHooks`]) and `Shared`, the state every part below reads |
-//! | `poll.rs` | the poll loop ([`Source::run`]): staging a record, back-pressure (pause and resume), expiring NMEA fragments |
+//! | `poll.rs` | the poll loop ([`Source::run`]): staging a record, back-pressure (waiting for room, then pause and resume), expiring NMEA fragments |
 //! | `batch.rs` | the batch being built (`BatchBuilder`), the sealed one waiting for channel room (`Staging`), [`Batch`], in-flight tickets; sealing and dispatching |
 //! | `positions.rs` | the fetch position of every owned partition: in-sequence check, re-fetch, rewind after a pause or a cut-off generation |
 //! | `commit.rs` | generations, [`Committer`] (asynchronous commits as batches complete), drain-and-commit (synchronous, on revocation and shutdown) |
@@ -127,6 +128,9 @@ pub struct SourceConfig {
     pub batch_linger: Duration,
     /// Sealed batches that may wait for the sinks before the source pauses.
     pub max_in_flight_batches: usize,
+    /// How long a sealed batch waits for room among them before the source
+    /// pauses its partitions (see `Source::wait_for_room` in `poll.rs`).
+    pub pause_after: Duration,
     /// How long a rebalance or a shutdown waits for in-flight batches.
     pub drain_timeout: Duration,
     /// Validation rules applied to every record.
@@ -147,6 +151,10 @@ impl Default for SourceConfig {
             // batches keeps the source fetching while the sinks write.
             // Memory stays bounded: 8 batches of at most `batch_max_records`.
             max_in_flight_batches: 8,
+            // Longer than the sinks' usual hiccups (a batch written, a
+            // checkpoint taken: tens to a few hundred milliseconds), far
+            // below `max.poll.interval.ms`.
+            pause_after: Duration::from_secs(1),
             drain_timeout: Duration::from_secs(20),
             rules: ValidationRules::default(),
             avro: AvroConfig::default(),
