@@ -140,6 +140,28 @@ pub(super) fn letter_for(r: &Sourced<Event>, rejection: Rejection) -> DeadLetter
     }
 }
 
+/// Writes a batch to `sink` until it acknowledges all of it: its `records`
+/// ([`write_until_acked`]) and the processor's outputs from them
+/// ([`write_derived_until_acked`]). Returns what each refused.
+///
+/// The two go side by side, not one after the other: they land in
+/// different tables (or indices) and the batch counts only once both are
+/// acknowledged, so in Postgres they are two transactions on two pooled
+/// connections and the derived rows (5-36 ms per batch of 5,000 in the
+/// `json → postgres` bench) no longer wait for the events (25-50 ms).
+pub(super) async fn write_batch_until_acked(
+    sink: Arc<dyn Sink>,
+    records: &[Sourced<Event>],
+    derived: &Derived,
+    status: &PipelineStatus,
+    backoff: Backoff,
+) -> (Vec<(usize, String)>, Vec<(Derived, String)>) {
+    futures::join!(
+        write_until_acked(Arc::clone(&sink), records, status, backoff),
+        write_derived_until_acked(sink, derived, status, backoff),
+    )
+}
+
 /// Writes processor outputs to `sink` until it acknowledges. Transient
 /// failures are retried for as long as it takes; a permanent one is bisected
 /// down to the single rows at fault, which are returned with the reason, to
@@ -362,6 +384,71 @@ mod tests {
                 nav_status: None,
             }),
         }
+    }
+
+    /// Acknowledges a batch's events only once its derived rows are being
+    /// written: a stage that writes the two one after the other never
+    /// finishes with it.
+    #[derive(Debug, Default)]
+    struct Rendezvous {
+        derived_started: tokio::sync::Notify,
+    }
+
+    impl Sink for Rendezvous {
+        fn name(&self) -> &'static str {
+            "rendezvous"
+        }
+
+        fn write<'a>(
+            &'a self,
+            _records: &'a [Sourced<Event>],
+        ) -> BoxFuture<'a, Result<WriteOutcome, SinkError>> {
+            async move {
+                self.derived_started.notified().await;
+                Ok(WriteOutcome::default())
+            }
+            .boxed()
+        }
+
+        fn write_derived<'a>(&'a self, _batch: &'a Derived) -> BoxFuture<'a, Result<(), SinkError>> {
+            async move {
+                // A permit is kept if the events' write is not waiting yet.
+                self.derived_started.notify_one();
+                Ok(())
+            }
+            .boxed()
+        }
+
+        fn check(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+            async { Ok(()) }.boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_and_its_derived_rows_are_written_side_by_side() {
+        let records = vec![record(0, 244_000_000)];
+        let derived = Derived {
+            zone_events: vec![porttrack_sinks::derived::ZoneEventRow {
+                mmsi: 244_000_000,
+                zone: "Maas North Anchorage".into(),
+                zone_kind: "anchorage",
+                direction: "entered",
+                at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
+                stay_s: None,
+            }],
+            ..Derived::default()
+        };
+        let sink: Arc<dyn Sink> = Arc::new(Rendezvous::default());
+        let port = Arc::new(Port::new(porttrack_processors::Geography::rotterdam(), Default::default()));
+        let status = PipelineStatus::new(std::slice::from_ref(&sink), port);
+        let backoff = Backoff { base: Duration::from_millis(1), max: Duration::from_millis(2) };
+        let written = tokio::time::timeout(
+            Duration::from_secs(10),
+            write_batch_until_acked(sink, &records, &derived, &status, backoff),
+        )
+        .await
+        .expect("the events' write waits for the derived rows' write, which must not wait for it");
+        assert_eq!(written, (Vec::new(), Vec::new()), "nothing refused");
     }
 
     #[tokio::test]

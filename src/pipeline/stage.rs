@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use super::PipelineStatus;
-use super::delivery::{letter_for, letters_for_outputs, write_derived_until_acked, write_until_acked};
+use super::delivery::{letter_for, letters_for_outputs, write_batch_until_acked};
 use super::metrics::{ProcessedTally, count_outputs};
 use super::pacing::Pacing;
 use crate::state::StateStore;
@@ -128,12 +128,7 @@ impl Stage {
             let status = &self.status;
             let backoff = self.backoff;
             let span = tracing::info_span!("sink_write", sink = sink.name(), records = records.len());
-            async move {
-                let refused = write_until_acked(Arc::clone(&sink), records, status, backoff).await;
-                let refused_outputs = write_derived_until_acked(sink, derived, status, backoff).await;
-                (refused, refused_outputs)
-            }
-            .instrument(span)
+            write_batch_until_acked(sink, records, derived, status, backoff).instrument(span)
         });
         let results = join_all(writes).await;
         let mut refused = Vec::new();
