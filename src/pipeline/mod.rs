@@ -11,10 +11,12 @@
 //!    permanently failing batch until the records at fault are isolated;
 //! 3. writes refused records (decode/validation failures and the records a
 //!    sink refused) to the dead-letter topic and waits for the acks;
-//! 4. checkpoints the processor state of every owned partition (at least
-//!    every `processors.checkpoint_interval`, and when the stage goes idle,
-//!    at most once a second, less often when checkpoints are slow: one
-//!    costs a pass over every vessel's state; `pacing.rs` has the rules);
+//! 4. checkpoints the processor state of every owned partition: at least
+//!    every `processors.checkpoint_interval`; when the stage goes idle, at
+//!    most once a second, less often when checkpoints are slow (one costs a
+//!    pass over every vessel's state); and soon after the input stops, as
+//!    long as checkpoints have taken a small share of the time (`pacing.rs`
+//!    has the rules);
 //! 5. only then hands the batches the checkpoint covers to the [`Committer`].
 //!
 //! Nothing is committed that was not acknowledged by every sink and the
