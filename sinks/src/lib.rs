@@ -165,9 +165,18 @@ pub fn positions(records: &[Sourced<Event>]) -> impl Iterator<Item = PositionRef
 /// order `vessel_state`'s guard uses), so the choice is the same on every
 /// replay.
 pub fn latest_per_vessel(records: &[Sourced<Event>]) -> Vec<PositionRef<'_>> {
-    let mut latest: std::collections::HashMap<u32, PositionRef<'_>> =
-        std::collections::HashMap::with_capacity(records.len() / 4 + 1);
-    for r in positions(records) {
+    latest_of(positions(records), records.len())
+}
+
+/// [`latest_per_vessel`] of some of a batch's positions (`hint`: about how
+/// many), sorted by MMSI.
+pub(crate) fn latest_of<'a>(
+    positions: impl Iterator<Item = PositionRef<'a>>,
+    hint: usize,
+) -> Vec<PositionRef<'a>> {
+    let mut latest: std::collections::HashMap<u32, PositionRef<'a>> =
+        std::collections::HashMap::with_capacity(hint / 4 + 1);
+    for r in positions {
         latest
             .entry(r.event.mmsi)
             .and_modify(|cur| {

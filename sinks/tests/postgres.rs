@@ -287,13 +287,10 @@ async fn inland_static_data_merges_into_the_vessel_record_and_is_never_blanked()
 #[tokio::test]
 async fn a_bad_row_fails_its_batch_permanently_and_leaves_nothing_behind() {
     let db = Db::create("bad").await;
-    let sink = PostgresSink::new(&db.config).unwrap();
-    let mut bad_position = position(244_000_001, 0, 99);
-    if let porttrack_schemas::Event::Position(p) = &mut bad_position.event {
-        p.lat = 95.0; // the table's CHECK refuses it
-    }
+    // One writer: the batch is one transaction, all or nothing.
+    let sink = PostgresSink::new(&PostgresConfig { batch_writers: 1, ..db.config.clone() }).unwrap();
     let mut batch = mixed_batch();
-    batch.insert(150, bad_position.clone());
+    batch.insert(150, bad_position());
     let err = sink.write(&batch).await.unwrap_err();
     assert!(!err.is_transient(), "{err}");
     assert_eq!(db.count("SELECT count(*) FROM positions").await, 0, "all or nothing");
@@ -307,6 +304,72 @@ async fn a_bad_row_fails_its_batch_permanently_and_leaves_nothing_behind() {
     assert!(!sink.write(&batch[150..151]).await.unwrap_err().is_transient());
     assert_eq!(db.count("SELECT count(*) FROM positions").await, 300);
     db.drop_now().await;
+}
+
+/// With the batch split over writers, a failure may leave the other
+/// writers' part committed; the bisection that follows writes it again,
+/// and ends with every good row stored exactly once.
+#[tokio::test]
+async fn a_bad_row_in_a_split_batch_is_isolated_and_the_rest_stored_once() {
+    let db = Db::create("bad_split").await;
+    let sink = PostgresSink::new(&PostgresConfig { batch_writers: 2, ..db.config.clone() }).unwrap();
+    let mut batch = mixed_batch();
+    batch.insert(150, bad_position());
+    assert!(!sink.write(&batch).await.unwrap_err().is_transient());
+    // What the pipeline's bisection does next.
+    sink.write(&batch[..150]).await.unwrap();
+    sink.write(&batch[151..]).await.unwrap();
+    assert!(!sink.write(&batch[150..151]).await.unwrap_err().is_transient());
+    for (table, n) in [("positions", 300), ("vessel_state", 30), ("cargo_events", 2), ("vessels", 2)] {
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {table}")).await, n, "{table}");
+    }
+    db.drop_now().await;
+}
+
+/// A position the table's CHECK refuses (latitude 95°), from a vessel of
+/// the mixed batch's (244000001: the second of two writers).
+fn bad_position() -> Sourced<Event> {
+    let mut bad = position(244_000_001, 0, 99);
+    if let Event::Position(p) = &mut bad.event {
+        p.lat = 95.0;
+    }
+    bad
+}
+
+/// Splitting a batch over writers changes where its rows are written from,
+/// never which rows end up stored.
+#[tokio::test]
+async fn a_batch_split_over_writers_stores_what_one_writer_stores() {
+    let mut stored = Vec::new();
+    for writers in [1, 3] {
+        let db = Db::create(&format!("writers{writers}")).await;
+        let config = PostgresConfig { batch_writers: writers, pool_size: writers + 1, ..db.config.clone() };
+        let sink = PostgresSink::new(&config).unwrap();
+        let batch = mixed_batch();
+        sink.write(&batch).await.unwrap();
+        let client = db.client().await;
+        // One transaction per writer wrote the positions (xmin names it).
+        let transactions = "SELECT count(DISTINCT xmin::text) FROM positions";
+        assert_eq!(client.query_one(transactions, &[]).await.unwrap().get::<_, i64>(0), writers as i64);
+        // And once more, split differently: a replay adds nothing.
+        sink.write(&batch[100..]).await.unwrap();
+        let mut tables = Vec::new();
+        for sql in [
+            "SELECT count(*)::text || ' ' || sum(source_offset)::text FROM positions",
+            "SELECT string_agg(format('%s %s %s %s %s', mmsi, event_time, lat, lon, source_offset), ';' \
+             ORDER BY mmsi) FROM vessel_state",
+            "SELECT string_agg(format('%s %s %s', mmsi, shipname, draught), ';' ORDER BY mmsi) FROM vessels",
+            "SELECT count(*)::text FROM weather",
+            "SELECT string_agg(event_id, ';' ORDER BY event_id) FROM cargo_events",
+            "SELECT string_agg(event_id, ';' ORDER BY event_id) FROM port_ops_events",
+        ] {
+            tables.push(client.query_one(sql, &[]).await.unwrap().get::<_, String>(0));
+        }
+        stored.push(tables);
+        db.drop_now().await;
+    }
+    assert_eq!(stored[0], stored[1]);
+    assert!(stored[0][0].starts_with("300 "), "{}", stored[0][0]);
 }
 
 #[tokio::test]

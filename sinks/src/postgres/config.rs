@@ -20,8 +20,14 @@ pub struct PostgresConfig {
     pub url: String,
     /// A file whose content (trimmed) is the password; read at start.
     pub password_file: Option<PathBuf>,
-    /// Connections in the pool.
+    /// Connections in the pool. A batch takes up to `batch_writers` for
+    /// its events and one for the processor's outputs at the same time.
     pub pool_size: usize,
+    /// Transactions a batch's events are split over, by vessel, written side
+    /// by side on as many connections (at least 1). Each vessel's positions
+    /// and `vessel_state` row stay in one of them; the other event kinds go
+    /// with the first.
+    pub batch_writers: usize,
     /// How long to wait for a connection.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
@@ -39,6 +45,7 @@ impl Default for PostgresConfig {
             url: "postgres://postgres@127.0.0.1:5432/porttrack".into(),
             password_file: None,
             pool_size: 4,
+            batch_writers: 2,
             connect_timeout: Duration::from_secs(5),
             migrate_on_start: true,
             tls: TlsMode::Disable,

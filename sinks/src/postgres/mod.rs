@@ -29,10 +29,20 @@
 //!
 //! For each batch: make sure the positions partitions of the batch's event
 //! days exist (`porttrack_ensure_positions_partition`, idempotent, cached
-//! per sink), then in **one transaction** binary-`COPY` each kind into the
-//! session's temporary staging table (`sinks/sql/staging.sql`, created when
-//! the pool opens a connection) and merge it with `INSERT … SELECT … ON
-//! CONFLICT`. A crash or error leaves all of the batch or none of it.
+//! per sink), then binary-`COPY` each kind into the session's temporary
+//! staging table (`sinks/sql/staging.sql`, created when the pool opens a
+//! connection) and merge it with `INSERT … SELECT … ON CONFLICT`.
+//!
+//! The events go in `batch_writers` transactions (default 2) side by side
+//! on as many pooled connections, split by vessel (`stage::Shard`): each
+//! vessel's positions and `vessel_state` row in one of them, every other
+//! kind in the first. The batch is acknowledged once all committed. A crash
+//! or error may leave part of a batch (one transaction committed, another
+//! not); the batch is then not acknowledged, and writing it again, as the
+//! retry, the bisection or the replay after a crash does, adds nothing
+//! twice (the keys below). With `batch_writers = 1` a batch is all or
+//! nothing. The processor's outputs go in a transaction of their own
+//! beside them.
 //!
 //! # Errors
 //!
