@@ -1,7 +1,8 @@
 //! CPU cost of the Elasticsearch path per document, apart from the server:
 //! encoding a
 //! 5,000-position `_bulk` body, compressing it, and parsing a 5,000-item
-//! response.
+//! response, as the sink asks for it (`filter_path`: each item's status
+//! only) and, for comparison, unfiltered.
 //!
 //! `cargo bench -p porttrack-sinks --bench bulk_body`; divide the reported
 //! time by 5,000 (criterion also prints elements/s).
@@ -33,11 +34,16 @@ fn records() -> Vec<Sourced<Event>> {
         .collect()
 }
 
-fn response() -> Vec<u8> {
-    let mut body = String::from(r#"{"took":12,"errors":false,"items":["#);
+fn response(filtered: bool) -> Vec<u8> {
+    let mut body =
+        String::from(if filtered { r#"{"items":["# } else { r#"{"took":12,"errors":false,"items":["# });
     for i in 0..DOCS {
         if i > 0 {
             body.push(',');
+        }
+        if filtered {
+            body.push_str(r#"{"index":{"status":201}}"#);
+            continue;
         }
         body.push_str(&format!(
             r#"{{"index":{{"_index":"porttrack-positions-2026.09.21","_id":"ais.positions-0-{i}","_version":1,"result":"created","_shards":{{"total":2,"successful":1,"failed":0}},"_seq_no":{i},"_primary_term":1,"status":201}}}}"#
@@ -50,7 +56,7 @@ fn response() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let sink = ElasticsearchSink::new(&ElasticsearchConfig::default()).unwrap();
     let records = records();
-    let response = response();
+    let (filtered, unfiltered) = (response(true), response(false));
     let mut group = c.benchmark_group("elasticsearch_per_5000_docs");
     group.throughput(Throughput::Elements(DOCS as u64));
     group.bench_function("encode", |b| b.iter(|| sink.bulk_body(&records).unwrap()));
@@ -63,7 +69,10 @@ fn bench(c: &mut Criterion) {
             gz.finish().unwrap()
         })
     });
-    group.bench_function("parse_response", |b| b.iter(|| parse_bulk_response(&response).unwrap()));
+    group.bench_function("parse_response", |b| b.iter(|| parse_bulk_response(&filtered).unwrap()));
+    group.bench_function("parse_unfiltered_response", |b| {
+        b.iter(|| parse_bulk_response(&unfiltered).unwrap())
+    });
     group.finish();
     let body = sink.bulk_body(&records).unwrap();
     println!("bulk body: {} bytes for {DOCS} documents ({} bytes/doc)", body.len(), body.len() / DOCS);

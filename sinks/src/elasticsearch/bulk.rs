@@ -191,4 +191,20 @@ mod tests {
             ItemStatus::Refused("elasticsearch 400: strict_dynamic_mapping_exception: no field x".into())
         );
     }
+
+    /// What the engine answers with the sink's `filter_path`: only
+    /// `items` (no `took`, no `errors`), each with its status and, when it
+    /// failed, its error.
+    #[test]
+    fn item_statuses_of_a_filtered_response() {
+        let body = br#"{"items":[{"index":{"status":201}},{"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [cog]","caused_by":{"type":"number_format_exception"}}}}]}"#;
+        let got = parse_bulk_response(body).unwrap();
+        assert_eq!(got[0], ItemStatus::Done);
+        assert_eq!(
+            got[1],
+            ItemStatus::Refused(
+                "elasticsearch 400: mapper_parsing_exception: failed to parse field [cog]".into()
+            )
+        );
+    }
 }
