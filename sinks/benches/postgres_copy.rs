@@ -4,12 +4,14 @@
 //! 1. `psql \copy … (FORMAT csv)` from a CSV file: the baseline;
 //! 2. the sink's write path ([`PostgresSink::write`] in batches of 5,000:
 //!    binary COPY straight into `positions` inside a savepoint, the latest
-//!    row per vessel staged and upserted into `vessel_state`, one durable
-//!    transaction per batch);
+//!    row per vessel upserted into `vessel_state`, each batch split by
+//!    vessel over `batch_writers` durable transactions written side by side);
 //! 3. one raw binary COPY straight into `positions` (the ceiling).
 //!
 //! Each is run 3 times on an emptied table; the median rows/s are printed
-//! with the ratio ours/psql. `PORTTRACK_BENCH_ROWS` sets N (default 500,000).
+//! with the ratio ours/psql. `PORTTRACK_BENCH_ROWS` sets N (default 500,000),
+//! `PORTTRACK_BENCH_WRITERS` the sink's `batch_writers` (default the
+//! configuration's, 3).
 //!
 //! `cargo bench -p porttrack-sinks --bench postgres_copy`
 
@@ -78,7 +80,12 @@ async fn main() {
     let admin = connect(&format!("postgres://postgres@{ADDR}/postgres")).await;
     admin.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
     let url = format!("postgres://postgres@{ADDR}/{db}");
-    let config = PostgresConfig { url: url.clone(), pool_size: 1, ..Default::default() };
+    let writers: usize = std::env::var("PORTTRACK_BENCH_WRITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(PostgresConfig::default().batch_writers);
+    let config =
+        PostgresConfig { url: url.clone(), pool_size: writers, batch_writers: writers, ..Default::default() };
     migrate(&config).await.unwrap();
     let client = connect(&url).await;
 
@@ -132,7 +139,9 @@ async fn main() {
     let (psql, ours, raw) = (median(psql), median(ours), median(raw));
     println!("positions load, {n} rows, median of {RUNS} runs:");
     println!("  psql \\copy (CSV)                        {psql:>10.0} rows/s");
-    println!("  sink write (COPY + vessel_state upsert, batches of {BATCH}) {ours:>10.0} rows/s");
+    println!(
+        "  sink write (COPY + vessel_state upsert, batches of {BATCH}, {writers} writers) {ours:>10.0} rows/s"
+    );
     println!("  raw binary COPY into positions          {raw:>10.0} rows/s");
     println!("  ratio ours/psql = {:.2} (target ≥ 0.70)", ours / psql);
     drop(sink);

@@ -33,7 +33,7 @@
 //! staging table (`sinks/sql/staging.sql`, created when the pool opens a
 //! connection) and merge it with `INSERT … SELECT … ON CONFLICT`.
 //!
-//! The events go in `batch_writers` transactions (default 2) side by side
+//! The events go in `batch_writers` transactions (default 3) side by side
 //! on as many pooled connections, split by vessel (`stage::Shard`): each
 //! vessel's positions and `vessel_state` row in one of them, every other
 //! kind in the first. The batch is acknowledged once all committed. A crash

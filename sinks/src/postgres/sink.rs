@@ -80,9 +80,11 @@ impl PostgresSink {
     ///
     /// Why split: Postgres' backend was the bottleneck of the pipeline
     /// bench's `json → postgres` row, with a third of the 2-core machine
-    /// idle (`vmstat`). Over three alternating pairs of 1,000,000 records,
-    /// two writers ran at a median 121,189 records/s against 83,762/s for
-    /// one (0.86 against 0.56 of `psql \copy` in the same runs).
+    /// idle (`vmstat`). In alternating runs of 1,000,000 records, two
+    /// writers beat one in five pairs of six, and three beat two in six of
+    /// six; the last set ran one, two and three side by side three times:
+    /// medians 78,139, 77,995 and 107,606 records/s (0.71, 0.70 and 0.90 of
+    /// `psql \copy` in the same runs). Hence the default of three.
     async fn write_events(&self, records: &[Sourced<Event>]) -> Result<WriteOutcome, SinkError> {
         if records.is_empty() {
             return Ok(WriteOutcome::default());
