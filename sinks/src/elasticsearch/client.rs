@@ -253,9 +253,7 @@ impl Client {
     /// unfiltered, every item also echoes its index, id, version, shards and
     /// sequence numbers, about 180 bytes per document for the sink to read
     /// and throw away. Parsing 5,000 items took 0.51 ms filtered against
-    /// 1.55 ms unfiltered (`bulk_body` bench); the pipeline bench's search
-    /// row spent 6.61 against 7.30 µs of CPU per document (medians of three
-    /// alternating pairs).
+    /// 1.55 ms unfiltered (`bulk_body` bench).
     pub(super) async fn bulk(&self, body: Vec<u8>) -> Result<Bytes, SinkError> {
         let rb = self.body(self.request(Method::POST, BULK), "application/x-ndjson", body)?;
         let resp = self.send(rb, Call::Data, "_bulk").await?;
