@@ -298,10 +298,7 @@ async fn a_bad_row_fails_its_batch_permanently_and_leaves_nothing_behind() {
     // A NUL byte cannot be stored in text: also the record's fault.
     let nul = static_report(244_000_001, 0, 5, Some("BAD\0NAME"), None);
     assert!(!sink.write(&[nul]).await.unwrap_err().is_transient());
-    // Bisected, the good part goes through and the bad record stays isolated.
-    sink.write(&batch[..150]).await.unwrap();
-    sink.write(&batch[151..]).await.unwrap();
-    assert!(!sink.write(&batch[150..151]).await.unwrap_err().is_transient());
+    bisect_out(&sink, &batch, 150).await;
     assert_eq!(db.count("SELECT count(*) FROM positions").await, 300);
     db.drop_now().await;
 }
@@ -316,14 +313,20 @@ async fn a_bad_row_in_a_split_batch_is_isolated_and_the_rest_stored_once() {
     let mut batch = mixed_batch();
     batch.insert(150, bad_position());
     assert!(!sink.write(&batch).await.unwrap_err().is_transient());
-    // What the pipeline's bisection does next.
-    sink.write(&batch[..150]).await.unwrap();
-    sink.write(&batch[151..]).await.unwrap();
-    assert!(!sink.write(&batch[150..151]).await.unwrap_err().is_transient());
+    bisect_out(&sink, &batch, 150).await;
     for (table, n) in [("positions", 300), ("vessel_state", 30), ("cargo_events", 2), ("vessels", 2)] {
         assert_eq!(db.count(&format!("SELECT count(*) FROM {table}")).await, n, "{table}");
     }
     db.drop_now().await;
+}
+
+/// What the pipeline's bisection of `batch` comes to when the record at
+/// `bad` is at fault: the good parts go through, and the bad record, alone,
+/// is refused permanently.
+async fn bisect_out(sink: &PostgresSink, batch: &[Sourced<Event>], bad: usize) {
+    sink.write(&batch[..bad]).await.unwrap();
+    sink.write(&batch[bad + 1..]).await.unwrap();
+    assert!(!sink.write(&batch[bad..=bad]).await.unwrap_err().is_transient());
 }
 
 /// A position the table's CHECK refuses (latitude 95°), from a vessel of
