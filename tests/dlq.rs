@@ -13,10 +13,10 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use porttrack::tools::dlq::{Letter, REPLAY_OF};
+use porttrack_ingest::AckedProducer;
 use porttrack_ingest::dead_letter::{DeadLetter, DeadLetterProducer, headers};
 use porttrack_schemas::{Origin, RejectClass, Rejection};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::FutureProducer;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use support::{stack, unique};
 
@@ -195,8 +195,9 @@ async fn dead_letters_go_back_to_their_source_byte_for_byte_and_the_rest_stay_wi
             vec![],
         ),
     ];
-    let producer: FutureProducer =
-        ClientConfig::new().set("bootstrap.servers", &stack.brokers).set("acks", "all").create().unwrap();
+    let producer =
+        AckedProducer::new(ClientConfig::new().set("bootstrap.servers", &stack.brokers).set("acks", "all"))
+            .unwrap();
     DeadLetterProducer::new(producer, dlq.clone()).send_all(&letters).await.unwrap();
     let on_dlq = read_topic(&stack.brokers, &dlq);
     assert_eq!(on_dlq.len(), letters.len());

@@ -23,13 +23,12 @@
 //! they are idempotent. The letters are made idempotent the same way: by
 //! their identity in the headers.
 
-use std::time::Duration;
-
 use futures::future::try_join_all;
 use porttrack_schemas::{Origin, Rejection};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::producer::{AckedProducer, Record};
 
 /// Header names PortTrack adds to every dead letter.
 pub mod headers {
@@ -111,7 +110,7 @@ impl DeadLetter {
 /// Writes dead letters and waits until the broker acknowledged each.
 #[derive(Clone)]
 pub struct DeadLetterProducer {
-    producer: FutureProducer,
+    producer: AckedProducer,
     topic: String,
 }
 
@@ -123,7 +122,7 @@ impl std::fmt::Debug for DeadLetterProducer {
 
 impl DeadLetterProducer {
     /// A producer writing to `topic`.
-    pub fn new(producer: FutureProducer, topic: impl Into<String>) -> Self {
+    pub fn new(producer: AckedProducer, topic: impl Into<String>) -> Self {
         DeadLetterProducer { producer, topic: topic.into() }
     }
 
@@ -137,15 +136,12 @@ impl DeadLetterProducer {
     /// the whole set, which the at-least-once contract above allows.
     pub async fn send_all(&self, letters: &[DeadLetter]) -> Result<(), KafkaError> {
         let sends = letters.iter().map(|letter| {
-            let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic).headers(letter.kafka_headers());
-            if let Some(key) = &letter.key {
-                record = record.key(key.as_slice());
-            }
-            if let Some(payload) = &letter.payload {
-                record = record.payload(payload.as_slice());
-            }
-            let send = self.producer.send(record, Duration::from_secs(5));
-            async move { send.await.map(|_| ()).map_err(|(err, _)| err) }
+            self.producer.send(Record {
+                topic: &self.topic,
+                key: letter.key.as_deref(),
+                payload: letter.payload.as_deref(),
+                headers: letter.kafka_headers(),
+            })
         });
         try_join_all(sends).await.map(|_| ())
     }

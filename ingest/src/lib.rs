@@ -7,6 +7,9 @@
 //! * [`dead_letter`]: what a refused record becomes ([`DeadLetter`]) and the
 //!   producer that writes it to the dead-letter topic with its reason in
 //!   headers ([`DeadLetterProducer`]).
+//! * [`producer`]: a producer whose writes return once the broker
+//!   acknowledged them ([`AckedProducer`]), what the dead letters are
+//!   written with.
 //! * [`source`]: the consumer-group member. A dedicated thread polls Kafka,
 //!   decodes into [`Batch`]es and hands them to the pipeline over a bounded
 //!   channel; a [`Committer`] commits a batch's offsets only once the pipeline
@@ -22,11 +25,13 @@ pub mod config;
 pub mod dead_letter;
 pub mod decode;
 pub mod preflight;
+pub mod producer;
 pub mod source;
 
 pub use config::{KafkaConfig, KafkaConfigError};
 pub use dead_letter::{DeadLetter, DeadLetterProducer};
 pub use preflight::{Preflight, PreflightError, preflight};
+pub use producer::AckedProducer;
 pub use source::{
     Batch, Committer, NoHooks, PartitionHooks, Source, SourceConfig, SourceError, SourceHandle,
 };

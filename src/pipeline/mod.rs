@@ -35,10 +35,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use porttrack_ingest::source::SourceHandle;
-use porttrack_ingest::{DeadLetterProducer, Source};
+use porttrack_ingest::{AckedProducer, DeadLetterProducer, Source};
 use porttrack_sinks::Sink;
 use porttrack_sinks::retry::Backoff;
-use rdkafka::producer::{FutureProducer, Producer};
 
 use self::hooks::{Owned, StateHooks};
 use self::stage::Stage;
@@ -56,7 +55,7 @@ pub struct Pipeline {
     source: SourceHandle,
     source_thread: Option<std::thread::JoinHandle<()>>,
     stage: tokio::task::JoinHandle<()>,
-    producer: FutureProducer,
+    producer: AckedProducer,
 }
 
 impl Pipeline {
@@ -88,8 +87,8 @@ impl Pipeline {
                 "Kafka does not answer yet; joining the group anyway (the consumer keeps retrying)"
             );
         }
-        let producer: FutureProducer =
-            config.kafka.durable_producer_config()?.create().context("creating the dead-letter producer")?;
+        let producer = AckedProducer::new(&config.kafka.durable_producer_config()?)
+            .context("creating the dead-letter producer")?;
         let dlq = DeadLetterProducer::new(producer.clone(), &config.kafka.dead_letter_topic);
         let port = Arc::new(config.processors.port()?);
         let status = Arc::new(PipelineStatus::new(&sinks, Arc::clone(&port)));
