@@ -2,7 +2,10 @@
 //! real broker (one body, both backends): every record must be staged
 //! exactly once, in order, with commits covering exactly what was
 //! completed, whether the sinks' stalls make the source pause and resume
-//! its partitions or only wait for room.
+//! its partitions or only wait for room. On the real broker the source is
+//! created inside a Tokio runtime, as the pipeline creates it, and waits
+//! for room on the channel itself; on the mock cluster outside one, where
+//! it falls back to looking again every millisecond.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod support;
@@ -18,6 +21,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc::error::TryRecvError;
 
 const TOPIC: &str = "positions";
 const PARTITIONS: i32 = 3;
@@ -39,14 +43,14 @@ fn payload(i: usize) -> String {
 fn slow_sinks_pause_the_source_without_losing_or_repeating_records() {
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic(TOPIC, PARTITIONS, 1).expect("topic");
-    let paused = run(&cluster.bootstrap_servers(), TOPIC, "backpressure", Duration::ZERO);
+    let paused = run(&cluster.bootstrap_servers(), TOPIC, "backpressure", Duration::ZERO, None);
     assert!(paused, "the test must exercise pause/resume");
 }
 
 #[test]
 fn slow_sinks_pause_the_source_on_the_real_broker_without_losing_or_repeating_records() {
     let (brokers, topic) = real_topic();
-    let paused = run(&brokers, &topic, &support::unique("backpressure"), Duration::ZERO);
+    let paused = run(&brokers, &topic, &support::unique("backpressure"), Duration::ZERO, Some(runtime()));
     assert!(paused, "the test must exercise pause/resume");
 }
 
@@ -59,15 +63,21 @@ fn short_sink_stalls_do_not_pause_the_source() {
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic(TOPIC, PARTITIONS, 1).expect("topic");
     let paused =
-        run(&cluster.bootstrap_servers(), TOPIC, "short-stalls", SourceConfig::default().pause_after);
+        run(&cluster.bootstrap_servers(), TOPIC, "short-stalls", SourceConfig::default().pause_after, None);
     assert!(!paused, "stalls of 15 ms must not pause the source");
 }
 
 #[test]
 fn short_sink_stalls_do_not_pause_the_source_on_the_real_broker() {
     let (brokers, topic) = real_topic();
-    let paused = run(&brokers, &topic, &support::unique("short-stalls"), SourceConfig::default().pause_after);
+    let pause_after = SourceConfig::default().pause_after;
+    let paused = run(&brokers, &topic, &support::unique("short-stalls"), pause_after, Some(runtime()));
     assert!(!paused, "stalls of 15 ms must not pause the source");
+}
+
+/// A runtime like the pipeline's, for the source to wait on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime")
 }
 
 /// A fresh topic on the local stack's broker.
@@ -83,8 +93,14 @@ fn real_topic() -> (String, String) {
 /// Produces `RECORDS` into `topic`, runs a source over it whose sink takes
 /// 15 ms per batch of at most 100, with one batch in flight, and checks
 /// every offset was staged once, in order, and committed. Returns whether
-/// the source ever paused.
-fn run(brokers: &str, topic: &str, group: &str, pause_after: Duration) -> bool {
+/// the source ever paused. With `runtime`, the source is created inside it.
+fn run(
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    pause_after: Duration,
+    runtime: Option<tokio::runtime::Runtime>,
+) -> bool {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("linger.ms", "5")
@@ -116,8 +132,10 @@ fn run(brokers: &str, topic: &str, group: &str, pause_after: Duration) -> bool {
         drain_timeout: Duration::from_secs(5),
         ..SourceConfig::default()
     };
+    let entered = runtime.as_ref().map(tokio::runtime::Runtime::enter);
     let (source, mut rx, committer) =
         Source::new(&kafka, config, std::sync::Arc::new(porttrack_ingest::NoHooks)).expect("source");
+    drop(entered);
     let handle = source.handle();
     let thread = std::thread::spawn(move || source.run());
 
@@ -126,7 +144,16 @@ fn run(brokers: &str, topic: &str, group: &str, pause_after: Duration) -> bool {
     let mut total = 0;
     let mut paused_seen = false;
     while total < RECORDS {
-        let batch = rx.blocking_recv().expect("a batch");
+        let batch = loop {
+            match rx.try_recv() {
+                Ok(batch) => break batch,
+                // A panicked poll thread keeps the channel open (the source's
+                // state holds its sender): fail, do not wait for ever.
+                Err(TryRecvError::Empty) if thread.is_finished() => panic!("the source thread ended"),
+                Err(TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(1)),
+                Err(TryRecvError::Disconnected) => panic!("the batch channel closed"),
+            }
+        };
         // Accepted and refused records sit in separate lists; within a
         // partition, a batch's offsets must follow the previous batch's.
         let mut in_batch: HashMap<i32, Vec<i64>> = HashMap::new();

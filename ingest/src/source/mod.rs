@@ -302,6 +302,9 @@ pub struct Source {
     topics: Vec<Arc<str>>,
     /// `porttrack_records_consumed_total`, resolved once (it counts every record).
     consumed_counter: metrics::Counter,
+    /// The runtime the source was created in, if any: the poll thread waits
+    /// on it for room in the batch channel (`Source::until_room`).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl std::fmt::Debug for Source {
@@ -348,7 +351,8 @@ impl Source {
         let committer = Committer::new(Arc::downgrade(&consumer), Arc::clone(&shared));
         let topics = kafka.topic_names().into_iter().map(Arc::from).collect();
         let consumed_counter = metrics::counter!(porttrack_metrics::RECORDS_CONSUMED_TOTAL);
-        Ok((Source { consumer, shared, topics, consumed_counter }, rx, committer))
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        Ok((Source { consumer, shared, topics, consumed_counter, runtime }, rx, committer))
     }
 
     /// A handle for health checks and shutdown.
