@@ -215,6 +215,9 @@ impl Source {
             (Some(runtime), Some(tx)) => {
                 // A timeout or a closed channel: either way `dispatch` says
                 // what next. The timer is made inside the runtime's context.
+                // A runtime shutting down drops the stage's task, and with it
+                // the receiver: `reserve` then returns at once, before the
+                // timer (which would panic on a stopped runtime) is polled.
                 runtime.block_on(async {
                     let _ = tokio::time::timeout(wait, tx.reserve()).await;
                 });
