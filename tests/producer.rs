@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use porttrack_ingest::AckedProducer;
@@ -38,24 +39,33 @@ fn stored(brokers: &str, topic: &str, partitions: i32) -> i64 {
     (0..partitions).map(|p| consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap().1).sum()
 }
 
-#[tokio::test]
-async fn a_write_returns_once_the_broker_holds_it_and_a_refused_one_with_its_error() {
+/// The tests run one at a time: the idle test tells the producers' threads
+/// apart by name, and the other test's thread, busy writing or still
+/// finishing its last poll, would count as ours.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+#[test]
+fn a_write_returns_once_the_broker_holds_it_and_a_refused_one_with_its_error() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let stack = stack();
     let topic = unique("acked-producer");
-    support::create_topics(&stack.brokers, &[(&topic, 2)]).await;
-    let producer = AckedProducer::new(&config(&stack.brokers)).unwrap();
-    for i in 0..20 {
-        producer.send(record(&topic, format!("letter {i}").as_bytes())).await.unwrap();
-        // acks=all: acknowledged means stored, so the watermark already counts it.
-        assert_eq!(stored(&stack.brokers, &topic, 2), i + 1);
-    }
-    let too_large = vec![b'x'; 200_000];
-    match producer.send(record(&topic, &too_large)).await {
-        Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {}
-        other => panic!("a record over message.max.bytes: {other:?}"),
-    }
-    producer.flush(Duration::from_secs(5)).unwrap();
-    assert_eq!(stored(&stack.brokers, &topic, 2), 20);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        support::create_topics(&stack.brokers, &[(&topic, 2)]).await;
+        let producer = AckedProducer::new(&config(&stack.brokers)).unwrap();
+        for i in 0..20 {
+            producer.send(record(&topic, format!("letter {i}").as_bytes())).await.unwrap();
+            // acks=all: acknowledged means stored, so the watermark already counts it.
+            assert_eq!(stored(&stack.brokers, &topic, 2), i + 1);
+        }
+        let too_large = vec![b'x'; 200_000];
+        match producer.send(record(&topic, &too_large)).await {
+            Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {}
+            other => panic!("a record over message.max.bytes: {other:?}"),
+        }
+        producer.flush(Duration::from_secs(5)).unwrap();
+        assert_eq!(stored(&stack.brokers, &topic, 2), 20);
+    });
 }
 
 /// CPU time of this process's threads named `name`, from the kernel's
@@ -79,12 +89,15 @@ fn thread_cpu_ns(name: &str) -> u64 {
 /// seconds; ours must spend a small part of what rdkafka's spends.
 #[test]
 fn an_idle_producer_does_not_spin_like_rdkafkas_threaded_one() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let stack = stack();
     let ours = AckedProducer::new(&config(&stack.brokers)).unwrap();
     let theirs: FutureProducer = config(&stack.brokers).create().unwrap();
     // Thread names as the kernel keeps them (15 bytes).
     let (our_thread, their_thread) = ("porttrack-acks", "producer pollin");
-    std::thread::sleep(Duration::from_secs(1));
+    // Longer than one poll: a producer dropped by the other test has let
+    // its thread go by then.
+    std::thread::sleep(Duration::from_secs(2));
     let (our_start, their_start) = (thread_cpu_ns(our_thread), thread_cpu_ns(their_thread));
     assert!(their_start > 0, "rdkafka's polling thread was not found: did its name change?");
     std::thread::sleep(Duration::from_secs(5));
