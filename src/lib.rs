@@ -13,6 +13,7 @@
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 
+pub mod alloc;
 pub mod config;
 pub mod demo;
 pub mod http;

@@ -4,7 +4,8 @@
 //!
 //! * **Metrics** ([`metrics`], [`render`]): the global `metrics` recorder,
 //!   exported by `/metrics` in the Prometheus text format, plus the standard
-//!   `process_*` metrics read from `/proc` at scrape time. Names follow
+//!   `process_*` metrics read from `/proc` and the allocator's
+//!   `porttrack_heap_*` gauges, both at scrape time. Names follow
 //!   `docs/metrics.md`: `porttrack_` prefix, base units in the name
 //!   (`_seconds`, `_records`), `_total` on counters, labels from small closed
 //!   sets only (never an MMSI or free text). Every metric is described here
@@ -34,6 +35,7 @@
 //! ```
 
 mod ecs;
+mod heap;
 mod process;
 mod trace_context;
 
@@ -320,6 +322,7 @@ pub fn render() -> String {
     handle.run_upkeep();
     let mut text = handle.render();
     process::render(&mut text);
+    heap::render(&mut text);
     text
 }
 
@@ -455,6 +458,8 @@ mod tests {
             "process_start_time_seconds ",
             "process_open_fds ",
             "process_resident_memory_bytes ",
+            "# TYPE porttrack_heap_allocated_bytes gauge",
+            "porttrack_heap_resident_bytes ",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
         }

@@ -6,9 +6,12 @@
 //! refused, as a network partition or a database restart looks to the
 //! pipeline. Simulated positions are produced at a steady rate throughout.
 //! RSS (this process: the pipeline, librdkafka and the producer thread) is
-//! sampled every few seconds:
+//! sampled twice a second, and beside it the heap the program holds
+//! (jemalloc's `stats.allocated`, [`porttrack::alloc`]): RSS also moves
+//! with what the allocator keeps cached, the heap only with what the code
+//! keeps, so a leak shows in the heap's slope.
 //!
-//! * the steady part, from 10% to 50% of the run, gives the slope (a
+//! * the steady part, from 10% to 50% of the run, gives the slopes (a
 //!   least-squares fit, MB per hour), which must be flat;
 //! * then Postgres is cut for `PORTTRACK_BENCH_OUTAGE_SECONDS`: the source
 //!   pauses when its in-flight batches are full, so RSS must stay bounded
@@ -71,16 +74,35 @@ pub(crate) struct Soak {
     pub(crate) seconds: u64,
     pub(crate) outage_seconds: u64,
     pub(crate) records: u64,
-    /// RSS at the start and end of the steady part, MB.
-    pub(crate) steady: (f64, f64),
-    /// Least-squares slope of RSS over the steady part, MB per hour.
-    pub(crate) slope_mb_per_hour: f64,
-    /// RSS peak during the outage and the catch-up after it, MB.
-    pub(crate) outage_peak: f64,
-    /// RSS when everything produced was committed, MB.
-    pub(crate) end: f64,
+    /// The process's resident set.
+    pub(crate) rss: Memory,
+    /// The heap the program holds (jemalloc's `stats.allocated`).
+    pub(crate) heap: Memory,
     /// The longest time the committed count did not move, s.
     pub(crate) longest_commit_pause: f64,
+}
+
+/// One memory figure over the soak, MB.
+pub(crate) struct Memory {
+    /// At the start and end of the steady part.
+    pub(crate) steady: (f64, f64),
+    /// Least-squares slope over the steady part, MB per hour.
+    pub(crate) slope_mb_per_hour: f64,
+    /// Peak during the outage and the catch-up after it.
+    pub(crate) outage_peak: f64,
+    /// When everything produced was committed.
+    pub(crate) end: f64,
+}
+
+impl Memory {
+    fn of(steady: &[(f64, f64)], outage_peak: f64, end: f64) -> Memory {
+        Memory {
+            steady: (steady.first().map_or(0.0, |s| s.1), steady.last().map_or(0.0, |s| s.1)),
+            slope_mb_per_hour: slope_per_hour(steady),
+            outage_peak,
+            end,
+        }
+    }
 }
 
 fn slope_per_hour(samples: &[(f64, f64)]) -> f64 {
@@ -124,9 +146,10 @@ pub(crate) fn measure(
 
     let started = Instant::now();
     let mb = || crate::cpu::rss() as f64 / 1e6;
+    let heap_mb = || porttrack::alloc::heap().expect("jemalloc's statistics (Linux)").allocated as f64 / 1e6;
     let (steady_from, outage_at) = (seconds as f64 * 0.1, seconds as f64 * 0.5);
-    let mut steady = Vec::new();
-    let (mut outage_peak, mut outage_started) = (0.0_f64, None::<Instant>);
+    let (mut steady, mut steady_heap) = (Vec::new(), Vec::new());
+    let (mut outage_peak, mut heap_peak, mut outage_started) = (0.0_f64, 0.0_f64, None::<Instant>);
     let (mut last_committed, mut last_move, mut longest_pause) = (0, Instant::now(), Duration::ZERO);
     loop {
         std::thread::sleep(Duration::from_millis(500));
@@ -138,6 +161,7 @@ pub(crate) fn measure(
         }
         if (steady_from..outage_at).contains(&t) {
             steady.push((t, mb()));
+            steady_heap.push((t, heap_mb()));
         }
         if t >= outage_at && outage_started.is_none() {
             proxy.set_down(true);
@@ -145,6 +169,7 @@ pub(crate) fn measure(
         }
         if let Some(at) = outage_started {
             outage_peak = outage_peak.max(mb());
+            heap_peak = heap_peak.max(heap_mb());
             if at.elapsed() >= Duration::from_secs(outage) {
                 proxy.set_down(false);
             }
@@ -157,17 +182,15 @@ pub(crate) fn measure(
     longest_pause = longest_pause.max(last_move.elapsed());
     let report = producer.join().expect("producer thread");
     assert_eq!(report.acked, records, "every record acknowledged");
-    let end = mb();
+    let (end, heap_end) = (mb(), heap_mb());
     rt.block_on(pipeline.stop()).expect("stop");
     Soak {
         rate,
         seconds,
         outage_seconds: outage,
         records,
-        steady: (steady.first().map_or(0.0, |s| s.1), steady.last().map_or(0.0, |s| s.1)),
-        slope_mb_per_hour: slope_per_hour(&steady),
-        outage_peak,
-        end,
+        rss: Memory::of(&steady, outage_peak, end),
+        heap: Memory::of(&steady_heap, heap_peak, heap_end),
         longest_commit_pause: longest_pause.as_secs_f64(),
     }
 }

@@ -72,12 +72,13 @@ pub(crate) fn print_soak(s: &Soak) {
         "soak: {} records at {}/s for {} s into Postgres, cut for {} s at half-time; all committed",
         s.records, s.rate, s.seconds, s.outage_seconds
     );
-    println!(
-        "| RSS steady start | steady end | slope | peak through the outage | at the end | longest commit pause |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {:.1} MB | {:.1} MB | {:+.1} MB/h | {:.1} MB | {:.1} MB | {:.1} s |",
-        s.steady.0, s.steady.1, s.slope_mb_per_hour, s.outage_peak, s.end, s.longest_commit_pause
-    );
+    println!("| | steady start | steady end | slope | peak through the outage | at the end |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, m) in [("RSS", &s.rss), ("heap held", &s.heap)] {
+        println!(
+            "| {name} | {:.1} MB | {:.1} MB | {:+.1} MB/h | {:.1} MB | {:.1} MB |",
+            m.steady.0, m.steady.1, m.slope_mb_per_hour, m.outage_peak, m.end
+        );
+    }
+    println!("longest commit pause: {:.1} s", s.longest_commit_pause);
 }

@@ -59,6 +59,7 @@ CONTRACT = {
     "porttrack_port_arrivals_total", "porttrack_port_departures_total", "porttrack_weather_alerts_active",
     "porttrack_anomalies_total", "porttrack_fault_injected_total",
     "process_start_time_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+    "porttrack_heap_allocated_bytes",
     "up", "kube_pod_container_status_restarts_total",
 }
 HISTOGRAMS = {

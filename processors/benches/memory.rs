@@ -35,6 +35,11 @@
 //! vessels, judged on the RSS growth.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+// The allocator `porttrack` runs on (its `src/alloc.rs`): RSS per vessel
+// depends on the allocator's size classes and caching.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
