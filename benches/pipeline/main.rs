@@ -29,7 +29,7 @@
 //! for the soak `PORTTRACK_BENCH_SOAK_SECONDS` (1,800),
 //! `PORTTRACK_BENCH_SOAK_RATE` (default half the `json → postgres` rate) and
 //! `PORTTRACK_BENCH_OUTAGE_SECONDS` (60). `PORTTRACK_BENCH_CHECKPOINT_VERSION`
-//! sets `processors.port.checkpoint_version` (default the configuration's, 1).
+//! sets `processors.port.checkpoint_version` (default the configuration's, 2).
 //! The run's topics, databases and indices are removed at the end
 //! ([`cleanup`]) unless `PORTTRACK_BENCH_KEEP=1`.
 //! CI runs it at a smoke size so it cannot rot.

@@ -22,9 +22,26 @@ use support::{Feed, FleetOptions, fleet};
 
 const V1: &str = include_str!("fixtures/partition_state_v1.json");
 
-/// A port writing the current format (version 2).
+/// A port writing the current format (version 2, the default).
 fn port() -> Port {
-    Port::new(Geography::rotterdam(), PortConfig { checkpoint_version: 2, ..PortConfig::default() })
+    Port::new(Geography::rotterdam(), PortConfig::default())
+}
+
+/// Every release since commit `36a08c1` reads version 2, so the default
+/// writes it.
+#[test]
+fn by_default_checkpoints_are_written_as_version_2() {
+    assert_eq!(PortConfig::default().checkpoint_version, 2);
+    let events =
+        fleet(&FleetOptions { seed: 5, vessels: 4, partitions: 1, hours: 2, ..FleetOptions::default() });
+    let port = port();
+    support::run(&port, &events);
+    // Compared as parsed text: `to_value` would widen each f32 to f64.
+    let value: Value =
+        serde_json::from_str(&serde_json::to_string(&port.export_partition(0)).unwrap()).unwrap();
+    assert_eq!(value["version"], 2);
+    let view: Value = serde_json::from_slice(&serde_json::to_vec(&port.checkpoint(0)).unwrap()).unwrap();
+    assert_eq!(view, value, "the checkpoint view writes what the export does");
 }
 
 /// Objects whose times are a schema type's own (`VesselStatic`,
@@ -119,14 +136,15 @@ fn a_version_1_checkpoint_restores_to_the_same_state() {
     assert_eq!(serde_json::from_str::<PartitionState>(&json).unwrap(), restored);
 }
 
-/// The default writes version 1, so that an instance of an earlier release
-/// (a rollback, the stable side of a canary) restores what this one
-/// checkpointed: the fixture, restored and written again by default, is
-/// the fixture.
+/// Asked for version 1 (`checkpoint_version = 1`), a port writes what
+/// releases before format 2 read, so that a rollback that far restores what
+/// this one checkpointed: the fixture, restored and written again, is the
+/// fixture.
 #[test]
-fn by_default_checkpoints_are_written_as_version_1_which_earlier_releases_read() {
+fn asked_for_version_1_checkpoints_are_what_releases_before_format_2_read() {
     let state: PartitionState = serde_json::from_str(V1).unwrap();
-    let port = Port::new(Geography::rotterdam(), PortConfig::default());
+    let port =
+        Port::new(Geography::rotterdam(), PortConfig { checkpoint_version: 1, ..PortConfig::default() });
     port.restore_partition(0, state).unwrap();
     let old: Value = serde_json::from_str(V1).unwrap();
     let exported: Value =
