@@ -76,6 +76,17 @@ fn bench(c: &mut Criterion) {
     group.finish();
     let body = sink.bulk_body(&records).unwrap();
     println!("bulk body: {} bytes for {DOCS} documents ({} bytes/doc)", body.len(), body.len() / DOCS);
+    let gzipped = {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&body).unwrap();
+        gz.finish().unwrap()
+    };
+    println!(
+        "gzipped: {} bytes ({:.1}% of the body)",
+        gzipped.len(),
+        gzipped.len() as f64 * 100.0 / body.len() as f64
+    );
 }
 
 criterion_group!(benches, bench);
