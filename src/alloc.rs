@@ -2,7 +2,7 @@
 //!
 //! A pipeline that runs for months must show a leak before it becomes an
 //! outage, and the resident set alone cannot: it also moves with what the
-//! allocator keeps cached, and glibc's per-thread arenas keep a lot (a
+//! allocator keeps cached, which with per-thread arenas can be a lot (a
 //! batch allocated on the poll thread is freed on a Tokio worker). jemalloc
 //! counts the bytes the program holds (`stats.allocated`) apart from what
 //! it keeps mapped (`stats.resident`), cheaply, so `/metrics` serves both
@@ -16,8 +16,9 @@
 //! 2,833 B (`processors/benches/memory.rs`, 100,000 vessels).
 //!
 //! Declared in this library, not in `main.rs`, so every test and bench
-//! linking it runs on the allocator `porttrack` runs on. Linux only (glibc
-//! elsewhere keeps the system allocator, and [`heap`] answers `None`).
+//! linking it runs on the allocator `porttrack` runs on. Linux with glibc
+//! only: elsewhere (musl, macOS, Windows) the system allocator stays, and
+//! [`heap`] answers `None`.
 
 /// The global allocator.
 #[cfg(all(target_os = "linux", not(target_env = "musl")))]
