@@ -319,10 +319,10 @@ fn spawn_upkeep(handle: PrometheusHandle) {
 /// What `/metrics` serves: the recorder's metrics and the process metrics.
 pub fn render() -> String {
     let handle = metrics();
+    heap::record();
     handle.run_upkeep();
     let mut text = handle.render();
     process::render(&mut text);
-    heap::render(&mut text);
     text
 }
 

@@ -98,6 +98,8 @@ metrics! {
     STATE_RESTORES_TOTAL = "porttrack_state_restores_total", Counter, Some(Unit::Count), "Partition checkpoints restored on assignment, by result (ok/error/refused).";
     TRACE_LINKS_DROPPED_TOTAL = "porttrack_trace_links_dropped_total", Counter, Some(Unit::Count), "Record trace contexts not linked to their batch span, by reason (cap/invalid).";
     VESSELS_TRACKED = "porttrack_vessels_tracked", Gauge, Some(Unit::Count), "Vessels with state on this instance.";
+    HEAP_ALLOCATED_BYTES = "porttrack_heap_allocated_bytes", Gauge, Some(Unit::Bytes), "Bytes allocated and not yet freed (jemalloc stats.allocated), read at scrape time.";
+    HEAP_RESIDENT_BYTES = "porttrack_heap_resident_bytes", Gauge, Some(Unit::Bytes), "Bytes in the allocator's resident pages (jemalloc stats.resident), read at scrape time.";
     PROCESSOR_EVENTS_TOTAL = "porttrack_processor_events_total", Counter, Some(Unit::Count), "Events applied to the port processor, by event kind and result.";
     ZONE_VESSELS = "porttrack_zone_vessels", Gauge, Some(Unit::Count), "Vessels of this instance's partitions inside a zone of the port geography.";
     ANCHORAGE_QUEUE_VESSELS = "porttrack_anchorage_queue_vessels", Gauge, Some(Unit::Count), "Vessels of this instance's partitions waiting at an anchorage.";

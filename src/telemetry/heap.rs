@@ -8,27 +8,13 @@
 //! A leak shows as `allocated` climbing; `resident` above it is what the
 //! allocator keeps cached, and `process_resident_memory_bytes` above that
 //! is the rest of the process (librdkafka's buffers, thread stacks, code).
-//! Rendered like the process metrics, beside the recorder: gauges read
-//! only when scraped. Nothing is rendered where the allocator is not
-//! jemalloc.
+//! Set on the recorder just before it renders, like a scrape-time
+//! collector: nothing reads the allocator between scrapes. Nothing is set
+//! where the allocator is not jemalloc.
 
-use std::fmt::Write as _;
-
-/// Appends the heap gauges, in the Prometheus text format, to `out`.
-pub(super) fn render(out: &mut String) {
+/// Sets the heap gauges to the allocator's figures now.
+pub(super) fn record() {
     let Some(heap) = crate::alloc::heap() else { return };
-    for (name, help, value) in [
-        (
-            "porttrack_heap_allocated_bytes",
-            "Bytes allocated and not yet freed (jemalloc stats.allocated).",
-            heap.allocated,
-        ),
-        (
-            "porttrack_heap_resident_bytes",
-            "Bytes in the allocator's resident pages (jemalloc stats.resident).",
-            heap.resident,
-        ),
-    ] {
-        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n\n");
-    }
+    metrics::gauge!(porttrack_metrics::HEAP_ALLOCATED_BYTES).set(heap.allocated as f64);
+    metrics::gauge!(porttrack_metrics::HEAP_RESIDENT_BYTES).set(heap.resident as f64);
 }
