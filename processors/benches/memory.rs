@@ -16,7 +16,8 @@
 //! and two cargo moves, one in five loading dangerous goods). Every vessel
 //! gets two static reports (name; type and dimensions) and
 //! `PORTTRACK_BENCH_FIXES` positions (default 40, more than `track_len`, so
-//! every track is full: the steady state of a vessel tracked for a while);
+//! every vessel's fix times are full: the steady state of a vessel tracked
+//! for a while);
 //! `PORTTRACK_BENCH_TRACK_LEN` overrides `track_len`, and
 //! `PORTTRACK_BENCH_CHECKPOINT_VERSION` the checkpoint format (default 2).
 //! Events are generated one vessel at a time and dropped, so what remains

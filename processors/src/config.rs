@@ -42,10 +42,13 @@ pub struct PortConfig {
     pub channel_stop_after_s: u32,
     /// Speed (knots) above a zone's limit tolerated before reporting speeding.
     pub speed_tolerance_kn: f32,
-    /// Recent positions kept per vessel. Each costs 48 bytes per tracked
-    /// vessel: at the default of 32 the track is about half of a vessel's
-    /// memory (see `benches/memory.rs`). No rule reads it beyond telling a
-    /// late duplicate from a late fix.
+    /// Times of recent fixes kept per vessel ([`FixTimes`](crate::FixTimes)),
+    /// 8 bytes each: a fix older than the vessel's last one is counted as a
+    /// duplicate when its time is among them, else as late. The default of
+    /// 16 covers two and a half minutes of a vessel under way and most of an
+    /// hour of one at anchor, far longer than a second receiver lags behind
+    /// the first. (The name is the track's, which kept whole fixes, 48 bytes
+    /// each, and was read for nothing else.)
     pub track_len: usize,
     /// [`Port::tick`](crate::Port::tick) forgets vessels without any event
     /// for this long (their open port call, if any, is dropped with them).
@@ -91,7 +94,7 @@ impl Default for PortConfig {
             dark_multiple: 6.0,
             channel_stop_after_s: 600,
             speed_tolerance_kn: 0.5,
-            track_len: 32,
+            track_len: 16,
             forget_after_s: 7 * 86_400,
             dedup_window: 256,
             rate_window_s: 3_600,

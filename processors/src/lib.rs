@@ -124,6 +124,7 @@
 
 mod config;
 mod congestion;
+mod fix_times;
 mod geography;
 mod history;
 mod lifecycle;
@@ -138,6 +139,7 @@ pub use config::{ConfigError, CongestionThresholds, Levels, PortConfig, Reportin
 pub use congestion::{
     CongestionLevel, WaitStats, WeatherPartial, ZonePartial, ZoneSnapshot, ZoneWeather, merge,
 };
+pub use fix_times::FixTimes;
 pub use geography::{
     Geography, GeographyError, ROTTERDAM_GEOJSON, Zone, ZoneId, ZoneKind, ZoneSet, distance_nm,
 };

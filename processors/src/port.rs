@@ -209,6 +209,7 @@ pub struct PartitionState {
     /// [`Geography::fingerprint`] of the geography the state refers to.
     pub geography: u64,
     /// The partition's vessels, by MMSI.
+    #[serde(deserialize_with = "crate::ser::routes")]
     pub vessels: Vec<VesselRoute>,
     /// The partition's zone history.
     pub history: PartitionHistory,
@@ -252,8 +253,8 @@ impl Serialize for PartitionState {
 /// vessel that [`Port::export_partition`] makes. From [`Port::checkpoint`].
 ///
 /// An export allocates a second copy of the partition's state (each
-/// route's track, boxes and strings: about 2.8 kB per vessel, so hundreds
-/// of megabytes for all partitions at 100,000 vessels), only to serialize
+/// route's boxes, lists and strings: about 1.3 kB per vessel, so over a
+/// hundred megabytes for all partitions at 100,000 vessels), only to serialize
 /// and drop it. This view serializes each vessel in place, holding its map
 /// entry for that vessel only, and allocates nothing per vessel. It saves
 /// memory, not CPU: `benches/memory.rs` measures the same time per vessel

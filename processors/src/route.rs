@@ -1,7 +1,7 @@
 //! Per-vessel route state and the rules that advance it.
 //!
 //! A [`VesselRoute`] is everything PortTrack knows about one vessel: its last
-//! fix, speeds, track, confirmed zones, movement status, joined static data,
+//! fix, speeds, recent fix times, confirmed zones, movement status, joined static data,
 //! cargo on board and its current port call. [`Port`](crate::Port) keeps one
 //! per MMSI and advances it with each event; this module holds the rules.
 //!
@@ -20,6 +20,7 @@ use porttrack_schemas::{CargoEvent, CargoOperation, PortOpsEvent, PortOpsKind, P
 use serde::{Deserialize, Serialize};
 
 use crate::config::PortConfig;
+use crate::fix_times::{FixTimes, LateFix, LegacyTrack};
 use crate::geography::{Geography, ZoneId, ZoneKind, ZoneSet, distance_nm};
 use crate::history::PartitionHistory;
 use crate::lifecycle::CallStage;
@@ -106,15 +107,15 @@ struct Pending {
 /// Only a position newer (by event time) than the vessel's last accepted fix
 /// advances the movement state machine (zones, status, port call, anomalies).
 /// A position with the same event time is a duplicate and changes nothing but
-/// a counter; an older one is *late*: it is inserted into the track (if it
-/// falls within it) and otherwise ignored. Kafka keeps a vessel's records in
+/// a counter; an older one is *late*, or a duplicate when its time is among
+/// the recent fixes' ([`FixTimes`]), and is otherwise ignored. Kafka keeps a vessel's records in
 /// order (topics are keyed by MMSI), so lateness only comes from the sensors
 /// and is rare; ignoring late fixes keeps every output a function of the
 /// ordered stream, and replays harmless.
 ///
 /// Order-independent (the same for any order and any duplication of the same
 /// events, given no position is rejected as a jump): the last fix, the first
-/// fix time, the track (the `track_len` newest distinct fixes), the merged
+/// fix time, the recent fix times (the `track_len` newest distinct), the merged
 /// static data (each field comes from the newest report carrying it; reports
 /// with equal timestamps and conflicting values are the exception: the one
 /// processed last wins), cargo totals and IMDG classes on board, and the
@@ -127,11 +128,14 @@ struct Pending {
 /// # Memory
 ///
 /// One route per tracked vessel, so its size is multiplied by up to a
-/// million. `benches/memory.rs` measures it: about 2.8 kB of resident memory
-/// per vessel with the default `track_len` of 32, of which the track is
-/// 48 bytes per fix (1.5 kB); the rest is this struct (kept small by boxing
-/// the static data and the calls), the static data, the open call and the
-/// event ids kept for deduplication. `tests/memory.rs` pins the inline size.
+/// million. `benches/memory.rs` measures it: about 1.3 kB of resident memory
+/// per vessel, of which this struct is 384 bytes (kept small by boxing the
+/// static data, the calls and the lists most vessels never fill), the
+/// static data 320 and its strings, the open call about 250, and the recent
+/// fix times 8 bytes each (128 at the default `track_len` of 16). It was
+/// 2.8 kB while the route kept its last 32 fixes whole, 48 bytes each, for
+/// no rule but the one [`FixTimes`] now serves. `tests/memory.rs` pins the
+/// inline size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VesselRoute {
     /// The vessel.
@@ -153,9 +157,15 @@ pub struct VesselRoute {
     pub smoothed_sog_kn: f32,
     /// Distance run between consecutive accepted fixes, nautical miles.
     pub distance_nm: f64,
-    /// Recent fixes, oldest first, at most `track_len`.
-    #[serde(with = "crate::ser::track")]
-    pub track: VecDeque<Fix>,
+    /// Releases before the track became [`FixTimes`] require a `track`
+    /// field: written empty for them, read for its times from their
+    /// checkpoints ([`crate::ser::legacy_track`]).
+    #[serde(rename = "track", default, with = "crate::ser::legacy_track")]
+    pub(crate) legacy_track: LegacyTrack,
+    /// Times of the recent fixes, at most `track_len`: they tell a late
+    /// duplicate from a late fix.
+    #[serde(default, with = "crate::ser::fix_times")]
+    pub fix_times: FixTimes,
     /// Confirmed zones.
     pub zones: ZoneSet,
     /// When each confirmed zone was entered.
@@ -199,8 +209,9 @@ pub struct VesselRoute {
     pub last_call: Option<Box<PortCall>>,
     /// TEU loaded minus TEU discharged since tracking began.
     pub teu_on_board_change: i64,
-    /// IMDG classes loaded (sorted, unique).
-    pub imdg_classes: Vec<String>,
+    /// IMDG classes loaded (sorted, unique). A boxed slice: 16 bytes inline
+    /// and no spare capacity, for a list most vessels leave empty.
+    pub imdg_classes: Box<[String]>,
     /// The berth named by the vessel's latest cargo or mooring event.
     pub assigned_berth: Option<ZoneId>,
     /// Whether [`Port::tick`](crate::Port::tick) reported it silent and it has not reappeared.
@@ -210,9 +221,14 @@ pub struct VesselRoute {
     speeding_reported: ZoneSet,
     restricted_reported: ZoneSet,
     channel_stop_reported: bool,
-    recent_ids: VecDeque<Box<str>>,
-    #[serde(with = "crate::ser::services")]
-    unattached_services: Vec<Service>,
+    // Boxed `Vec`s (see `deferred`): most vessels never have a cargo or
+    // operations event, nor a service outside a call.
+    #[allow(clippy::box_collection)]
+    #[serde(with = "crate::ser::ids_opt")]
+    recent_ids: Option<Box<VecDeque<Box<str>>>>,
+    #[allow(clippy::box_collection)]
+    #[serde(with = "crate::ser::services_opt")]
+    unattached_services: Option<Box<Vec<Service>>>,
     /// Operations and cargo events newer than the vessel's last fix, held
     /// until a fix passes them ([`Deferred`]); almost always none. Not
     /// written when none, so checkpoints without any are unchanged.
@@ -361,7 +377,8 @@ impl VesselRoute {
             last: None,
             smoothed_sog_kn: 0.0,
             distance_nm: 0.0,
-            track: VecDeque::new(),
+            legacy_track: LegacyTrack::default(),
+            fix_times: FixTimes::default(),
             zones: ZoneSet::EMPTY,
             zone_entered: Vec::new(),
             pending: Vec::new(),
@@ -377,7 +394,7 @@ impl VesselRoute {
             call_unconfirmed: false,
             last_call: None,
             teu_on_board_change: 0,
-            imdg_classes: Vec::new(),
+            imdg_classes: Box::default(),
             assigned_berth: None,
             silent_reported: false,
             seen_outside_port: false,
@@ -385,9 +402,20 @@ impl VesselRoute {
             speeding_reported: ZoneSet::EMPTY,
             restricted_reported: ZoneSet::EMPTY,
             channel_stop_reported: false,
-            recent_ids: VecDeque::new(),
-            unattached_services: Vec::new(),
+            recent_ids: None,
+            unattached_services: None,
             deferred: None,
+        }
+    }
+
+    /// Takes the times of a `track` read from an older checkpoint
+    /// ([`crate::ser::legacy_track`]) as the route's own, unless it was
+    /// read with its own times too.
+    pub(crate) fn adopt_legacy_track(&mut self) {
+        if let Some(times) = self.legacy_track.0.take()
+            && self.fix_times.is_empty()
+        {
+            self.fix_times = *times;
         }
     }
 
@@ -458,7 +486,7 @@ impl VesselRoute {
             return Processed::Duplicate;
         }
         if fix.at < last.at {
-            return self.insert_late(ctx.cfg, fix);
+            return self.insert_late(ctx.cfg, &fix);
         }
         let dt_ms = millis(last.at, fix.at);
         let run = distance_nm((last.lat, last.lon), (fix.lat, fix.lon));
@@ -485,38 +513,10 @@ impl VesselRoute {
         self.accept(ctx, fix, Some((last, dt_ms, run, implied_kn)))
     }
 
-    /// Makes room for one more fix without letting the track's capacity
-    /// pass `track_len`. Left to itself a full `VecDeque` doubles, so a
-    /// track pushed to `track_len + 1` before its oldest fix was dropped
-    /// held room for twice the fixes it keeps, for every vessel. Growth
-    /// stays geometric (a vessel seen once does not pay for a full track),
-    /// capped at `track_len`.
-    fn reserve_track(&mut self, cfg: &PortConfig) {
-        let len = self.track.len();
-        if len == self.track.capacity() {
-            // Not `clamp`: it panics when `track_len` is below 4.
-            let target = (len * 2).max(4).min(cfg.track_len.max(len + 1));
-            self.track.reserve_exact(target - len);
-        }
-    }
-
-    fn insert_late(&mut self, cfg: &PortConfig, fix: Fix) -> Processed {
-        match self.track.binary_search_by(|f| f.at.cmp(&fix.at)) {
-            Ok(_) => Processed::Duplicate,
-            Err(0) if self.track.len() >= cfg.track_len => Processed::Late,
-            Err(i) => {
-                // Drop the oldest first, so the track never holds more than
-                // `track_len` and never grows past it (see `reserve_track`).
-                let i = if self.track.len() >= cfg.track_len {
-                    self.track.pop_front();
-                    i - 1
-                } else {
-                    self.reserve_track(cfg);
-                    i
-                };
-                self.track.insert(i, fix);
-                Processed::Late
-            }
+    fn insert_late(&mut self, cfg: &PortConfig, fix: &Fix) -> Processed {
+        match self.fix_times.insert_late(fix.at, cfg.track_len) {
+            LateFix::Duplicate => Processed::Duplicate,
+            LateFix::Late => Processed::Late,
         }
     }
 
@@ -557,12 +557,7 @@ impl VesselRoute {
             self.smoothed_sog_kn = v;
         }
         self.silent_reported = false;
-        if self.track.len() >= cfg.track_len {
-            self.track.pop_front();
-        } else {
-            self.reserve_track(cfg);
-        }
-        self.track.push_back(fix.clone());
+        self.fix_times.push_newest(fix.at, cfg.track_len);
         self.last = Some(fix.clone());
 
         // Zones, with hysteresis.
@@ -695,7 +690,9 @@ impl VesselRoute {
             // Services recorded before the vessel crossed the limits (a pilot
             // boarding outside them) belong to this call.
             // `take`: the emptied buffer goes, not kept per vessel.
-            call.services.append(&mut std::mem::take(&mut self.unattached_services));
+            if let Some(mut waiting) = self.unattached_services.take() {
+                call.services.append(&mut waiting);
+            }
             self.call = Some(Box::new(call));
             // Held until the vessel commits to the port (see `call_unconfirmed`).
             self.call_unconfirmed = true;
@@ -736,9 +733,12 @@ impl VesselRoute {
                 // Turned back without stopping or entering the port: not a
                 // call. Its services wait for the next one.
                 self.call_unconfirmed = false;
-                if let Some(mut call) = self.call.take() {
-                    self.unattached_services.append(&mut call.services);
-                    self.unattached_services.truncate(UNATTACHED_MAX);
+                if let Some(mut call) = self.call.take()
+                    && !call.services.is_empty()
+                {
+                    let waiting = self.unattached_services.get_or_insert_default();
+                    waiting.append(&mut call.services);
+                    waiting.truncate(UNATTACHED_MAX);
                 }
                 return;
             }
@@ -872,7 +872,7 @@ impl VesselRoute {
                 at,
                 zone: Some(zone),
                 kind: AnomalyKind::HazardousInRestricted {
-                    imdg_classes: self.imdg_classes.clone(),
+                    imdg_classes: self.imdg_classes.to_vec(),
                     shiptype,
                 },
             }));
@@ -921,12 +921,13 @@ impl VesselRoute {
 
     /// Remembers an event id; false when it was already seen.
     fn first_sighting(&mut self, cfg: &PortConfig, id: &str) -> bool {
-        if self.recent_ids.iter().any(|seen| &**seen == id) {
+        let recent = self.recent_ids.get_or_insert_default();
+        if recent.iter().any(|seen| &**seen == id) {
             return false;
         }
-        self.recent_ids.push_back(id.into());
-        if self.recent_ids.len() > cfg.dedup_window {
-            self.recent_ids.pop_front();
+        recent.push_back(id.into());
+        if recent.len() > cfg.dedup_window {
+            recent.pop_front();
         }
         true
     }
@@ -987,7 +988,9 @@ impl VesselRoute {
                 if let Some(class) = &c.imdg_class
                     && let Err(i) = self.imdg_classes.binary_search(class)
                 {
-                    self.imdg_classes.insert(i, class.clone());
+                    let mut classes = std::mem::take(&mut self.imdg_classes).into_vec();
+                    classes.insert(i, class.clone());
+                    self.imdg_classes = classes.into_boxed_slice();
                 }
             }
             CargoOperation::Discharge => self.teu_on_board_change -= i64::from(c.teu),
@@ -1083,9 +1086,10 @@ impl VesselRoute {
                 }
             }
             None => {
-                if self.unattached_services.len() < UNATTACHED_MAX {
-                    self.unattached_services.reserve_exact(1);
-                    self.unattached_services.push(service);
+                let waiting = self.unattached_services.get_or_insert_default();
+                if waiting.len() < UNATTACHED_MAX {
+                    waiting.reserve_exact(1);
+                    waiting.push(service);
                 }
             }
         }

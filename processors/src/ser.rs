@@ -1,7 +1,7 @@
 //! The checkpoint's compact serde forms: times as integer epoch milliseconds.
 //!
-//! A [`PartitionState`](crate::PartitionState) holds some fifty times per
-//! vessel (a track of up to 32 fixes, the static data's field times, the
+//! A [`PartitionState`](crate::PartitionState) holds some thirty times per
+//! vessel (the recent fixes' times, the static data's field times, the
 //! route's and the port call's stamps), and it is serialized at every
 //! checkpoint. chrono writes a `DateTime<Utc>` as an RFC 3339 string
 //! (`"2026-11-22T09:00:00.123Z"`, 26 bytes, formatted field by field); an
@@ -31,8 +31,11 @@
 //!   is the event contract of `porttrack-schemas`, and they hold one or two
 //!   times per vessel or zone, not fifty.
 //!
-//! The track, most of a checkpoint, goes one step further: it is written
-//! as columns with time deltas ([`track`]). The rules above hold for it too.
+//! The recent fixes' times go one step further: they are written as a
+//! column of time deltas ([`fix_times`]). The rules above hold for them
+//! too. The track of whole fixes they replaced is still read from older
+//! checkpoints, and written empty for the releases that require it
+//! ([`legacy_track`]).
 //!
 //! Missing optional times read as `None`, as they did with the derived
 //! readers (`#[serde(default)]` goes with every `with = "opt"` field).
@@ -58,8 +61,8 @@ thread_local! {
 }
 
 /// Runs `write` (a serialization) in the form of checkpoint `version`: for
-/// 1, times as chrono's RFC 3339 strings and tracks as sequences of fixes,
-/// byte for byte what earlier releases wrote and read.
+/// 1, times as chrono's RFC 3339 strings, byte for byte what earlier
+/// releases wrote and read.
 ///
 /// Why a thread-local and not a parameter: serde gives a `Serialize` impl
 /// no context, and the version decides the form of fields many levels down
@@ -284,6 +287,47 @@ pub(crate) mod services {
     }
 }
 
+/// `#[serde(with = "crate::ser::services_opt")]` for services kept boxed
+/// and absent when none: written as [`services`] writes a `Vec` (`[]` for
+/// none), read back as absent when empty.
+#[allow(clippy::box_collection)] // the route's field: boxed on purpose, see there
+pub(crate) mod services_opt {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        services: &Option<Box<Vec<Service>>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        super::services::serialize(services.as_deref().map_or(&[], Vec::as_slice), s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Box<Vec<Service>>>, D::Error> {
+        let services = super::services::deserialize(d)?;
+        Ok((!services.is_empty()).then(|| Box::new(services)))
+    }
+}
+
+/// `#[serde(with = "crate::ser::ids_opt")]` for event ids kept boxed and
+/// absent when none: a sequence of strings either way, as before.
+pub(crate) mod ids_opt {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    type Ids = Option<Box<VecDeque<Box<str>>>>;
+
+    pub(crate) fn serialize<S: Serializer>(ids: &Ids, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ids.iter().flat_map(|ids| ids.iter()))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ids, D::Error> {
+        let ids = VecDeque::<Box<str>>::deserialize(d)?;
+        Ok((!ids.is_empty()).then(|| Box::new(ids)))
+    }
+}
+
 /// A [`PortCall`] in the checkpoint's form (see [`ServiceRef`]).
 struct PortCallRef<'a>(&'a PortCall);
 
@@ -408,60 +452,106 @@ pub(crate) mod call_opt {
     }
 }
 
-/// `#[serde(with = "crate::ser::track")]` for a vessel's track: columns.
-///
-/// The track is most of a checkpoint (up to `track_len` fixes per vessel,
-/// 32 by default), and as a sequence of objects every fix repeats its six
-/// field names: 47 of its ~110 bytes. Written as columns instead,
-/// `{"at":[…],"lat":[…],"lon":[…],"sog":[…],"cog":[…],"heading":[…]}`, with
-/// `at` as the first fix's epoch milliseconds followed by each fix's
-/// milliseconds after the one before (ten thousand, not 1.8 trillion, for
-/// a fix every 10 s), a fix costs its values only.
-///
-/// A track with a time that is not a whole millisecond, and an empty one,
-/// is written as the sequence of fixes it was in version 1 (each time then
-/// in [`Millis`]'s form); the reader takes either form.
-pub(crate) mod track {
-    use std::collections::VecDeque;
+/// Epoch milliseconds from a column of deltas: the first time's, then each
+/// time's after the one before.
+fn times_from_deltas<E: de::Error>(at: Vec<i64>) -> Result<Vec<DateTime<Utc>>, E> {
+    let mut ms = 0_i64;
+    let mut times = Vec::with_capacity(at.len());
+    for (i, d) in at.into_iter().enumerate() {
+        ms = if i == 0 { d } else { ms.checked_add(d).ok_or_else(|| E::custom("time column overflows"))? };
+        times.push(MillisVisitor.visit_i64::<E>(ms)?);
+    }
+    Ok(times)
+}
 
+/// A column of whole-millisecond times: the first time's epoch milliseconds,
+/// then each time's milliseconds after the previous one (ten thousand, not
+/// 1.8 trillion, for a fix every 10 s). Negative deltas are allowed.
+struct AtColumn<I>(I);
+
+impl<I: Iterator<Item = DateTime<Utc>> + Clone> Serialize for AtColumn<I> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ms = self.0.clone().map(|t| t.timestamp_millis());
+        // Both ends are within chrono's range (±8.3e15 ms): no overflow.
+        let deltas = ms.clone().zip(ms.clone().skip(1)).map(|(a, b)| b - a);
+        s.collect_seq(ms.take(1).chain(deltas))
+    }
+}
+
+/// `#[serde(default, with = "crate::ser::fix_times")]` for a vessel's
+/// [`FixTimes`]: `{"at":[…]}`, an [`AtColumn`], like the column of the
+/// track it replaced.
+///
+/// Times that are not all whole milliseconds, and none, are written as a
+/// sequence of [`Millis`] (as is everything in version 1); the reader takes
+/// either form.
+pub(crate) mod fix_times {
     use super::*;
-    use crate::route::Fix;
+    use crate::fix_times::FixTimes;
 
-    pub(crate) fn serialize<S: Serializer>(track: &VecDeque<Fix>, s: S) -> Result<S::Ok, S::Error> {
-        if track.is_empty() || writing_v1() || !track.iter().all(|f| whole_ms(&f.at)) {
-            return s.collect_seq(track);
+    pub(crate) fn serialize<S: Serializer>(times: &FixTimes, s: S) -> Result<S::Ok, S::Error> {
+        if times.is_empty() || writing_v1() || !times.iter().all(|t| whole_ms(&t)) {
+            return s.collect_seq(times.iter().map(Millis));
         }
-        let mut st = s.serialize_struct("Track", 6)?;
-        st.serialize_field("at", &AtColumn(track))?;
-        st.serialize_field("lat", &Column(track, |f: &Fix| f.lat))?;
-        st.serialize_field("lon", &Column(track, |f: &Fix| f.lon))?;
-        st.serialize_field("sog", &Column(track, |f: &Fix| f.sog))?;
-        st.serialize_field("cog", &Column(track, |f: &Fix| f.cog))?;
-        st.serialize_field("heading", &Column(track, |f: &Fix| f.heading))?;
+        let mut st = s.serialize_struct("FixTimes", 1)?;
+        st.serialize_field("at", &AtColumn(times.iter()))?;
         st.end()
     }
 
-    /// One field of every fix, in track order.
-    struct Column<'a, F>(&'a VecDeque<Fix>, F);
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Column {
+        at: Vec<i64>,
+    }
 
-    impl<T: Serialize, F: Fn(&Fix) -> T> Serialize for Column<'_, F> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(&self.1))
+    struct FixTimesVisitor;
+
+    impl<'de> Visitor<'de> for FixTimesVisitor {
+        type Value = FixTimes;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("fix times: a sequence of times or an object with an `at` column")
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut times = Vec::new();
+            while let Some(Millis(t)) = seq.next_element()? {
+                times.push(t);
+            }
+            Ok(FixTimes::from_times(times))
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let Column { at } = Column::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            Ok(FixTimes::from_times(times_from_deltas::<A::Error>(at)?))
         }
     }
 
-    /// The first fix's epoch milliseconds, then each fix's milliseconds
-    /// after the previous one (negative never in practice: a track is kept
-    /// in time order; allowed all the same).
-    struct AtColumn<'a>(&'a VecDeque<Fix>);
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FixTimes, D::Error> {
+        d.deserialize_any(FixTimesVisitor)
+    }
+}
 
-    impl Serialize for AtColumn<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let ms = self.0.iter().map(|f| f.at.timestamp_millis());
-            // Both ends are within chrono's range (±8.3e15 ms): no overflow.
-            let deltas = ms.clone().zip(ms.clone().skip(1)).map(|(a, b)| b - a);
-            s.collect_seq(ms.take(1).chain(deltas))
-        }
+/// `#[serde(rename = "track", default, with = "crate::ser::legacy_track")]`:
+/// the `track` of whole fixes that [`FixTimes`](crate::fix_times::FixTimes)
+/// replaced.
+///
+/// Releases before it require the field, so it is written, empty (`[]`,
+/// which they read as a track they have not filled yet: a rollback keeps
+/// every other part of the state). Their checkpoints carry it full, in
+/// either of its forms: a sequence of fixes (version 1, and any track with
+/// a time that is not a whole millisecond) or columns
+/// `{"at":[…],"lat":[…],"lon":[…],"sog":[…],"cog":[…],"heading":[…]}` with
+/// `at` an [`AtColumn`]. Both are read whole, checked, and reduced to the
+/// fixes' times, which the route adopts as its [`FixTimes`]
+/// ([`routes`]).
+pub(crate) mod legacy_track {
+    use super::*;
+    use crate::fix_times::{FixTimes, LegacyTrack};
+    use crate::route::Fix;
+
+    pub(crate) fn serialize<S: Serializer>(_: &LegacyTrack, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(std::iter::empty::<Fix>())
     }
 
     #[derive(Deserialize)]
@@ -475,59 +565,52 @@ pub(crate) mod track {
     }
 
     impl Columns {
-        fn into_track<E: de::Error>(self) -> Result<VecDeque<Fix>, E> {
-            let Columns { at, lat, lon, sog, cog, heading } = self;
-            let n = at.len();
-            if [lat.len(), lon.len(), sog.len(), cog.len(), heading.len()].iter().any(|len| *len != n) {
+        fn into_times<E: de::Error>(self) -> Result<Vec<DateTime<Utc>>, E> {
+            let n = self.at.len();
+            let lens = [self.lat.len(), self.lon.len(), self.sog.len(), self.cog.len(), self.heading.len()];
+            if lens.iter().any(|len| *len != n) {
                 return Err(E::custom(format_args!("track columns of different lengths ({n} times)")));
             }
-            let mut ms = 0_i64;
-            let mut times = Vec::with_capacity(n);
-            for (i, d) in at.into_iter().enumerate() {
-                ms = if i == 0 {
-                    d
-                } else {
-                    ms.checked_add(d).ok_or_else(|| E::custom("track time overflows"))?
-                };
-                times.push(MillisVisitor.visit_i64::<E>(ms)?);
-            }
-            Ok(times
-                .into_iter()
-                .zip(lat)
-                .zip(lon)
-                .zip(sog)
-                .zip(cog)
-                .zip(heading)
-                .map(|(((((at, lat), lon), sog), cog), heading)| Fix { at, lat, lon, sog, cog, heading })
-                .collect())
+            times_from_deltas(self.at)
         }
     }
 
     struct TrackVisitor;
 
     impl<'de> Visitor<'de> for TrackVisitor {
-        type Value = VecDeque<Fix>;
+        type Value = Vec<DateTime<Utc>>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a track: a sequence of fixes or an object of columns")
         }
 
         fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut track = VecDeque::new();
+            let mut times = Vec::new();
             while let Some(fix) = seq.next_element::<Fix>()? {
-                track.push_back(fix);
+                times.push(fix.at);
             }
-            Ok(track)
+            Ok(times)
         }
 
         fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            Columns::deserialize(de::value::MapAccessDeserializer::new(map))?.into_track()
+            Columns::deserialize(de::value::MapAccessDeserializer::new(map))?.into_times()
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VecDeque<Fix>, D::Error> {
-        d.deserialize_any(TrackVisitor)
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LegacyTrack, D::Error> {
+        let times = d.deserialize_any(TrackVisitor)?;
+        Ok(LegacyTrack((!times.is_empty()).then(|| Box::new(FixTimes::from_times(times)))))
     }
+}
+
+/// `#[serde(deserialize_with = "crate::ser::routes")]` for a partition's
+/// vessels: each route adopts the times of a `track` it was read with
+/// ([`legacy_track`]), so that a route reads back the same from either
+/// form.
+pub(crate) fn routes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::route::VesselRoute>, D::Error> {
+    let mut routes = Vec::<crate::route::VesselRoute>::deserialize(d)?;
+    routes.iter_mut().for_each(crate::route::VesselRoute::adopt_legacy_track);
+    Ok(routes)
 }
 
 #[cfg(test)]
@@ -536,7 +619,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::route::Fix;
+    use crate::fix_times::{FixTimes, LegacyTrack};
 
     fn write(t: DateTime<Utc>) -> String {
         serde_json::to_string(&Millis(t)).unwrap()
@@ -627,61 +710,96 @@ mod tests {
     }
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct Tracked {
-        #[serde(with = "track")]
-        track: std::collections::VecDeque<Fix>,
+    struct Timed {
+        #[serde(with = "fix_times")]
+        fix_times: FixTimes,
     }
 
-    fn fix(at: DateTime<Utc>, i: u16) -> Fix {
-        let i_f = f64::from(i);
-        Fix {
-            at,
-            lat: 51.9 + i_f * 1e-4,
-            lon: 4.0 - i_f * 1e-4,
-            sog: Some(f32::from(i) / 10.0),
-            cog: None,
-            heading: Some(i),
-        }
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Tracked {
+        #[serde(with = "legacy_track")]
+        track: LegacyTrack,
+    }
+
+    fn timed(times: &[DateTime<Utc>]) -> Timed {
+        Timed { fix_times: FixTimes::from_times(times.iter().copied()) }
+    }
+
+    /// The times a `track` was read as.
+    fn track_times(json: &str) -> Vec<DateTime<Utc>> {
+        let tracked: Tracked = serde_json::from_str(json).unwrap();
+        tracked.track.0.map(|t| t.iter().collect()).unwrap_or_default()
     }
 
     #[test]
-    fn tracks_are_written_as_columns_with_time_deltas() {
+    fn fix_times_are_written_as_a_column_of_deltas() {
         let t = at_ms(1_795_338_000_000);
-        // Out of order on purpose: a negative delta must survive too.
-        let track: std::collections::VecDeque<Fix> =
-            [t, t + Duration::milliseconds(10_250), t + Duration::milliseconds(9_000)]
-                .into_iter()
-                .zip(0..)
-                .map(|(at, i)| fix(at, i))
-                .collect();
-        let tracked = Tracked { track };
-        let json = serde_json::to_value(&tracked).unwrap();
-        assert_eq!(json["track"]["at"], serde_json::json!([1_795_338_000_000_i64, 10_250, -1_250]));
-        assert_eq!(json["track"]["heading"], serde_json::json!([0, 1, 2]));
-        assert_eq!(json["track"]["cog"], serde_json::json!([null, null, null]));
-        let text = serde_json::to_string(&tracked).unwrap();
-        assert_eq!(serde_json::from_str::<Tracked>(&text).unwrap(), tracked);
-        assert_eq!(serde_json::from_value::<Tracked>(json).unwrap(), tracked);
+        let times = timed(&[t, t + Duration::milliseconds(9_000), t + Duration::milliseconds(10_250)]);
+        let json = serde_json::to_value(&times).unwrap();
+        assert_eq!(json["fix_times"], serde_json::json!({"at": [1_795_338_000_000_i64, 9_000, 1_250]}));
+        let text = serde_json::to_string(&times).unwrap();
+        assert_eq!(serde_json::from_str::<Timed>(&text).unwrap(), times);
+        assert_eq!(serde_json::from_value::<Timed>(json).unwrap(), times);
+        // Negative deltas read too (a hand-written document), sorted.
+        let back: Timed =
+            serde_json::from_str(r#"{"fix_times":{"at":[1795338010250,-1250,-9000]}}"#).unwrap();
+        assert_eq!(back, times);
+    }
+
+    #[test]
+    fn empty_and_sub_millisecond_fix_times_are_sequences() {
+        let empty = timed(&[]);
+        assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"fix_times":[]}"#);
+        assert_eq!(serde_json::from_str::<Timed>(r#"{"fix_times":[]}"#).unwrap(), empty);
+        let t = at_ms(1_795_338_000_000);
+        let fine = timed(&[t, t + Duration::nanoseconds(1)]);
+        let json = serde_json::to_value(&fine).unwrap();
+        assert_eq!(
+            json["fix_times"],
+            serde_json::json!([1_795_338_000_000_i64, "2026-11-22T09:00:00.000000001Z"])
+        );
+        assert_eq!(serde_json::from_value::<Timed>(json).unwrap(), fine);
+        let v1 = writing(1, || serde_json::to_value(timed(&[t])).unwrap());
+        assert_eq!(v1["fix_times"], serde_json::json!(["2026-11-22T09:00:00Z"]));
+    }
+
+    #[test]
+    fn malformed_fix_times_are_errors() {
+        for bad in [
+            r#"{"fix_times":{"at":[9223372036854775807,1]}}"#,
+            r#"{"fix_times":{"at":[1],"lat":[1.0]}}"#,
+            r#"{"fix_times":[true]}"#,
+            r#"{"fix_times":7}"#,
+        ] {
+            assert!(serde_json::from_str::<Timed>(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// What releases before `FixTimes` read: a `track` they have not filled yet.
+    #[test]
+    fn the_track_is_written_empty() {
+        let tracked = Tracked { track: LegacyTrack(Some(Box::new(FixTimes::from_times([at_ms(0)])))) };
+        assert_eq!(serde_json::to_string(&tracked).unwrap(), r#"{"track":[]}"#);
+        assert_eq!(serde_json::from_str::<Tracked>(r#"{"track":[]}"#).unwrap().track, LegacyTrack(None));
+    }
+
+    #[test]
+    fn tracks_as_columns_read_as_their_times() {
+        let columns = r#"{"track":{"at":[1795338000000,10250,-1250],"lat":[51.9,51.9001,51.9002],
+            "lon":[4.0,3.9999,3.9998],"sog":[0.0,0.1,0.2],"cog":[null,null,null],"heading":[0,1,2]}}"#;
+        let t = at_ms(1_795_338_000_000);
+        assert_eq!(
+            track_times(columns),
+            [t, t + Duration::milliseconds(9_000), t + Duration::milliseconds(10_250)]
+        );
     }
 
     #[test]
     fn tracks_in_the_version_1_form_still_read() {
-        let old = r#"{"track":[{"at":"2026-11-22T09:00:00.123Z","lat":51.9,"lon":4.0,"sog":0.0,"cog":null,"heading":0}]}"#;
+        let old = r#"{"track":[{"at":"2026-11-22T09:00:00.123Z","lat":51.9,"lon":4.0,"sog":0.0,"cog":null,"heading":0},
+            {"at":1795338000000,"lat":51.9,"lon":4.0,"sog":0.0,"cog":null,"heading":0}]}"#;
         let t = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + Duration::milliseconds(123);
-        assert_eq!(serde_json::from_str::<Tracked>(old).unwrap(), Tracked { track: [fix(t, 0)].into() });
-    }
-
-    #[test]
-    fn empty_and_sub_millisecond_tracks_stay_sequences() {
-        let empty = Tracked { track: Default::default() };
-        assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"track":[]}"#);
-        let t = at_ms(1_795_338_000_000);
-        let fine = Tracked { track: [fix(t, 0), fix(t + Duration::nanoseconds(1), 1)].into() };
-        let json = serde_json::to_value(&fine).unwrap();
-        assert_eq!(json["track"][0]["at"], serde_json::json!(1_795_338_000_000_i64));
-        assert_eq!(json["track"][1]["at"], serde_json::json!("2026-11-22T09:00:00.000000001Z"));
-        assert_eq!(serde_json::from_value::<Tracked>(json).unwrap(), fine);
-        assert_eq!(serde_json::from_str::<Tracked>(&serde_json::to_string(&empty).unwrap()).unwrap(), empty);
+        assert_eq!(track_times(old), [at_ms(1_795_338_000_000), t]);
     }
 
     #[test]
@@ -697,18 +815,6 @@ mod tests {
         }
     }
 
-    fn any_time() -> impl Strategy<Value = DateTime<Utc>> {
-        (
-            DateTime::<Utc>::MIN_UTC.timestamp()..DateTime::<Utc>::MAX_UTC.timestamp(),
-            0u32..1_000_000_000,
-            any::<bool>(),
-        )
-            .prop_map(|(secs, nanos, whole_ms)| {
-                let nanos = if whole_ms { nanos / 1_000_000 * 1_000_000 } else { nanos };
-                DateTime::from_timestamp(secs, nanos).unwrap()
-            })
-    }
-
     /// The version 1 form is chrono's own, byte for byte (earlier releases
     /// read it); `porttrack_schemas::time` pins its writer over all times.
     #[test]
@@ -721,26 +827,25 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_track_round_trips(
-            fixes in proptest::collection::vec(
-                (any_time(), -90.0..90.0_f64, -180.0..180.0_f64, proptest::option::of(0.0..102.3_f32),
-                 proptest::option::of(0.0..360.0_f32), proptest::option::of(0u16..511)),
-                0..40),
+        fn every_set_of_fix_times_round_trips(
+            nanos in proptest::collection::vec((any::<i64>(), any::<bool>()), 0..40),
             base in 1_000_000_000_000_i64..2_000_000_000_000,
-            whole_ms: bool,
+            realistic: bool,
         ) {
-            let track: std::collections::VecDeque<Fix> = fixes
+            // Any time a route keeps (epoch nanoseconds), half of them whole
+            // milliseconds; or a realistic run of whole milliseconds.
+            let times: Vec<DateTime<Utc>> = nanos
                 .into_iter()
                 .enumerate()
-                .map(|(i, (at, lat, lon, sog, cog, heading))| {
-                    // Either arbitrary times, or a realistic track of whole milliseconds.
-                    let at = if whole_ms { at_ms(base + i as i64 * 10_003) } else { at };
-                    Fix { at, lat, lon, sog, cog, heading }
+                .map(|(i, (n, whole_ms))| match (realistic, whole_ms) {
+                    (true, _) => at_ms(base + i as i64 * 10_003),
+                    (false, true) => DateTime::from_timestamp_nanos(n / 1_000_000 * 1_000_000),
+                    (false, false) => DateTime::from_timestamp_nanos(n),
                 })
                 .collect();
-            let tracked = Tracked { track };
-            let text = serde_json::to_string(&tracked).unwrap();
-            prop_assert_eq!(serde_json::from_str::<Tracked>(&text).unwrap(), tracked);
+            let times = timed(&times);
+            let text = serde_json::to_string(&times).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Timed>(&text).unwrap(), times);
         }
 
         #[test]

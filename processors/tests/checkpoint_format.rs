@@ -51,8 +51,10 @@ const WIRE_FORM: [&str; 3] = ["merged", "latest", "deferred"];
 
 /// `json` with every RFC 3339 time that is a whole millisecond replaced by
 /// its epoch milliseconds, except inside [`WIRE_FORM`] objects, and every
-/// track of such times as columns: what version 2 writes for what version 1
-/// wrote, spelled out independently of the crate's writer.
+/// vessel's track replaced by its fixes' times ([`with_fix_times`]), as a
+/// column of deltas when they are all integers: what this release writes
+/// for what version 1 wrote, spelled out independently of the crate's
+/// writer.
 fn as_version_2(json: &Value) -> Value {
     fn walk(v: &Value, wire: bool) -> Value {
         match v {
@@ -68,29 +70,39 @@ fn as_version_2(json: &Value) -> Value {
                     .iter()
                     .map(|(k, f)| {
                         let f = walk(f, wire || WIRE_FORM.contains(&k.as_str()));
-                        (k.clone(), if k == "track" { columns(f) } else { f })
+                        (k.clone(), if k == "fix_times" { column(f) } else { f })
                     })
                     .collect(),
             ),
             other => other.clone(),
         }
     }
-    /// A track whose times are all integers, as columns; `at` as deltas.
-    fn columns(track: Value) -> Value {
-        let fixes = track.as_array().unwrap();
-        if fixes.is_empty() || !fixes.iter().all(|f| f["at"].is_i64()) {
-            return track;
+    /// Times that are all integers, as `{"at": [first, deltas…]}`.
+    fn column(times: Value) -> Value {
+        let items = times.as_array().unwrap();
+        if items.is_empty() || !items.iter().all(Value::is_i64) {
+            return times;
         }
-        let column = |name: &str| Value::Array(fixes.iter().map(|f| f[name].clone()).collect());
-        let ms: Vec<i64> = fixes.iter().map(|f| f["at"].as_i64().unwrap()).collect();
+        let ms: Vec<i64> = items.iter().map(|t| t.as_i64().unwrap()).collect();
         let at: Vec<i64> = std::iter::once(ms[0]).chain(ms.windows(2).map(|w| w[1] - w[0])).collect();
-        serde_json::json!({
-            "at": at, "lat": column("lat"), "lon": column("lon"),
-            "sog": column("sog"), "cog": column("cog"), "heading": column("heading"),
-        })
+        serde_json::json!({ "at": at })
     }
-    let mut out = walk(json, false);
+    let mut out = walk(&with_fix_times(json), false);
     out["version"] = Value::from(PartitionState::VERSION);
+    out
+}
+
+/// A checkpoint written before routes kept only their fixes' times, as
+/// this release writes it in the same version: every vessel's `track`
+/// empty (what those releases read) and its fixes' times as `fix_times`.
+fn with_fix_times(json: &Value) -> Value {
+    let mut out = json.clone();
+    for v in out["vessels"].as_array_mut().unwrap() {
+        let track = v["track"].take();
+        let times = track.as_array().unwrap().iter().map(|f| f["at"].clone()).collect();
+        v["track"] = Value::Array(Vec::new());
+        v["fix_times"] = Value::Array(times);
+    }
     out
 }
 
@@ -118,7 +130,7 @@ fn a_version_1_checkpoint_restores_to_the_same_state() {
     assert!(
         vessels.iter().any(|v| v.last_call.is_some() && v.statics.is_some() && v.stopped_since.is_some())
     );
-    assert!(vessels.iter().all(|v| !v.track.is_empty() && v.last_event_at.is_some()));
+    assert!(vessels.iter().all(|v| !v.fix_times.is_empty() && v.last_event_at.is_some()));
 
     let port = port();
     port.restore_partition(0, state.clone()).unwrap();
@@ -139,14 +151,15 @@ fn a_version_1_checkpoint_restores_to_the_same_state() {
 /// Asked for version 1 (`checkpoint_version = 1`), a port writes what
 /// releases before format 2 read, so that a rollback that far restores what
 /// this one checkpointed: the fixture, restored and written again, is the
-/// fixture.
+/// fixture, but for the tracks, which are empty (those releases fill them
+/// again; nothing reads their positions), and the fixes' times beside them.
 #[test]
 fn asked_for_version_1_checkpoints_are_what_releases_before_format_2_read() {
     let state: PartitionState = serde_json::from_str(V1).unwrap();
     let port =
         Port::new(Geography::rotterdam(), PortConfig { checkpoint_version: 1, ..PortConfig::default() });
     port.restore_partition(0, state).unwrap();
-    let old: Value = serde_json::from_str(V1).unwrap();
+    let old = with_fix_times(&serde_json::from_str(V1).unwrap());
     let exported: Value =
         serde_json::from_str(&serde_json::to_string(&port.export_partition(0)).unwrap()).unwrap();
     assert!(exported == old, "version 1 written by this release differs from what the last one wrote");
@@ -162,8 +175,8 @@ fn asked_for_version_1_checkpoints_are_what_releases_before_format_2_read() {
 fn a_version_1_checkpoint_keeps_nanosecond_event_times() {
     let state: PartitionState = serde_json::from_str(V1).unwrap();
     let fine = state.vessels.iter().find(|v| v.mmsi == 244_999_990).unwrap();
-    assert_eq!(fine.track.len(), 5);
-    assert!(fine.track.iter().all(|f| !f.at.timestamp_subsec_nanos().is_multiple_of(1_000_000)));
+    assert_eq!(fine.fix_times.len(), 5);
+    assert!(fine.fix_times.iter().all(|at| !at.timestamp_subsec_nanos().is_multiple_of(1_000_000)));
     let last = fine.last.as_ref().unwrap().at;
     let port = port();
     port.restore_partition(0, state.clone()).unwrap();
@@ -210,8 +223,8 @@ fn sub_millisecond_event_times_survive_a_checkpoint() {
     let json = serde_json::to_string(&state).unwrap();
     let back: PartitionState = serde_json::from_str(&json).unwrap();
     assert_eq!(back, state);
-    let track: Vec<_> = back.vessels[0].track.iter().map(|f| f.at).collect();
-    assert_eq!(track, times);
+    let kept: Vec<_> = back.vessels[0].fix_times.iter().collect();
+    assert_eq!(kept, times);
 
     let restored = self::port();
     restored.restore_partition(0, back).unwrap();

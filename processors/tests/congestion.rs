@@ -3,10 +3,14 @@
 
 mod support;
 
+use std::collections::{HashMap, VecDeque};
+
 use chrono::{DateTime, Duration, Utc};
 use porttrack_processors::{
-    Direction, Geography, Movement, Output, Port, PortConfig, VesselRoute, WaitStats, ZoneGauges, ZoneKind,
+    Direction, Geography, Movement, Output, Port, PortConfig, Processed, VesselRoute, WaitStats, ZoneGauges,
+    ZoneKind,
 };
+use porttrack_schemas::Event;
 use support::{FleetOptions, fleet};
 
 /// Recounts one zone's gauges from the vessels' states.
@@ -28,7 +32,11 @@ fn recount(port: &Port, vessels: &[VesselRoute], zone: porttrack_processors::Zon
     g
 }
 
-fn check(port: &Port, outputs: &[Output], at: DateTime<Utc>) -> u64 {
+/// The positions each vessel's state last accepted, newest last, as many
+/// as `hysteresis_fixes`.
+type Recent = HashMap<u32, VecDeque<(f64, f64)>>;
+
+fn check(port: &Port, outputs: &[Output], recent: &Recent, at: DateTime<Utc>) -> u64 {
     let vessels: Vec<VesselRoute> = port.mmsis().into_iter().filter_map(|m| port.vessel(m)).collect();
     let merged = port.snapshot_merged(at);
     let geo = port.geography();
@@ -66,12 +74,11 @@ fn check(port: &Port, outputs: &[Output], at: DateTime<Utc>) -> u64 {
     }
     // Zone membership agrees with geometry whenever the last few fixes agree.
     for v in &vessels {
-        let recent: Vec<_> = v.track.iter().rev().take(fixes).collect();
-        if recent.len() < fixes {
+        let Some(recent) = recent.get(&v.mmsi).filter(|r| r.len() == fixes) else {
             continue;
-        }
+        };
         for zone in geo.zones() {
-            let inside = recent.iter().filter(|f| zone.contains(f.lat, f.lon)).count();
+            let inside = recent.iter().filter(|(lat, lon)| zone.contains(*lat, *lon)).count();
             if inside == fixes {
                 assert!(v.zones.contains(zone.id()), "{} should be in {}", v.mmsi, zone.name());
             } else if inside == 0 {
@@ -91,12 +98,22 @@ fn snapshots_equal_brute_force_recounts() {
         let mut out = Vec::new();
         let mut checks = 0;
         let mut seen_present = 0;
+        let mut recent = Recent::new();
+        let fixes = port.config().hysteresis_fixes as usize;
         for (i, e) in events.iter().enumerate() {
-            port.process(e, &mut out);
+            if port.process(e, &mut out) == Processed::Applied
+                && let Event::Position(p) = &e.event
+            {
+                let r = recent.entry(p.mmsi).or_default();
+                if r.len() == fixes {
+                    r.pop_front();
+                }
+                r.push_back((p.lat, p.lon));
+            }
             if i % 1_500 == 0 {
                 let now = e.event.timestamp();
                 port.tick(now, &mut out);
-                seen_present += check(&port, &out, now);
+                seen_present += check(&port, &out, &recent, now);
                 checks += 1;
             }
         }

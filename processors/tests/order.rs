@@ -54,7 +54,7 @@ fn view(v: &VesselRoute) -> impl PartialEq + std::fmt::Debug {
     (
         v.last.clone(),
         v.first_seen,
-        v.track.clone(),
+        v.fix_times.clone(),
         v.statics.as_ref().map(|s| s.merged.clone()),
         v.teu_on_board_change,
         v.imdg_classes.clone(),
