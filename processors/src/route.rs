@@ -1,8 +1,8 @@
 //! Per-vessel route state and the rules that advance it.
 //!
 //! A [`VesselRoute`] is everything PortTrack knows about one vessel: its last
-//! fix, speeds, recent fix times, confirmed zones, movement status, joined static data,
-//! cargo on board and its current port call. [`Port`](crate::Port) keeps one
+//! fix, speeds, recent fix times, confirmed zones, movement status, joined
+//! static data, cargo on board and its current port call. [`Port`](crate::Port) keeps one
 //! per MMSI and advances it with each event; this module holds the rules.
 //!
 //!
@@ -107,11 +107,11 @@ struct Pending {
 /// Only a position newer (by event time) than the vessel's last accepted fix
 /// advances the movement state machine (zones, status, port call, anomalies).
 /// A position with the same event time is a duplicate and changes nothing but
-/// a counter; an older one is *late*, or a duplicate when its time is among
-/// the recent fixes' ([`FixTimes`]), and is otherwise ignored. Kafka keeps a vessel's records in
-/// order (topics are keyed by MMSI), so lateness only comes from the sensors
-/// and is rare; ignoring late fixes keeps every output a function of the
-/// ordered stream, and replays harmless.
+/// a counter; an older one is *late* (a duplicate when its time is among the
+/// recent fixes', [`FixTimes`]) and is otherwise ignored. Kafka keeps a
+/// vessel's records in order (topics are keyed by MMSI), so lateness only
+/// comes from the sensors and is rare; ignoring late fixes keeps every
+/// output a function of the ordered stream, and replays harmless.
 ///
 /// Order-independent (the same for any order and any duplication of the same
 /// events, given no position is rejected as a jump): the last fix, the first
