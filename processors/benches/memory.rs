@@ -17,7 +17,10 @@
 //! gets two static reports (name; type and dimensions) and
 //! `PORTTRACK_BENCH_FIXES` positions (default 40, more than `track_len`, so
 //! every vessel's fix times are full: the steady state of a vessel tracked
-//! for a while);
+//! for a while). `PORTTRACK_BENCH_FLEET` sails every vessel one way instead
+//! (`sea`, `anchor`, `channel` or `berth`; default `mixed`, as above): what
+//! one kind of vessel costs, since a global feed of a million vessels is
+//! nearly all at sea, far from any one port's calls.
 //! `PORTTRACK_BENCH_TRACK_LEN` overrides `track_len`, and
 //! `PORTTRACK_BENCH_CHECKPOINT_VERSION` the checkpoint format (default 2).
 //! Events are generated one vessel at a time and dropped, so what remains
@@ -239,7 +242,14 @@ impl Feeder {
         t += Duration::seconds(1);
         let every = if class_b { 30 } else { 10 };
         let terminal = self.rng.random_range(0..ROUTES.len());
-        match self.rng.random_range(0..20) {
+        let kind = match fleet() {
+            Fleet::Mixed => self.rng.random_range(0..20),
+            Fleet::Sea => 0,
+            Fleet::Anchor => 5,
+            Fleet::Channel => 9,
+            Fleet::Berth => 13,
+        };
+        match kind {
             // A quarter under way at sea, towards the channel.
             0..5 => {
                 let sea = SEA_POINTS[self.rng.random_range(0..SEA_POINTS.len())];
@@ -313,6 +323,27 @@ fn env_list(name: &str, default: &str) -> Vec<u64> {
         .split(',')
         .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{name}: {s:?} is not a count")))
         .collect()
+}
+
+/// How the vessels sail (`PORTTRACK_BENCH_FLEET`).
+#[derive(Debug, Clone, Copy)]
+enum Fleet {
+    Mixed,
+    Sea,
+    Anchor,
+    Channel,
+    Berth,
+}
+
+fn fleet() -> Fleet {
+    match std::env::var("PORTTRACK_BENCH_FLEET").as_deref() {
+        Err(_) | Ok("mixed") => Fleet::Mixed,
+        Ok("sea") => Fleet::Sea,
+        Ok("anchor") => Fleet::Anchor,
+        Ok("channel") => Fleet::Channel,
+        Ok("berth") => Fleet::Berth,
+        Ok(other) => panic!("PORTTRACK_BENCH_FLEET: {other:?} is not mixed, sea, anchor, channel or berth"),
+    }
 }
 
 /// The default configuration, with `track_len` from `PORTTRACK_BENCH_TRACK_LEN`
@@ -436,10 +467,11 @@ fn main() {
     }
     let sizes = env_list("PORTTRACK_BENCH_VESSELS", "100000,1000000");
     println!(
-        "porttrack-processors memory per tracked vessel (Rotterdam geography, PortConfig default but track_len {} and checkpoint_version {}, {} positions per vessel)",
+        "porttrack-processors memory per tracked vessel (Rotterdam geography, PortConfig default but track_len {} and checkpoint_version {}, {} positions per vessel, fleet {:?})",
         config().track_len,
         config().checkpoint_version,
-        env_list("PORTTRACK_BENCH_FIXES", "40")[0]
+        env_list("PORTTRACK_BENCH_FIXES", "40")[0],
+        fleet(),
     );
     println!(
         "size_of: VesselRoute {} B, Fix {} B, StaticData {} B, PortCall {} B, Service {} B, VesselStatic {} B",

@@ -132,6 +132,7 @@ mod output;
 mod port;
 mod route;
 mod ser;
+mod statics;
 pub mod stats;
 mod vessels;
 
@@ -150,5 +151,6 @@ pub use output::{
     WeatherAlert, WeatherAlertKind, ZoneTransition,
 };
 pub use port::{Counters, Eta, PartitionCheckpoint, PartitionState, Port, RestoreError, ZoneGauges};
-pub use route::{Fix, Movement, ReportingClass, StaticData, VesselRoute};
+pub use route::{Fix, Movement, ReportingClass, VesselRoute};
+pub use statics::StaticData;
 pub use vessels::{Applied, VesselState, VesselStore};

@@ -28,6 +28,7 @@ use crate::output::{
     Anomaly, AnomalyKind, CallPhase, Direction, Output, PortCall, PortCallUpdate, Processed, Service,
     ZoneTransition,
 };
+use crate::statics::StaticData;
 
 /// One accepted position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,15 +82,6 @@ pub enum ReportingClass {
     B,
 }
 
-/// Static data merged field by field, with the event time of each field's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StaticData {
-    /// The merged record.
-    pub merged: VesselStatic,
-    #[serde(with = "crate::ser::seq")]
-    field_times: [DateTime<Utc>; 11],
-}
-
 /// A zone candidate under hysteresis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Pending {
@@ -115,7 +107,7 @@ struct Pending {
 ///
 /// Order-independent (the same for any order and any duplication of the same
 /// events, given no position is rejected as a jump): the last fix, the first
-/// fix time, the recent fix times (the `track_len` newest distinct), the merged
+/// fix time, the recent fix times (the `track_len` newest distinct), the kept
 /// static data (each field comes from the newest report carrying it; reports
 /// with equal timestamps and conflicting values are the exception: the one
 /// processed last wins), cargo totals and IMDG classes on board, and the
@@ -128,14 +120,14 @@ struct Pending {
 /// # Memory
 ///
 /// One route per tracked vessel, so its size is multiplied by up to a
-/// million. `benches/memory.rs` measures it: about 1.3 kB of resident memory
+/// million. `benches/memory.rs` measures it: about 1.0 kB of resident memory
 /// per vessel, of which this struct is 384 bytes (kept small by boxing the
 /// static data, the calls and the lists most vessels never fill), the
-/// static data 320 and its strings, the open call about 250, and the recent
-/// fix times 8 bytes each (128 at the default `track_len` of 16). It was
-/// 2.8 kB while the route kept its last 32 fixes whole, 48 bytes each, for
-/// no rule but the one [`FixTimes`] now serves. `tests/memory.rs` pins the
-/// inline size.
+/// static data 64, an open call 250 to 400 with its services, and the
+/// recent fix times 8 bytes each (128 at the default `track_len` of 16).
+/// It was 2.8 kB while the route kept its last 32 fixes whole, 48 bytes
+/// each, for no rule but the one [`FixTimes`] now serves, and every static
+/// field with its strings. `tests/memory.rs` pins the inline size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VesselRoute {
     /// The vessel.
@@ -188,9 +180,10 @@ pub struct VesselRoute {
     /// Inferred transponder class.
     pub class: ReportingClass,
     moving_interval_s: f32,
-    /// Joined static and voyage data. Boxed, as are the calls: a route is
-    /// kept per tracked vessel (a million of them at global scale), and a
-    /// vessel without static data or a call should not pay their size.
+    /// What the rules read of the static and voyage data ([`StaticData`]).
+    /// Boxed, as are the calls: a route is kept per tracked vessel (a
+    /// million of them at global scale), and a vessel without static data
+    /// or a call should not pay their size.
     pub statics: Option<Box<StaticData>>,
     /// The open port call.
     #[serde(default, with = "crate::ser::call_opt")]
@@ -421,14 +414,13 @@ impl VesselRoute {
 
     /// Length overall from static data.
     pub fn length_m(&self) -> Option<u16> {
-        self.statics.as_ref().and_then(|s| s.merged.length())
+        self.statics.as_ref().and_then(|s| s.length())
     }
 
     /// Whether the vessel carries dangerous goods: an IMDG class was loaded,
     /// or its AIS ship type declares a hazardous category.
     pub fn hazardous(&self) -> bool {
-        !self.imdg_classes.is_empty()
-            || self.statics.as_ref().is_some_and(|s| s.merged.declares_hazardous_cargo())
+        !self.imdg_classes.is_empty() || self.statics.as_ref().is_some_and(|s| s.declares_hazardous_cargo())
     }
 
     /// Nominal reporting interval for the vessel's class and current state, seconds.
@@ -851,11 +843,8 @@ impl VesselRoute {
         if zones.is_empty() || !self.hazardous() {
             return;
         }
-        let shiptype = self
-            .statics
-            .as_ref()
-            .filter(|s| s.merged.declares_hazardous_cargo())
-            .and_then(|s| s.merged.shiptype);
+        let shiptype =
+            self.statics.as_ref().filter(|s| s.declares_hazardous_cargo()).and_then(|s| s.shiptype);
         for zone in zones.iter() {
             self.restricted_reported.insert(zone);
             // Dated from the stay's start when the ship type declares the
@@ -879,40 +868,14 @@ impl VesselRoute {
         }
     }
 
-    /// Applies static and voyage data: each field takes the value of the
-    /// newest report carrying it. For reports in event-time order this is
-    /// exactly [`VesselStatic::merged_with`].
+    /// Applies static and voyage data: each field the rules read takes the
+    /// value of the newest report carrying it ([`StaticData`]). For reports
+    /// in event-time order this is [`VesselStatic::merged_with`] of those
+    /// fields.
     pub(crate) fn on_static(&mut self, ctx: &mut Ctx<'_>, s: &VesselStatic) -> Processed {
         self.touch(s.timestamp);
-        let data = self.statics.get_or_insert_with(|| {
-            Box::new(StaticData {
-                merged: VesselStatic { mmsi: s.mmsi, timestamp: s.timestamp, ..VesselStatic::default() },
-                field_times: [DateTime::<Utc>::MIN_UTC; 11],
-            })
-        });
-        let before = data.merged.clone();
-        let (m, t) = (&mut data.merged, &mut data.field_times);
-        macro_rules! field {
-            ($i:expr, $f:ident) => {
-                if s.$f.is_some() && s.timestamp >= t[$i] {
-                    m.$f.clone_from(&s.$f);
-                    t[$i] = s.timestamp;
-                }
-            };
-        }
-        field!(0, imo);
-        field!(1, callsign);
-        field!(2, shipname);
-        field!(3, shiptype);
-        field!(4, to_bow);
-        field!(5, to_stern);
-        field!(6, to_port);
-        field!(7, to_starboard);
-        field!(8, draught);
-        field!(9, destination);
-        field!(10, eta);
-        m.timestamp = m.timestamp.max(s.timestamp);
-        let changed = *m != before;
+        let data = self.statics.get_or_insert_with(|| Box::new(StaticData::new(s.mmsi, s.timestamp)));
+        let changed = data.apply(s);
         if changed {
             self.check_restricted(ctx, s.timestamp);
         }

@@ -50,11 +50,10 @@ fn by_default_checkpoints_are_written_as_version_2() {
 const WIRE_FORM: [&str; 3] = ["merged", "latest", "deferred"];
 
 /// `json` with every RFC 3339 time that is a whole millisecond replaced by
-/// its epoch milliseconds, except inside [`WIRE_FORM`] objects, and every
-/// vessel's track replaced by its fixes' times ([`with_fix_times`]), as a
-/// column of deltas when they are all integers: what this release writes
-/// for what version 1 wrote, spelled out independently of the crate's
-/// writer.
+/// its epoch milliseconds, except inside [`WIRE_FORM`] objects, after
+/// [`as_this_release_writes`], with every vessel's fix times as a column of
+/// deltas when they are all integers: what this release writes for what
+/// version 1 wrote, spelled out independently of the crate's writer.
 fn as_version_2(json: &Value) -> Value {
     fn walk(v: &Value, wire: bool) -> Value {
         match v {
@@ -87,21 +86,33 @@ fn as_version_2(json: &Value) -> Value {
         let at: Vec<i64> = std::iter::once(ms[0]).chain(ms.windows(2).map(|w| w[1] - w[0])).collect();
         serde_json::json!({ "at": at })
     }
-    let mut out = walk(&with_fix_times(json), false);
+    let mut out = walk(&as_this_release_writes(json), false);
     out["version"] = Value::from(PartitionState::VERSION);
     out
 }
 
-/// A checkpoint written before routes kept only their fixes' times, as
-/// this release writes it in the same version: every vessel's `track`
-/// empty (what those releases read) and its fixes' times as `fix_times`.
-fn with_fix_times(json: &Value) -> Value {
+/// A checkpoint written before routes kept only their fixes' times and the
+/// static fields their rules read, as this release writes it in the same
+/// version: every vessel's `track` empty (what those releases read) and its
+/// fixes' times as `fix_times`; its static record down to the ship type and
+/// the bow and stern distances, the other fields' times at "never".
+fn as_this_release_writes(json: &Value) -> Value {
+    const KEPT: [&str; 5] = ["mmsi", "timestamp", "shiptype", "to_bow", "to_stern"];
+    let never = Value::from("-262143-01-01T00:00:00Z");
     let mut out = json.clone();
     for v in out["vessels"].as_array_mut().unwrap() {
         let track = v["track"].take();
         let times = track.as_array().unwrap().iter().map(|f| f["at"].clone()).collect();
         v["track"] = Value::Array(Vec::new());
         v["fix_times"] = Value::Array(times);
+        if let Some(statics) = v.get_mut("statics").filter(|s| !s.is_null()) {
+            statics["merged"].as_object_mut().unwrap().retain(|k, _| KEPT.contains(&k.as_str()));
+            for (i, t) in statics["field_times"].as_array_mut().unwrap().iter_mut().enumerate() {
+                if ![3, 4, 5].contains(&i) {
+                    *t = never.clone();
+                }
+            }
+        }
     }
     out
 }
@@ -152,14 +163,15 @@ fn a_version_1_checkpoint_restores_to_the_same_state() {
 /// releases before format 2 read, so that a rollback that far restores what
 /// this one checkpointed: the fixture, restored and written again, is the
 /// fixture, but for the tracks, which are empty (those releases fill them
-/// again; nothing reads their positions), and the fixes' times beside them.
+/// again; nothing reads their positions), the fixes' times beside them,
+/// and the static records, down to the fields the rules read.
 #[test]
 fn asked_for_version_1_checkpoints_are_what_releases_before_format_2_read() {
     let state: PartitionState = serde_json::from_str(V1).unwrap();
     let port =
         Port::new(Geography::rotterdam(), PortConfig { checkpoint_version: 1, ..PortConfig::default() });
     port.restore_partition(0, state).unwrap();
-    let old = with_fix_times(&serde_json::from_str(V1).unwrap());
+    let old = as_this_release_writes(&serde_json::from_str(V1).unwrap());
     let exported: Value =
         serde_json::from_str(&serde_json::to_string(&port.export_partition(0)).unwrap()).unwrap();
     assert!(exported == old, "version 1 written by this release differs from what the last one wrote");

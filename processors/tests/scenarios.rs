@@ -360,7 +360,7 @@ fn static_parts_merge_and_cargo_and_services_attach_to_the_call() {
     feed.event(Event::PortOps(ops("m1", PortOpsKind::MooringCompleted, feed.t - Duration::hours(1))));
     let v = port.vessel(mmsi).unwrap();
     let statics = v.statics.as_ref().unwrap();
-    assert_eq!((statics.merged.shipname.as_deref(), v.length_m()), (Some("A"), Some(300)));
+    assert_eq!((statics.to_bow, statics.to_stern, v.length_m()), (Some(200), Some(100), Some(300)));
     assert_eq!(v.teu_on_board_change, -180);
     let call = v.call.unwrap();
     assert_eq!((call.teu_discharged, call.teu_loaded), (300, 120));

@@ -83,23 +83,20 @@ impl VesselStatic {
     /// Length overall in metres: from the bow and stern distances when both
     /// are known, else the directly stated [`length_m`](Self::length_m), rounded.
     pub fn length(&self) -> Option<u16> {
-        let from_dimensions = || Some(self.to_bow?.saturating_add(self.to_stern?)).filter(|l| *l > 0);
-        from_dimensions().or_else(|| whole_metres(self.length_m))
+        dimension(self.to_bow, self.to_stern, self.length_m)
     }
 
     /// Beam in metres: from the side distances when both are known, else
     /// the directly stated [`beam_m`](Self::beam_m), rounded.
     pub fn beam(&self) -> Option<u16> {
-        let from_dimensions = || Some(self.to_port?.saturating_add(self.to_starboard?)).filter(|b| *b > 0);
-        from_dimensions().or_else(|| whole_metres(self.beam_m))
+        dimension(self.to_port, self.to_starboard, self.beam_m)
     }
 
     /// Whether the vessel declares dangerous goods: a ship type whose second
     /// digit is 1–4 (IMDG/IBC categories X, Y, Z, OS), or, inland, one to
     /// three blue cones or the B flag.
     pub fn declares_hazardous_cargo(&self) -> bool {
-        matches!(self.shiptype, Some(t) if (20..=99).contains(&t) && (1..=4).contains(&(t % 10)))
-            || matches!(self.hazard, Some(1..=4))
+        self.shiptype.is_some_and(shiptype_declares_hazard) || matches!(self.hazard, Some(1..=4))
     }
 
     /// Checks every field against `rules`, with `now` as the receive time.
@@ -198,6 +195,23 @@ impl VesselStatic {
         take(&mut self.beam_m, &newer.beam_m);
         self
     }
+}
+
+/// Whether an AIS ship type declares dangerous goods: its second digit is
+/// 1–4 (IMDG/IBC categories X, Y, Z, OS), for the types that have categories
+/// (20–99). [`VesselStatic::declares_hazardous_cargo`] also reads the inland
+/// hazard code; this is the ship type's part, for state that keeps only it.
+pub fn shiptype_declares_hazard(shiptype: u8) -> bool {
+    (20..=99).contains(&shiptype) && (1..=4).contains(&(shiptype % 10))
+}
+
+/// A length (or beam) in whole metres from the distances to the reference
+/// point on either side when both are known, else from the stated value,
+/// rounded: what [`VesselStatic::length`] and [`VesselStatic::beam`] compute,
+/// for state that keeps those fields without the whole record.
+pub fn dimension(a: Option<u16>, b: Option<u16>, stated: Option<f32>) -> Option<u16> {
+    let from_distances = || Some(a?.saturating_add(b?)).filter(|l| *l > 0);
+    from_distances().or_else(|| whole_metres(stated))
 }
 
 /// A directly stated length or beam in whole metres (none for 0 or less).

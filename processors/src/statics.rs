@@ -1,0 +1,215 @@
+//! What the rules read of a vessel's static and voyage data.
+//!
+//! Static reports (AIS messages 5 and 24, JSON) carry a vessel's name, call
+//! sign, IMO number, type, dimensions, draught, destination and ETA. The
+//! sinks store every report, and Postgres merges them into the `vessels`
+//! table that the API and the map read. The processor keeps only what its
+//! own rules read: the ship type (whether the vessel declares dangerous
+//! goods, and the anomaly that names it) and the distances from the
+//! reference point to bow and stern (its length, which the berth occupancy
+//! and the zone gauges count). Each takes the value of the newest report
+//! carrying it, and keeps that report's time, so the result is the same in
+//! any order ([`StaticData::apply`]).
+//!
+//! Why not the whole record: kept whole (a `VesselStatic`, its strings and
+//! eleven field times) it was 344 bytes per vessel, a quarter of a tracked
+//! vessel, for fields nothing in the processor read.
+//!
+//! Checkpoints keep the form they had, `{"merged": <VesselStatic>,
+//! "field_times": [eleven times]}`, with only these fields in the record
+//! and the others' times at "never" (`DateTime::<Utc>::MIN_UTC`). Releases
+//! before this one read it as a record whose other fields no report has set
+//! yet; from theirs, this one keeps the three fields and their times.
+
+use chrono::{DateTime, Utc};
+use porttrack_schemas::{VesselStatic, dimension, shiptype_declares_hazard};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The fields the rules read, merged field by field, each with the event
+/// time of its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaticData {
+    mmsi: u32,
+    /// Event time of the newest static report.
+    pub timestamp: DateTime<Utc>,
+    /// AIS ship and cargo type.
+    pub shiptype: Option<u8>,
+    /// Metres from the reference point to the bow.
+    pub to_bow: Option<u16>,
+    /// Metres from the reference point to the stern.
+    pub to_stern: Option<u16>,
+    /// When `shiptype`, `to_bow` and `to_stern` got their values.
+    field_times: [DateTime<Utc>; 3],
+}
+
+/// Where the three fields' times sit among the eleven a checkpoint carries
+/// (imo, callsign, shipname, shiptype, to_bow, to_stern, to_port,
+/// to_starboard, draught, destination, eta).
+const CHECKPOINT_SLOTS: [usize; 3] = [3, 4, 5];
+const CHECKPOINT_FIELDS: usize = 11;
+
+impl StaticData {
+    /// Nothing known yet of vessel `mmsi`.
+    pub(crate) fn new(mmsi: u32, timestamp: DateTime<Utc>) -> StaticData {
+        StaticData {
+            mmsi,
+            timestamp,
+            shiptype: None,
+            to_bow: None,
+            to_stern: None,
+            field_times: [DateTime::<Utc>::MIN_UTC; 3],
+        }
+    }
+
+    /// Takes each kept field `s` carries unless a newer report set it
+    /// (a report as new as that one wins: the one processed last).
+    /// Whether anything kept changed, the newest report's time included.
+    pub(crate) fn apply(&mut self, s: &VesselStatic) -> bool {
+        let before = self.clone();
+        let t = &mut self.field_times;
+        macro_rules! field {
+            ($i:expr, $f:ident) => {
+                if s.$f.is_some() && s.timestamp >= t[$i] {
+                    self.$f = s.$f;
+                    t[$i] = s.timestamp;
+                }
+            };
+        }
+        field!(0, shiptype);
+        field!(1, to_bow);
+        field!(2, to_stern);
+        self.timestamp = self.timestamp.max(s.timestamp);
+        *self != before
+    }
+
+    /// Length overall in metres, as [`VesselStatic::length`] computes it.
+    pub fn length(&self) -> Option<u16> {
+        dimension(self.to_bow, self.to_stern, None)
+    }
+
+    /// Whether the ship type declares dangerous goods.
+    pub fn declares_hazardous_cargo(&self) -> bool {
+        self.shiptype.is_some_and(shiptype_declares_hazard)
+    }
+
+    /// The record a checkpoint carries: these fields, the others unset.
+    fn record(&self) -> VesselStatic {
+        VesselStatic {
+            mmsi: self.mmsi,
+            timestamp: self.timestamp,
+            shiptype: self.shiptype,
+            to_bow: self.to_bow,
+            to_stern: self.to_stern,
+            ..VesselStatic::default()
+        }
+    }
+}
+
+impl Serialize for StaticData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut times = [DateTime::<Utc>::MIN_UTC; CHECKPOINT_FIELDS];
+        for (slot, t) in CHECKPOINT_SLOTS.iter().zip(self.field_times) {
+            times[*slot] = t;
+        }
+        let mut st = s.serialize_struct("StaticData", 2)?;
+        st.serialize_field("merged", &self.record())?;
+        st.serialize_field("field_times", &Times(&times))?;
+        st.end()
+    }
+}
+
+/// The eleven field times in the checkpoint's form.
+struct Times<'a>(&'a [DateTime<Utc>; CHECKPOINT_FIELDS]);
+
+impl Serialize for Times<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::ser::seq::serialize(self.0, s)
+    }
+}
+
+/// A checkpoint's static data, this release's or an older one's.
+#[derive(Deserialize)]
+struct Checkpointed {
+    merged: VesselStatic,
+    #[serde(with = "crate::ser::seq")]
+    field_times: [DateTime<Utc>; CHECKPOINT_FIELDS],
+}
+
+impl<'de> Deserialize<'de> for StaticData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Checkpointed { merged: m, field_times } = Checkpointed::deserialize(d)?;
+        Ok(StaticData {
+            mmsi: m.mmsi,
+            timestamp: m.timestamp,
+            shiptype: m.shiptype,
+            to_bow: m.to_bow,
+            to_stern: m.to_stern,
+            field_times: CHECKPOINT_SLOTS.map(|slot| field_times[slot]),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + Duration::seconds(s)
+    }
+
+    fn report(s: i64) -> VesselStatic {
+        VesselStatic { mmsi: 244_000_001, timestamp: at(s), ..VesselStatic::default() }
+    }
+
+    #[test]
+    fn each_field_keeps_the_newest_value_whatever_the_order() {
+        let dims = VesselStatic { to_bow: Some(200), to_stern: Some(50), ..report(20) };
+        let older = VesselStatic { shiptype: Some(70), to_bow: Some(10), to_stern: Some(5), ..report(10) };
+        let tanker = VesselStatic { shiptype: Some(82), ..report(30) };
+        let mut a = StaticData::new(244_000_001, at(10));
+        let mut b = a.clone();
+        for s in [&older, &dims, &tanker] {
+            a.apply(s);
+        }
+        for s in [&tanker, &dims, &older] {
+            b.apply(s);
+        }
+        assert_eq!(a, b);
+        assert_eq!((a.shiptype, a.length(), a.timestamp), (Some(82), Some(250), at(30)));
+        assert!(a.declares_hazardous_cargo());
+        // Nothing kept changes: a name-only report as old as the newest.
+        assert!(!a.apply(&VesselStatic { shipname: Some("X".into()), ..report(30) }));
+        assert!(a.apply(&report(31)), "a newer report moves the newest time");
+    }
+
+    #[test]
+    fn checkpoints_carry_the_record_and_eleven_times() {
+        let mut data = StaticData::new(244_000_001, at(0));
+        data.apply(&VesselStatic { shiptype: Some(70), to_bow: Some(100), ..report(5) });
+        let json = serde_json::to_value(&data).unwrap();
+        assert_eq!(json["merged"]["shiptype"], 70);
+        assert_eq!(json["merged"]["mmsi"], 244_000_001);
+        assert!(json["merged"].get("shipname").is_none());
+        let times = json["field_times"].as_array().unwrap();
+        assert_eq!(times.len(), 11);
+        assert_eq!(times[3], times[4]);
+        assert_eq!(times[5], serde_json::json!(DateTime::<Utc>::MIN_UTC.timestamp_millis()));
+        assert_eq!(serde_json::from_value::<StaticData>(json).unwrap(), data);
+    }
+
+    /// What releases before this one wrote: the whole record.
+    #[test]
+    fn a_whole_record_reads_as_its_kept_fields() {
+        let old = r#"{"merged":{"mmsi":244000001,"timestamp":"2026-11-22T09:00:10Z","callsign":"PD1234",
+            "shipname":"SHIP","shiptype":70,"to_bow":120,"to_stern":30,"destination":"NLRTM"},
+            "field_times":["2026-11-22T09:00:00Z","2026-11-22T09:00:00Z","2026-11-22T09:00:00Z",
+            "2026-11-22T09:00:10Z","2026-11-22T09:00:10Z","2026-11-22T09:00:10Z","2026-11-22T09:00:10Z",
+            "2026-11-22T09:00:10Z","-262143-01-01T00:00:00Z","2026-11-22T09:00:00Z","-262143-01-01T00:00:00Z"]}"#;
+        let data: StaticData = serde_json::from_str(old).unwrap();
+        assert_eq!((data.shiptype, data.length(), data.timestamp), (Some(70), Some(150), at(10)));
+        assert_eq!(data.field_times, [at(10); 3]);
+    }
+}
