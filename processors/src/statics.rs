@@ -4,12 +4,13 @@
 //! sign, IMO number, type, dimensions, draught, destination and ETA. The
 //! sinks store every report, and Postgres merges them into the `vessels`
 //! table that the API and the map read. The processor keeps only what its
-//! own rules read: the ship type (whether the vessel declares dangerous
-//! goods, and the anomaly that names it) and the distances from the
-//! reference point to bow and stern (its length, which the berth occupancy
-//! and the zone gauges count). Each takes the value of the newest report
-//! carrying it, and keeps that report's time, so the result is the same in
-//! any order ([`StaticData::apply`]).
+//! own rules read: the ship type and the inland hazard code (whether the
+//! vessel declares dangerous goods, and the anomaly that names it), and the
+//! distances from the reference point to bow and stern or a stated length
+//! (its length, which the berth occupancy and the zone gauges count). Each
+//! takes the value of the newest report carrying it, and keeps that
+//! report's time, so the result is the same in any order
+//! ([`StaticData::apply`]).
 //!
 //! Why not the whole record: kept whole (a `VesselStatic`, its strings and
 //! eleven field times) it was 344 bytes per vessel, a quarter of a tracked
@@ -17,12 +18,18 @@
 //!
 //! Checkpoints keep the form they had, `{"merged": <VesselStatic>,
 //! "field_times": [eleven times]}`, with only these fields in the record
-//! and the others' times at "never" (`DateTime::<Utc>::MIN_UTC`). Releases
-//! before this one read it as a record whose other fields no report has set
-//! yet; from theirs, this one keeps the three fields and their times.
+//! and the others' times at "never" (`DateTime::<Utc>::MIN_UTC`); the
+//! hazard code's and the stated length's times, which the eleven never
+//! had, follow as `"more_field_times"`. Releases before this one read it as
+//! a record whose other fields no report has set yet (and ignore the extra
+//! times); from theirs, this one keeps the fields and their times.
+//!
+//! Those releases merged eleven fields and never the hazard code nor the
+//! stated length, so an inland tanker's blue cones and a length sent only
+//! as `length_m` never counted; they do now.
 
 use chrono::{DateTime, Utc};
-use porttrack_schemas::{VesselStatic, dimension, shiptype_declares_hazard};
+use porttrack_schemas::{VesselStatic, declares_hazard, dimension};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -35,17 +42,22 @@ pub struct StaticData {
     pub timestamp: DateTime<Utc>,
     /// AIS ship and cargo type.
     pub shiptype: Option<u8>,
+    /// Inland hazard code (blue cones, B flag).
+    pub hazard: Option<u8>,
     /// Metres from the reference point to the bow.
     pub to_bow: Option<u16>,
     /// Metres from the reference point to the stern.
     pub to_stern: Option<u16>,
-    /// When `shiptype`, `to_bow` and `to_stern` got their values.
-    field_times: [DateTime<Utc>; 3],
+    /// Length overall as stated, metres.
+    pub length_m: Option<f32>,
+    /// When `shiptype`, `to_bow`, `to_stern`, `hazard` and `length_m` got
+    /// their values.
+    field_times: [DateTime<Utc>; 5],
 }
 
-/// Where the three fields' times sit among the eleven a checkpoint carries
-/// (imo, callsign, shipname, shiptype, to_bow, to_stern, to_port,
-/// to_starboard, draught, destination, eta).
+/// Where the first three fields' times sit among the eleven a checkpoint
+/// carries (imo, callsign, shipname, shiptype, to_bow, to_stern, to_port,
+/// to_starboard, draught, destination, eta); the last two follow apart.
 const CHECKPOINT_SLOTS: [usize; 3] = [3, 4, 5];
 const CHECKPOINT_FIELDS: usize = 11;
 
@@ -56,9 +68,11 @@ impl StaticData {
             mmsi,
             timestamp,
             shiptype: None,
+            hazard: None,
             to_bow: None,
             to_stern: None,
-            field_times: [DateTime::<Utc>::MIN_UTC; 3],
+            length_m: None,
+            field_times: [DateTime::<Utc>::MIN_UTC; 5],
         }
     }
 
@@ -79,18 +93,21 @@ impl StaticData {
         field!(0, shiptype);
         field!(1, to_bow);
         field!(2, to_stern);
+        field!(3, hazard);
+        field!(4, length_m);
         self.timestamp = self.timestamp.max(s.timestamp);
         *self != before
     }
 
     /// Length overall in metres, as [`VesselStatic::length`] computes it.
     pub fn length(&self) -> Option<u16> {
-        dimension(self.to_bow, self.to_stern, None)
+        dimension(self.to_bow, self.to_stern, self.length_m)
     }
 
-    /// Whether the ship type declares dangerous goods.
+    /// Whether the ship type or the hazard code declares dangerous goods,
+    /// as [`VesselStatic::declares_hazardous_cargo`] decides it.
     pub fn declares_hazardous_cargo(&self) -> bool {
-        self.shiptype.is_some_and(shiptype_declares_hazard)
+        declares_hazard(self.shiptype, self.hazard)
     }
 
     /// The record a checkpoint carries: these fields, the others unset.
@@ -99,8 +116,10 @@ impl StaticData {
             mmsi: self.mmsi,
             timestamp: self.timestamp,
             shiptype: self.shiptype,
+            hazard: self.hazard,
             to_bow: self.to_bow,
             to_stern: self.to_stern,
+            length_m: self.length_m,
             ..VesselStatic::default()
         }
     }
@@ -112,17 +131,18 @@ impl Serialize for StaticData {
         for (slot, t) in CHECKPOINT_SLOTS.iter().zip(self.field_times) {
             times[*slot] = t;
         }
-        let mut st = s.serialize_struct("StaticData", 2)?;
+        let mut st = s.serialize_struct("StaticData", 3)?;
         st.serialize_field("merged", &self.record())?;
         st.serialize_field("field_times", &Times(&times))?;
+        st.serialize_field("more_field_times", &Times(&[self.field_times[3], self.field_times[4]]))?;
         st.end()
     }
 }
 
-/// The eleven field times in the checkpoint's form.
-struct Times<'a>(&'a [DateTime<Utc>; CHECKPOINT_FIELDS]);
+/// Field times in the checkpoint's form.
+struct Times<'a, const N: usize>(&'a [DateTime<Utc>; N]);
 
-impl Serialize for Times<'_> {
+impl<const N: usize> Serialize for Times<'_, N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         crate::ser::seq::serialize(self.0, s)
     }
@@ -134,18 +154,29 @@ struct Checkpointed {
     merged: VesselStatic,
     #[serde(with = "crate::ser::seq")]
     field_times: [DateTime<Utc>; CHECKPOINT_FIELDS],
+    /// The hazard code's and the stated length's; absent from older releases'.
+    #[serde(default = "never", with = "crate::ser::seq")]
+    more_field_times: [DateTime<Utc>; 2],
+}
+
+fn never() -> [DateTime<Utc>; 2] {
+    [DateTime::<Utc>::MIN_UTC; 2]
 }
 
 impl<'de> Deserialize<'de> for StaticData {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let Checkpointed { merged: m, field_times } = Checkpointed::deserialize(d)?;
+        let Checkpointed { merged: m, field_times, more_field_times: [hazard_at, length_at] } =
+            Checkpointed::deserialize(d)?;
+        let [shiptype_at, bow_at, stern_at] = CHECKPOINT_SLOTS.map(|slot| field_times[slot]);
         Ok(StaticData {
             mmsi: m.mmsi,
             timestamp: m.timestamp,
             shiptype: m.shiptype,
+            hazard: m.hazard,
             to_bow: m.to_bow,
             to_stern: m.to_stern,
-            field_times: CHECKPOINT_SLOTS.map(|slot| field_times[slot]),
+            length_m: m.length_m,
+            field_times: [shiptype_at, bow_at, stern_at, hazard_at, length_at],
         })
     }
 }
@@ -210,6 +241,25 @@ mod tests {
             "2026-11-22T09:00:10Z","-262143-01-01T00:00:00Z","2026-11-22T09:00:00Z","-262143-01-01T00:00:00Z"]}"#;
         let data: StaticData = serde_json::from_str(old).unwrap();
         assert_eq!((data.shiptype, data.length(), data.timestamp), (Some(70), Some(150), at(10)));
-        assert_eq!(data.field_times, [at(10); 3]);
+        assert_eq!(data.field_times[..3], [at(10); 3]);
+    }
+
+    /// Releases before this one merged eleven fields, and never these two:
+    /// an inland tanker's blue cones, and a length sent only as `length_m`,
+    /// were dropped, and the berth it moored at counted it without a length.
+    #[test]
+    fn the_inland_hazard_code_and_a_stated_length_count() {
+        let mut data = StaticData::new(244_000_001, at(0));
+        data.apply(&VesselStatic { hazard: Some(2), length_m: Some(110.4), ..report(0) });
+        assert!(data.declares_hazardous_cargo());
+        assert_eq!(data.length(), Some(110));
+        // Bow and stern, when both are known, win over the stated length.
+        data.apply(&VesselStatic { to_bow: Some(100), to_stern: Some(20), ..report(5) });
+        assert_eq!(data.length(), Some(120));
+        // An older report does not take a newer value back.
+        data.apply(&VesselStatic { hazard: Some(0), ..report(-5) });
+        assert!(data.declares_hazardous_cargo());
+        let json = serde_json::to_string(&data).unwrap();
+        assert_eq!(serde_json::from_str::<StaticData>(&json).unwrap(), data);
     }
 }

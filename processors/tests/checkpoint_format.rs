@@ -94,10 +94,11 @@ fn as_version_2(json: &Value) -> Value {
 /// A checkpoint written before routes kept only their fixes' times and the
 /// static fields their rules read, as this release writes it in the same
 /// version: every vessel's `track` empty (what those releases read) and its
-/// fixes' times as `fix_times`; its static record down to the ship type and
-/// the bow and stern distances, the other fields' times at "never".
+/// fixes' times as `fix_times`; its static record down to the fields the
+/// rules read, the other fields' times at "never", and the two field times
+/// the eleven never had (never set, by those releases).
 fn as_this_release_writes(json: &Value) -> Value {
-    const KEPT: [&str; 5] = ["mmsi", "timestamp", "shiptype", "to_bow", "to_stern"];
+    const KEPT: [&str; 7] = ["mmsi", "timestamp", "shiptype", "hazard", "to_bow", "to_stern", "length_m"];
     let never = Value::from("-262143-01-01T00:00:00Z");
     let mut out = json.clone();
     for v in out["vessels"].as_array_mut().unwrap() {
@@ -112,6 +113,7 @@ fn as_this_release_writes(json: &Value) -> Value {
                     *t = never.clone();
                 }
             }
+            statics["more_field_times"] = Value::Array(vec![never.clone(), never.clone()]);
         }
     }
     out

@@ -302,6 +302,22 @@ fn dangerous_goods_in_a_restricted_zone() {
     };
     assert!(dated(&late.out).is_some());
     assert_eq!(dated(&late.out), dated(&tanker.out));
+
+    // An inland tanker declaring its cargo by blue cones, not by ship type.
+    // Static data kept eleven fields once, and the hazard code was not one.
+    let mut barge = Feed::new(&port, 244_000_014);
+    barge.event(Event::Static(VesselStatic {
+        mmsi: 244_000_014,
+        timestamp: t0(),
+        hazard: Some(2),
+        length_m: Some(110.0),
+        ..Default::default()
+    }));
+    barge.route(&path, 6.0, 10);
+    let a = anomalies(&barge.out);
+    assert_eq!(a.len(), 1);
+    assert!(matches!(&a[0], AnomalyKind::HazardousInRestricted { shiptype: None, .. }));
+    assert_eq!(port.vessel(244_000_014).unwrap().length_m(), Some(110));
 }
 
 #[test]

@@ -49,7 +49,7 @@ pub use record::{Origin, Sourced};
 pub use rejection::{Policy, RejectClass, Rejection, ValidationRules};
 pub use safety::SafetyMessage;
 pub use station::{StationKind, StationReport};
-pub use vessel_static::{VesselStatic, dimension, shiptype_declares_hazard};
+pub use vessel_static::{VesselStatic, declares_hazard, dimension};
 pub use weather::WeatherObservation;
 
 /// The schema files this crate publishes, as `(path relative to schemas/, contents)`.

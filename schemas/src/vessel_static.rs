@@ -96,7 +96,7 @@ impl VesselStatic {
     /// digit is 1–4 (IMDG/IBC categories X, Y, Z, OS), or, inland, one to
     /// three blue cones or the B flag.
     pub fn declares_hazardous_cargo(&self) -> bool {
-        self.shiptype.is_some_and(shiptype_declares_hazard) || matches!(self.hazard, Some(1..=4))
+        declares_hazard(self.shiptype, self.hazard)
     }
 
     /// Checks every field against `rules`, with `now` as the receive time.
@@ -197,12 +197,14 @@ impl VesselStatic {
     }
 }
 
-/// Whether an AIS ship type declares dangerous goods: its second digit is
-/// 1–4 (IMDG/IBC categories X, Y, Z, OS), for the types that have categories
-/// (20–99). [`VesselStatic::declares_hazardous_cargo`] also reads the inland
-/// hazard code; this is the ship type's part, for state that keeps only it.
-pub fn shiptype_declares_hazard(shiptype: u8) -> bool {
-    (20..=99).contains(&shiptype) && (1..=4).contains(&(shiptype % 10))
+/// Whether a ship type and an inland hazard code declare dangerous goods,
+/// as [`VesselStatic::declares_hazardous_cargo`] decides it, for state that
+/// keeps those two fields without the whole record: an AIS ship type whose
+/// second digit is 1–4 (IMDG/IBC categories X, Y, Z, OS; types 20–99 have
+/// categories), or one to three blue cones or the B flag (hazard 1–4).
+pub fn declares_hazard(shiptype: Option<u8>, hazard: Option<u8>) -> bool {
+    matches!(shiptype, Some(t) if (20..=99).contains(&t) && (1..=4).contains(&(t % 10)))
+        || matches!(hazard, Some(1..=4))
 }
 
 /// A length (or beam) in whole metres from the distances to the reference
