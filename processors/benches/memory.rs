@@ -17,7 +17,7 @@
 //! gets two static reports (name; type and dimensions) and
 //! `PORTTRACK_BENCH_FIXES` positions (default 40, more than `track_len`, so
 //! every vessel's fix times are full: the steady state of a vessel tracked
-//! for a while). `PORTTRACK_BENCH_FLEET` sails every vessel one way instead
+//! for a while). `PORTTRACK_BENCH_VESSEL_KIND` sails every vessel one way instead
 //! (`sea`, `anchor`, `channel` or `berth`; default `mixed`, as above): what
 //! one kind of vessel costs, since a global feed of a million vessels is
 //! nearly all at sea, far from any one port's calls.
@@ -242,12 +242,12 @@ impl Feeder {
         t += Duration::seconds(1);
         let every = if class_b { 30 } else { 10 };
         let terminal = self.rng.random_range(0..ROUTES.len());
-        let kind = match fleet() {
-            Fleet::Mixed => self.rng.random_range(0..20),
-            Fleet::Sea => 0,
-            Fleet::Anchor => 5,
-            Fleet::Channel => 9,
-            Fleet::Berth => 13,
+        let kind = match vessel_kind() {
+            VesselKind::Mixed => self.rng.random_range(0..20),
+            VesselKind::Sea => 0,
+            VesselKind::Anchor => 5,
+            VesselKind::Channel => 9,
+            VesselKind::Berth => 13,
         };
         match kind {
             // A quarter under way at sea, towards the channel.
@@ -325,9 +325,9 @@ fn env_list(name: &str, default: &str) -> Vec<u64> {
         .collect()
 }
 
-/// How the vessels sail (`PORTTRACK_BENCH_FLEET`).
+/// How the vessels sail (`PORTTRACK_BENCH_VESSEL_KIND`).
 #[derive(Debug, Clone, Copy)]
-enum Fleet {
+enum VesselKind {
     Mixed,
     Sea,
     Anchor,
@@ -335,14 +335,16 @@ enum Fleet {
     Berth,
 }
 
-fn fleet() -> Fleet {
-    match std::env::var("PORTTRACK_BENCH_FLEET").as_deref() {
-        Err(_) | Ok("mixed") => Fleet::Mixed,
-        Ok("sea") => Fleet::Sea,
-        Ok("anchor") => Fleet::Anchor,
-        Ok("channel") => Fleet::Channel,
-        Ok("berth") => Fleet::Berth,
-        Ok(other) => panic!("PORTTRACK_BENCH_FLEET: {other:?} is not mixed, sea, anchor, channel or berth"),
+fn vessel_kind() -> VesselKind {
+    match std::env::var("PORTTRACK_BENCH_VESSEL_KIND").as_deref() {
+        Err(_) | Ok("mixed") => VesselKind::Mixed,
+        Ok("sea") => VesselKind::Sea,
+        Ok("anchor") => VesselKind::Anchor,
+        Ok("channel") => VesselKind::Channel,
+        Ok("berth") => VesselKind::Berth,
+        Ok(other) => {
+            panic!("PORTTRACK_BENCH_VESSEL_KIND: {other:?} is not mixed, sea, anchor, channel or berth")
+        }
     }
 }
 
@@ -467,11 +469,11 @@ fn main() {
     }
     let sizes = env_list("PORTTRACK_BENCH_VESSELS", "100000,1000000");
     println!(
-        "porttrack-processors memory per tracked vessel (Rotterdam geography, PortConfig default but track_len {} and checkpoint_version {}, {} positions per vessel, fleet {:?})",
+        "porttrack-processors memory per tracked vessel (Rotterdam geography, PortConfig default but track_len {} and checkpoint_version {}, {} positions per vessel, vessels {:?})",
         config().track_len,
         config().checkpoint_version,
         env_list("PORTTRACK_BENCH_FIXES", "40")[0],
-        fleet(),
+        vessel_kind(),
     );
     println!(
         "size_of: VesselRoute {} B, Fix {} B, StaticData {} B, PortCall {} B, Service {} B, VesselStatic {} B",

@@ -123,7 +123,7 @@ struct Pending {
 /// million. `benches/memory.rs` measures it: about 1.0 kB of resident memory
 /// per vessel, of which this struct is 384 bytes (kept small by boxing the
 /// static data, the calls and the lists most vessels never fill), the
-/// static data 64, an open call 250 to 400 with its services, and the
+/// static data 96, an open call 250 to 400 with its services, and the
 /// recent fix times 8 bytes each (128 at the default `track_len` of 16).
 /// It was 2.8 kB while the route kept its last 32 fixes whole, 48 bytes
 /// each, for no rule but the one [`FixTimes`] now serves, and every static
