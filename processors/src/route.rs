@@ -2,8 +2,9 @@
 //!
 //! A [`VesselRoute`] is everything PortTrack knows about one vessel: its last
 //! fix, speeds, recent fix times, confirmed zones, movement status, joined
-//! static data, cargo on board and its current port call. [`Port`](crate::Port) keeps one
-//! per MMSI and advances it with each event; this module holds the rules.
+//! static data, cargo on board and its current port call.
+//! [`Port`](crate::Port) keeps one per MMSI and advances it with each
+//! event; this module holds the rules.
 //!
 //!
 //! See [`VesselRoute`] for what depends on delivery order.
@@ -478,7 +479,10 @@ impl VesselRoute {
             return Processed::Duplicate;
         }
         if fix.at < last.at {
-            return self.insert_late(ctx.cfg, &fix);
+            return match self.fix_times.insert_late(fix.at, ctx.cfg.track_len) {
+                LateFix::Duplicate => Processed::Duplicate,
+                LateFix::Late => Processed::Late,
+            };
         }
         let dt_ms = millis(last.at, fix.at);
         let run = distance_nm((last.lat, last.lon), (fix.lat, fix.lon));
@@ -503,13 +507,6 @@ impl VesselRoute {
         }
         self.consecutive_outliers = 0;
         self.accept(ctx, fix, Some((last, dt_ms, run, implied_kn)))
-    }
-
-    fn insert_late(&mut self, cfg: &PortConfig, fix: &Fix) -> Processed {
-        match self.fix_times.insert_late(fix.at, cfg.track_len) {
-            LateFix::Duplicate => Processed::Duplicate,
-            LateFix::Late => Processed::Late,
-        }
     }
 
     fn accept(&mut self, ctx: &mut Ctx<'_>, fix: Fix, previous: Option<(Fix, i64, f64, f64)>) -> Processed {
