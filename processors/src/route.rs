@@ -419,7 +419,8 @@ impl VesselRoute {
     }
 
     /// Whether the vessel carries dangerous goods: an IMDG class was loaded,
-    /// or its AIS ship type declares a hazardous category.
+    /// or its static data declares them (an AIS ship type of a hazardous
+    /// category, or an inland hazard code).
     pub fn hazardous(&self) -> bool {
         !self.imdg_classes.is_empty() || self.statics.as_ref().is_some_and(|s| s.declares_hazardous_cargo())
     }
