@@ -125,7 +125,8 @@ struct Pending {
 /// per vessel, of which this struct is 384 bytes (kept small by boxing the
 /// static data, the calls and the lists most vessels never fill), the
 /// static data 96, an open call 250 to 400 with its services, and the
-/// recent fix times 8 bytes each (128 at the default `track_len` of 16).
+/// recent fix times 4 bytes each (64 at the default `track_len` of 16;
+/// 8 bytes while one is not a whole millisecond, see [`FixTimes`]).
 /// It was 2.8 kB while the route kept its last 32 fixes whole, 48 bytes
 /// each, for no rule but the one [`FixTimes`] now serves, and every static
 /// field with its strings. `tests/memory.rs` pins the inline size.

@@ -472,9 +472,10 @@ fn times_from_deltas<E: de::Error>(at: Vec<i64>) -> Result<Vec<DateTime<Utc>>, E
 /// 1.8 trillion, for a fix every 10 s). Negative deltas are allowed.
 struct AtColumn<I>(I);
 
-impl<I: Iterator<Item = DateTime<Utc>> + Clone> Serialize for AtColumn<I> {
+/// `I` yields epoch milliseconds.
+impl<I: Iterator<Item = i64> + Clone> Serialize for AtColumn<I> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ms = self.0.clone().map(|t| t.timestamp_millis());
+        let ms = self.0.clone();
         // Both ends are within chrono's range (±8.3e15 ms): no overflow.
         let deltas = ms.clone().zip(ms.clone().skip(1)).map(|(a, b)| b - a);
         s.collect_seq(ms.take(1).chain(deltas))
@@ -493,11 +494,22 @@ pub(crate) mod fix_times {
     use crate::fix_times::FixTimes;
 
     pub(crate) fn serialize<S: Serializer>(times: &FixTimes, s: S) -> Result<S::Ok, S::Error> {
-        if times.is_empty() || writing_v1() || !times.iter().all(|t| whole_ms(&t)) {
+        if times.is_empty() || writing_v1() {
             return s.collect_seq(times.iter().map(Millis));
         }
+        // Compact times are whole milliseconds already, the usual case.
+        if let Some(ms) = times.compact_millis() {
+            return column(ms, s);
+        }
+        if !times.iter().all(|t| whole_ms(&t)) {
+            return s.collect_seq(times.iter().map(Millis));
+        }
+        column(times.iter().map(|t| t.timestamp_millis()), s)
+    }
+
+    fn column<S: Serializer>(ms: impl Iterator<Item = i64> + Clone, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("FixTimes", 1)?;
-        st.serialize_field("at", &AtColumn(times.iter()))?;
+        st.serialize_field("at", &AtColumn(ms))?;
         st.end()
     }
 
