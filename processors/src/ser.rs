@@ -494,17 +494,16 @@ pub(crate) mod fix_times {
     use crate::fix_times::FixTimes;
 
     pub(crate) fn serialize<S: Serializer>(times: &FixTimes, s: S) -> Result<S::Ok, S::Error> {
-        if times.is_empty() || writing_v1() {
-            return s.collect_seq(times.iter().map(Millis));
+        if !times.is_empty() && !writing_v1() {
+            // Compact times are whole milliseconds already, the usual case.
+            if let Some(ms) = times.compact_millis() {
+                return column(ms, s);
+            }
+            if times.iter().all(|t| whole_ms(&t)) {
+                return column(times.iter().map(|t| t.timestamp_millis()), s);
+            }
         }
-        // Compact times are whole milliseconds already, the usual case.
-        if let Some(ms) = times.compact_millis() {
-            return column(ms, s);
-        }
-        if !times.iter().all(|t| whole_ms(&t)) {
-            return s.collect_seq(times.iter().map(Millis));
-        }
-        column(times.iter().map(|t| t.timestamp_millis()), s)
+        s.collect_seq(times.iter().map(Millis))
     }
 
     fn column<S: Serializer>(ms: impl Iterator<Item = i64> + Clone, s: S) -> Result<S::Ok, S::Error> {
