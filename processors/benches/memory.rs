@@ -162,6 +162,8 @@ struct Feeder {
     topic: Arc<str>,
     offsets: [i64; PARTITIONS as usize],
     fixes: usize,
+    /// How every vessel sails, read from the environment once.
+    kind: VesselKind,
     rng: SmallRng,
     events: Vec<(DateTime<Utc>, Event)>,
     out: Vec<Output>,
@@ -242,7 +244,7 @@ impl Feeder {
         t += Duration::seconds(1);
         let every = if class_b { 30 } else { 10 };
         let terminal = self.rng.random_range(0..ROUTES.len());
-        let kind = match vessel_kind() {
+        let kind = match self.kind {
             VesselKind::Mixed => self.rng.random_range(0..20),
             VesselKind::Sea => 0,
             VesselKind::Anchor => 5,
@@ -371,6 +373,7 @@ fn measure(vessels: u64) -> Measured {
         topic: Arc::from("ais.positions"),
         offsets: [0; PARTITIONS as usize],
         fixes,
+        kind: vessel_kind(),
         rng: SmallRng::seed_from_u64(13),
         events: Vec::with_capacity(fixes + 8),
         out: Vec::with_capacity(64),
