@@ -218,10 +218,10 @@ impl FixTimes {
             self.repr = Repr::default();
             return;
         };
+        // Clamped times (`i64::MIN`, `i64::MAX`) are not whole milliseconds
+        // either, so a list holding one stays in nanoseconds.
         let whole = |n: i64| n.rem_euclid(1_000_000) == 0;
-        // `i64::MIN` and `i64::MAX` stand for clamped times: they stay.
-        let clamped = |n: i64| n == i64::MIN || n == i64::MAX;
-        if nanos_kept.iter().any(|n| clamped(*n) || !whole(*n))
+        if nanos_kept.iter().any(|n| !whole(*n))
             || u32::try_from(newest.div_euclid(1_000_000) - oldest.div_euclid(1_000_000)).is_err()
         {
             return;
@@ -354,6 +354,7 @@ mod tests {
         t.push_newest(at(0), 4);
         t.push_newest(DateTime::<Utc>::MAX_UTC, 4);
         assert_eq!(t.len(), 3);
+        assert!(!is_compact(&t), "clamped times are kept as nanoseconds");
         assert_eq!(t.insert_late(DateTime::<Utc>::MIN_UTC, 4), LateFix::Duplicate);
     }
 
