@@ -75,9 +75,15 @@ pub(crate) enum LateFix {
 }
 
 /// The times of a `track` read from a checkpoint written before
-/// [`FixTimes`], until the route adopts them: in memory, always `None`.
+/// [`FixTimes`], which the route adopts as it is read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LegacyTrack(pub(crate) Option<Box<FixTimes>>);
+
+/// The route's `track` field, which releases before [`FixTimes`] require:
+/// nothing in memory, an empty track in checkpoints
+/// ([`crate::ser::legacy_track`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NoTrack;
 
 fn nanos(at: DateTime<Utc>) -> i64 {
     at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 { i64::MIN } else { i64::MAX })

@@ -209,7 +209,6 @@ pub struct PartitionState {
     /// [`Geography::fingerprint`] of the geography the state refers to.
     pub geography: u64,
     /// The partition's vessels, by MMSI.
-    #[serde(deserialize_with = "crate::ser::routes")]
     pub vessels: Vec<VesselRoute>,
     /// The partition's zone history.
     pub history: PartitionHistory,
@@ -620,7 +619,7 @@ impl Port {
                 match v.movement {
                     Movement::Anchored => {
                         p.queue_length += 1;
-                        let since = v.anchored_since.unwrap_or(at);
+                        let since = v.anchored_since().unwrap_or(at);
                         p.waiting_now_s.push((at - since).num_seconds().max(0));
                     }
                     Movement::Moored if self.masks.berth.contains(zone) => {

@@ -21,7 +21,7 @@ use porttrack_schemas::{CargoEvent, CargoOperation, PortOpsEvent, PortOpsKind, P
 use serde::{Deserialize, Serialize};
 
 use crate::config::PortConfig;
-use crate::fix_times::{FixTimes, LateFix, LegacyTrack};
+use crate::fix_times::{FixTimes, LateFix, NoTrack};
 use crate::geography::{Geography, ZoneId, ZoneKind, ZoneSet, distance_nm};
 use crate::history::PartitionHistory;
 use crate::lifecycle::CallStage;
@@ -30,6 +30,12 @@ use crate::output::{
     ZoneTransition,
 };
 use crate::statics::StaticData;
+
+mod cold;
+mod read;
+
+use cold::{ColdBox, Dwell, Rare};
+use thin_vec::ThinVec;
 
 /// One accepted position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,16 +127,18 @@ struct Pending {
 /// # Memory
 ///
 /// One route per tracked vessel, so its size is multiplied by up to a
-/// million. `benches/memory.rs` measures it: about 1.0 kB of resident memory
-/// per vessel, of which this struct is 384 bytes (kept small by boxing the
-/// static data, the calls and the lists most vessels never fill), the
-/// static data 96, an open call 250 to 400 with its services, and the
+/// million. `benches/memory.rs` measures it: about 0.9 kB of resident memory
+/// per vessel, of which this struct is 256 bytes (kept small by boxing the
+/// static data, the calls, the lists most vessels never fill, and the
+/// fields of states most never reach, `route/cold.rs`), the
+/// static data 96, an open call 190 to 400 with its id and services, and the
 /// recent fix times 4 bytes each (64 at the default `track_len` of 16;
 /// 8 bytes while one is not a whole millisecond, see [`FixTimes`]).
 /// It was 2.8 kB while the route kept its last 32 fixes whole, 48 bytes
 /// each, for no rule but the one [`FixTimes`] now serves, and every static
 /// field with its strings. `tests/memory.rs` pins the inline size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "read::RouteIn")]
 pub struct VesselRoute {
     /// The vessel.
     pub mmsi: u32,
@@ -152,33 +160,30 @@ pub struct VesselRoute {
     /// Distance run between consecutive accepted fixes, nautical miles.
     pub distance_nm: f64,
     /// Releases before the track became [`FixTimes`] require a `track`
-    /// field: written empty for them, read for its times from their
-    /// checkpoints ([`crate::ser::legacy_track`]).
-    #[serde(rename = "track", default, with = "crate::ser::legacy_track")]
-    pub(crate) legacy_track: LegacyTrack,
+    /// field: written empty for them (their checkpoints' tracks are read
+    /// for their times by [`read`]).
+    #[serde(rename = "track", serialize_with = "crate::ser::legacy_track::serialize")]
+    legacy_track: NoTrack,
     /// Times of the recent fixes, at most `track_len`: they tell a late
     /// duplicate from a late fix.
     #[serde(default, with = "crate::ser::fix_times")]
     pub fix_times: FixTimes,
     /// Confirmed zones.
     pub zones: ZoneSet,
-    /// When each confirmed zone was entered.
+    /// When each confirmed zone was entered ([`VesselRoute::zone_entered`]).
+    // `ThinVec`s here: 8 bytes inline instead of 24 for two short lists.
     #[serde(with = "crate::ser::keyed")]
-    pub zone_entered: Vec<(ZoneId, DateTime<Utc>)>,
-    pending: Vec<Pending>,
+    zone_entered: ThinVec<(ZoneId, DateTime<Utc>)>,
+    pending: ThinVec<Pending>,
     /// Derived movement status.
     pub movement: Movement,
     /// First fix of the current stop.
     #[serde(default, with = "crate::ser::opt")]
     pub stopped_since: Option<DateTime<Utc>>,
-    /// Zones the vessel was in when it anchored (its wait counts there).
-    pub anchored_in: ZoneSet,
-    /// Start of the current anchorage wait (the stop's first fix).
-    #[serde(default, with = "crate::ser::opt")]
-    pub anchored_since: Option<DateTime<Utc>>,
-    /// Start of the current stay alongside (the stop's first fix).
-    #[serde(default, with = "crate::ser::opt")]
-    pub moored_since: Option<DateTime<Utc>>,
+    /// Where and since when it is at anchor or alongside, boxed
+    /// (`route/cold.rs`): written as fields of the route.
+    #[serde(flatten)]
+    dwell: ColdBox<Dwell>,
     /// Inferred transponder class.
     pub class: ReportingClass,
     moving_interval_s: f32,
@@ -199,39 +204,23 @@ pub struct VesselRoute {
     /// emitted: `false`.
     #[serde(default)]
     pub call_unconfirmed: bool,
-    /// The last closed port call (late services still attach to it).
-    #[serde(default, with = "crate::ser::call_opt")]
-    pub last_call: Option<Box<PortCall>>,
     /// TEU loaded minus TEU discharged since tracking began.
     pub teu_on_board_change: i64,
-    /// IMDG classes loaded (sorted, unique). A boxed slice: 16 bytes inline
-    /// and no spare capacity, for a list most vessels leave empty.
-    pub imdg_classes: Box<[String]>,
     /// The berth named by the vessel's latest cargo or mooring event.
     pub assigned_berth: Option<ZoneId>,
     /// Whether [`Port::tick`](crate::Port::tick) reported it silent and it has not reappeared.
     pub silent_reported: bool,
     seen_outside_port: bool,
     consecutive_outliers: u32,
-    speeding_reported: ZoneSet,
-    restricted_reported: ZoneSet,
-    channel_stop_reported: bool,
-    // Boxed `Vec`s (see `deferred`): most vessels never have a cargo or
-    // operations event, nor a service outside a call.
+    // Boxed: most vessels never have a cargo or operations event; 8 bytes
+    // inline instead of 32 for a `VecDeque`.
     #[allow(clippy::box_collection)]
     #[serde(with = "crate::ser::ids_opt")]
     recent_ids: Option<Box<VecDeque<Box<str>>>>,
-    #[allow(clippy::box_collection)]
-    #[serde(with = "crate::ser::services_opt")]
-    unattached_services: Option<Box<Vec<Service>>>,
-    /// Operations and cargo events newer than the vessel's last fix, held
-    /// until a fix passes them ([`Deferred`]); almost always none. Not
-    /// written when none, so checkpoints without any are unchanged.
-    // A boxed `Vec`, not a `Vec`: 8 bytes inline instead of 24 on every
-    // tracked vessel, for a list almost every vessel never has.
-    #[allow(clippy::box_collection)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    deferred: Option<Box<Vec<Deferred>>>,
+    /// The last call, IMDG classes, anomalies reported and events held,
+    /// boxed together (`route/cold.rs`): written as fields of the route.
+    #[serde(flatten)]
+    rare: ColdBox<Rare>,
 }
 
 /// An operations or cargo event that arrived before the positions that
@@ -372,46 +361,57 @@ impl VesselRoute {
             last: None,
             smoothed_sog_kn: 0.0,
             distance_nm: 0.0,
-            legacy_track: LegacyTrack::default(),
+            legacy_track: NoTrack,
             fix_times: FixTimes::default(),
             zones: ZoneSet::EMPTY,
-            zone_entered: Vec::new(),
-            pending: Vec::new(),
+            zone_entered: ThinVec::new(),
+            pending: ThinVec::new(),
             movement: Movement::UnderWay,
             stopped_since: None,
-            anchored_in: ZoneSet::EMPTY,
-            anchored_since: None,
-            moored_since: None,
+            dwell: ColdBox::default(),
             class: ReportingClass::A,
             moving_interval_s: 0.0,
             statics: None,
             call: None,
             call_unconfirmed: false,
-            last_call: None,
             teu_on_board_change: 0,
-            imdg_classes: Box::default(),
             assigned_berth: None,
             silent_reported: false,
             seen_outside_port: false,
             consecutive_outliers: 0,
-            speeding_reported: ZoneSet::EMPTY,
-            restricted_reported: ZoneSet::EMPTY,
-            channel_stop_reported: false,
             recent_ids: None,
-            unattached_services: None,
-            deferred: None,
+            rare: ColdBox::default(),
         }
     }
 
-    /// Takes the times of a `track` read from an older checkpoint
-    /// ([`crate::ser::legacy_track`]) as the route's own, unless it was
-    /// read with its own times too.
-    pub(crate) fn adopt_legacy_track(&mut self) {
-        if let Some(times) = self.legacy_track.0.take()
-            && self.fix_times.is_empty()
-        {
-            self.fix_times = *times;
-        }
+    /// When each confirmed zone was entered.
+    pub fn zone_entered(&self) -> &[(ZoneId, DateTime<Utc>)] {
+        &self.zone_entered
+    }
+
+    /// Zones the vessel was in when it anchored (its wait counts there).
+    pub fn anchored_in(&self) -> ZoneSet {
+        self.dwell.get().anchored_in
+    }
+
+    /// Start of the current anchorage wait (the stop's first fix).
+    pub fn anchored_since(&self) -> Option<DateTime<Utc>> {
+        self.dwell.get().anchored_since
+    }
+
+    /// Start of the current stay alongside (the stop's first fix).
+    pub fn moored_since(&self) -> Option<DateTime<Utc>> {
+        self.dwell.get().moored_since
+    }
+
+    /// The last closed port call (late services still attach to it).
+    pub fn last_call(&self) -> Option<&PortCall> {
+        self.rare.get().last_call.as_deref()
+    }
+
+    /// IMDG classes loaded (sorted, unique).
+    pub fn imdg_classes(&self) -> &[String] {
+        &self.rare.get().imdg_classes
     }
 
     /// Length overall from static data.
@@ -423,7 +423,7 @@ impl VesselRoute {
     /// or its static data declares them (an AIS ship type of a hazardous
     /// category, or an inland hazard code).
     pub fn hazardous(&self) -> bool {
-        !self.imdg_classes.is_empty() || self.statics.as_ref().is_some_and(|s| s.declares_hazardous_cargo())
+        !self.imdg_classes().is_empty() || self.statics.as_ref().is_some_and(|s| s.declares_hazardous_cargo())
     }
 
     /// Nominal reporting interval for the vessel's class and current state, seconds.
@@ -464,7 +464,7 @@ impl VesselRoute {
     /// Applies a position, then the deferred events its time reaches.
     pub(crate) fn on_position(&mut self, ctx: &mut Ctx<'_>, position: &Position) -> Processed {
         let processed = self.position(ctx, position);
-        if self.deferred.is_some() {
+        if !self.rare.get().deferred.is_empty() {
             self.release_deferred(ctx, false);
         }
         processed
@@ -582,7 +582,10 @@ impl VesselRoute {
                     changed_at = fix.at - run_time(*run, v, *dt_ms);
                 }
                 self.stopped_since = None;
-                self.channel_stop_reported = false;
+                // Only when set: this runs on every fix under way.
+                if self.rare.get().channel_stop_reported {
+                    self.rare.clear(|rare| rare.channel_stop_reported = false);
+                }
             }
             _ => {}
         }
@@ -622,6 +625,8 @@ impl VesselRoute {
             let i = match self.pending.iter().position(|p| p.zone == zone) {
                 Some(i) => i,
                 None => {
+                    // One or two candidates at a time: no spare room.
+                    self.pending.reserve_exact(1);
                     self.pending.push(Pending { zone, fixes: 0, since: at });
                     self.pending.len() - 1
                 }
@@ -637,7 +642,7 @@ impl VesselRoute {
         if self.pending.is_empty() {
             // Candidates are rare (a vessel near a boundary): an emptied
             // list gives its buffer back rather than keep it per vessel.
-            self.pending = Vec::new();
+            self.pending = ThinVec::new();
         }
         if confirmed.is_empty() {
             return;
@@ -667,6 +672,8 @@ impl VesselRoute {
 
     fn enter_zone(&mut self, ctx: &mut Ctx<'_>, zone: ZoneId, at: DateTime<Utc>) {
         self.zones.insert(zone);
+        // A vessel is in a few zones at once: no spare room.
+        self.zone_entered.reserve_exact(1);
         self.zone_entered.push((zone, at));
         ctx.out.push(Output::Zone(ZoneTransition {
             mmsi: self.mmsi,
@@ -681,7 +688,7 @@ impl VesselRoute {
             // Services recorded before the vessel crossed the limits (a pilot
             // boarding outside them) belong to this call.
             // `take`: the emptied buffer goes, not kept per vessel.
-            if let Some(mut waiting) = self.unattached_services.take() {
+            if let Some(mut waiting) = self.rare.clear(|rare| std::mem::take(&mut rare.unattached_services)) {
                 call.services.append(&mut waiting);
             }
             self.call = Some(Box::new(call));
@@ -717,8 +724,10 @@ impl VesselRoute {
             stay_s: entered.map(|e| seconds(e, at)),
         }));
         ctx.history().zone_mut(zone).exits.push_back(at);
-        self.speeding_reported.remove(zone);
-        self.restricted_reported.remove(zone);
+        self.rare.clear(|rare| {
+            rare.speeding_reported.remove(zone);
+            rare.restricted_reported.remove(zone);
+        });
         if ctx.masks.port_limits.contains(zone) && !self.in_port(&ctx.masks) {
             if self.call_unconfirmed {
                 // Turned back without stopping or entering the port: not a
@@ -727,7 +736,7 @@ impl VesselRoute {
                 if let Some(mut call) = self.call.take()
                     && !call.services.is_empty()
                 {
-                    let waiting = self.unattached_services.get_or_insert_default();
+                    let waiting = &mut self.rare.make_mut().unattached_services;
                     waiting.append(&mut call.services);
                     waiting.truncate(UNATTACHED_MAX);
                 }
@@ -737,7 +746,9 @@ impl VesselRoute {
                 CallStage::Departed.stamp(call, at);
             }
             self.emit_call(ctx, CallStage::Departed);
-            self.last_call = self.call.take();
+            if let Some(call) = self.call.take() {
+                self.rare.make_mut().last_call = Some(call);
+            }
         }
     }
 
@@ -750,23 +761,26 @@ impl VesselRoute {
         // The stop began at the first stopped fix, not when the dwell rule fired.
         let began = self.stopped_since.unwrap_or(at);
         if from == Movement::Anchored {
-            let wait_start = self.anchored_since.take().unwrap_or(at);
+            let wait_start = self.anchored_since().unwrap_or(at);
             let waited = seconds(wait_start, at).max(0);
             {
                 let mut history = ctx.history();
-                for zone in self.anchored_in.iter() {
+                for zone in self.anchored_in().iter() {
                     history.zone_mut(zone).waits.push_back((at, waited));
                 }
             }
-            self.anchored_in = ZoneSet::EMPTY;
+            self.dwell.clear(|dwell| {
+                dwell.anchored_in = ZoneSet::EMPTY;
+                dwell.anchored_since = None;
+            });
             if let Some(call) = self.call.as_mut() {
                 call.waiting_time_s += waited;
             }
             self.emit_call(ctx, CallStage::WaitEnded);
         }
         if from == Movement::Moored {
-            let served = seconds(self.moored_since.unwrap_or(at), at).max(0);
-            self.moored_since = None;
+            let served = seconds(self.moored_since().unwrap_or(at), at).max(0);
+            self.dwell.clear(|dwell| dwell.moored_since = None);
             if let Some(call) = self.call.as_mut() {
                 call.service_time_s += served;
                 CallStage::Unberthed.stamp(call, at);
@@ -775,15 +789,16 @@ impl VesselRoute {
         }
         match to {
             Movement::Anchored => {
-                self.anchored_in = self.zones;
-                self.anchored_since = Some(began);
+                let dwell = self.dwell.make_mut();
+                dwell.anchored_in = self.zones;
+                dwell.anchored_since = Some(began);
                 if let Some(call) = self.call.as_mut() {
                     CallStage::Anchored.stamp(call, began);
                 }
                 self.emit_call(ctx, CallStage::Anchored);
             }
             Movement::Moored => {
-                self.moored_since = Some(began);
+                self.dwell.make_mut().moored_since = Some(began);
                 let berth = self.zones.and(ctx.masks.berth).first().map(|z| ctx.geo.name(z).to_owned());
                 if let Some(call) = self.call.as_mut() {
                     CallStage::Berthed.stamp(call, began);
@@ -808,11 +823,11 @@ impl VesselRoute {
     }
 
     fn check_anomalies(&mut self, ctx: &mut Ctx<'_>, at: DateTime<Utc>) {
-        let limited = self.zones.and(ctx.geo.speed_limited()).minus(self.speeding_reported);
+        let limited = self.zones.and(ctx.geo.speed_limited()).minus(self.rare.get().speeding_reported);
         for zone in limited.iter() {
             let limit = ctx.geo.zone(zone).speed_limit_kn().unwrap_or(f32::INFINITY);
             if self.smoothed_sog_kn > limit + ctx.cfg.speed_tolerance_kn {
-                self.speeding_reported.insert(zone);
+                self.rare.make_mut().speeding_reported.insert(zone);
                 ctx.out.push(Output::Anomaly(Anomaly {
                     mmsi: self.mmsi,
                     at,
@@ -822,11 +837,11 @@ impl VesselRoute {
             }
         }
         if let Some(since) = self.stopped_since
-            && !self.channel_stop_reported
+            && !self.rare.get().channel_stop_reported
             && seconds(since, at) >= i64::from(ctx.cfg.channel_stop_after_s)
             && let Some(zone) = self.zones.and(ctx.masks.channel).first()
         {
-            self.channel_stop_reported = true;
+            self.rare.make_mut().channel_stop_reported = true;
             ctx.out.push(Output::Anomaly(Anomaly {
                 mmsi: self.mmsi,
                 at,
@@ -838,14 +853,14 @@ impl VesselRoute {
 
     /// Reports a hazardous vessel in a restricted zone, once per stay.
     fn check_restricted(&mut self, ctx: &mut Ctx<'_>, at: DateTime<Utc>) {
-        let zones = self.zones.and(ctx.masks.restricted).minus(self.restricted_reported);
+        let zones = self.zones.and(ctx.masks.restricted).minus(self.rare.get().restricted_reported);
         if zones.is_empty() || !self.hazardous() {
             return;
         }
         let shiptype =
             self.statics.as_ref().filter(|s| s.declares_hazardous_cargo()).and_then(|s| s.shiptype);
         for zone in zones.iter() {
-            self.restricted_reported.insert(zone);
+            self.rare.make_mut().restricted_reported.insert(zone);
             // Dated from the stay's start when the ship type declares the
             // hazard (it always did: the report only told us), so the
             // anomaly does not move with when the static-data topic's
@@ -860,7 +875,7 @@ impl VesselRoute {
                 at,
                 zone: Some(zone),
                 kind: AnomalyKind::HazardousInRestricted {
-                    imdg_classes: self.imdg_classes.to_vec(),
+                    imdg_classes: self.imdg_classes().to_vec(),
                     shiptype,
                 },
             }));
@@ -909,7 +924,7 @@ impl VesselRoute {
         if self.last.as_ref().is_some_and(|fix| event.at() <= fix.at) {
             return self.apply(ctx, &event);
         }
-        let deferred = self.deferred.get_or_insert_with(Box::default);
+        let deferred = &mut self.rare.make_mut().deferred;
         deferred.push(event);
         if deferred.len() > DEFERRED_MAX {
             self.release_deferred(ctx, true);
@@ -919,7 +934,10 @@ impl VesselRoute {
     /// Applies, oldest first, the deferred events the last fix reached (and,
     /// if `overflow`, the oldest one whatever its time).
     fn release_deferred(&mut self, ctx: &mut Ctx<'_>, overflow: bool) {
-        let Some(mut deferred) = self.deferred.take() else { return };
+        let mut deferred = match self.rare.get_mut() {
+            Some(rare) if !rare.deferred.is_empty() => std::mem::take(&mut rare.deferred),
+            _ => return,
+        };
         // By event time, then id: the same order however they arrived.
         deferred.sort_by(|a, b| (a.at(), a.id()).cmp(&(b.at(), b.id())));
         let clock = self.last.as_ref().map(|fix| fix.at);
@@ -929,8 +947,11 @@ impl VesselRoute {
         for event in deferred.iter() {
             self.apply(ctx, event);
         }
-        if !rest.is_empty() {
-            self.deferred = Some(Box::new(rest));
+        if rest.is_empty() {
+            // Nothing left held: the box goes if nothing else is in it.
+            self.rare.tidy();
+        } else {
+            self.rare.make_mut().deferred = rest;
         }
     }
 
@@ -948,11 +969,12 @@ impl VesselRoute {
             CargoOperation::Load => {
                 self.teu_on_board_change += i64::from(c.teu);
                 if let Some(class) = &c.imdg_class
-                    && let Err(i) = self.imdg_classes.binary_search(class)
+                    && let Err(i) = self.imdg_classes().binary_search(class)
                 {
-                    let mut classes = std::mem::take(&mut self.imdg_classes).into_vec();
+                    let classes = &mut self.rare.make_mut().imdg_classes;
+                    // One or two classes per vessel: no spare room for more.
+                    classes.reserve_exact(1);
                     classes.insert(i, class.clone());
-                    self.imdg_classes = classes.into_boxed_slice();
                 }
             }
             CargoOperation::Discharge => self.teu_on_board_change -= i64::from(c.teu),
@@ -997,10 +1019,10 @@ impl VesselRoute {
         if self.call.as_ref().is_some_and(|c| at >= c.arrived_at) {
             return self.call.as_deref_mut();
         }
-        if self.last_call.as_ref().is_some_and(|c| {
+        if self.last_call().is_some_and(|c| {
             at >= c.arrived_at && c.departed_at.is_none_or(|d| at <= d + SERVICES_AFTER_DEPARTURE)
         }) {
-            return self.last_call.as_deref_mut();
+            return self.rare.get_mut().and_then(|rare| rare.last_call.as_deref_mut());
         }
         None
     }
@@ -1048,7 +1070,7 @@ impl VesselRoute {
                 }
             }
             None => {
-                let waiting = self.unattached_services.get_or_insert_default();
+                let waiting = &mut self.rare.make_mut().unattached_services;
                 if waiting.len() < UNATTACHED_MAX {
                     waiting.reserve_exact(1);
                     waiting.push(service);

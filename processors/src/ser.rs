@@ -290,28 +290,6 @@ pub(crate) mod services {
     }
 }
 
-/// `#[serde(with = "crate::ser::services_opt")]` for services kept boxed
-/// and absent when none: written as [`services`] writes a `Vec` (`[]` for
-/// none), read back as absent when empty.
-#[allow(clippy::box_collection)] // the route's field: boxed on purpose, see there
-pub(crate) mod services_opt {
-    use super::*;
-
-    pub(crate) fn serialize<S: Serializer>(
-        services: &Option<Box<Vec<Service>>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        super::services::serialize(services.as_deref().map_or(&[], Vec::as_slice), s)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Box<Vec<Service>>>, D::Error> {
-        let services = super::services::deserialize(d)?;
-        Ok((!services.is_empty()).then(|| Box::new(services)))
-    }
-}
-
 /// `#[serde(with = "crate::ser::ids_opt")]` for event ids kept boxed and
 /// absent when none: a sequence of strings either way, as before.
 pub(crate) mod ids_opt {
@@ -483,8 +461,8 @@ impl<I: Iterator<Item = i64> + Clone> Serialize for AtColumn<I> {
 }
 
 /// `#[serde(default, with = "crate::ser::fix_times")]` for a vessel's
-/// [`FixTimes`]: `{"at":[…]}`, an [`AtColumn`], like the column of the
-/// track it replaced.
+/// [`FixTimes`](crate::fix_times::FixTimes): `{"at":[…]}`, an
+/// [`AtColumn`], like the column of the track it replaced.
 ///
 /// Times that are not all whole milliseconds, and none, are written as a
 /// sequence of [`Millis`] (as is everything in version 1); the reader takes
@@ -557,14 +535,16 @@ pub(crate) mod fix_times {
 /// a time that is not a whole millisecond) or columns
 /// `{"at":[…],"lat":[…],"lon":[…],"sog":[…],"cog":[…],"heading":[…]}` with
 /// `at` an [`AtColumn`]. Both are read whole, checked, and reduced to the
-/// fixes' times, which the route adopts as its [`FixTimes`]
-/// ([`routes`]).
+/// fixes' times, which the route adopts as its
+/// [`FixTimes`](crate::fix_times::FixTimes) when it is read
+/// (`route/read.rs`).
 pub(crate) mod legacy_track {
     use super::*;
     use crate::fix_times::{FixTimes, LegacyTrack};
     use crate::route::Fix;
 
-    pub(crate) fn serialize<S: Serializer>(_: &LegacyTrack, s: S) -> Result<S::Ok, S::Error> {
+    /// Writes an empty track, whatever the field holds.
+    pub(crate) fn serialize<T, S: Serializer>(_: &T, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(std::iter::empty::<Fix>())
     }
 
@@ -615,16 +595,6 @@ pub(crate) mod legacy_track {
         let times = d.deserialize_any(TrackVisitor)?;
         Ok(LegacyTrack((!times.is_empty()).then(|| Box::new(FixTimes::from_times(times)))))
     }
-}
-
-/// `#[serde(deserialize_with = "crate::ser::routes")]` for a partition's
-/// vessels: each route adopts the times of a `track` it was read with
-/// ([`legacy_track`]), so that a route reads back the same from either
-/// form.
-pub(crate) fn routes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::route::VesselRoute>, D::Error> {
-    let mut routes = Vec::<crate::route::VesselRoute>::deserialize(d)?;
-    routes.iter_mut().for_each(crate::route::VesselRoute::adopt_legacy_track);
-    Ok(routes)
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ fn a_version_1_checkpoint_restores_to_the_same_state() {
     let vessels = &state.vessels;
     assert!(vessels.iter().any(|v| v.call.as_ref().is_some_and(|c| !c.services.is_empty())));
     assert!(
-        vessels.iter().any(|v| v.last_call.is_some() && v.statics.is_some() && v.stopped_since.is_some())
+        vessels.iter().any(|v| v.last_call().is_some() && v.statics.is_some() && v.stopped_since.is_some())
     );
     assert!(vessels.iter().all(|v| !v.fix_times.is_empty() && v.last_event_at.is_some()));
 

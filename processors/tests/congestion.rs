@@ -56,7 +56,7 @@ fn check(port: &Port, outputs: &[Output], recent: &Recent, at: DateTime<Utc>) ->
         let mut waits: Vec<i64> = vessels
             .iter()
             .filter(|v| v.zones.contains(zone.id()) && v.movement == Movement::Anchored)
-            .map(|v| (at - v.anchored_since.unwrap()).num_seconds())
+            .map(|v| (at - v.anchored_since().unwrap()).num_seconds())
             .collect();
         waits.sort_unstable();
         assert_eq!(s.waiting_now, WaitStats::of_sorted(&waits), "{}", zone.name());

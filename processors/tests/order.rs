@@ -57,7 +57,7 @@ fn view(v: &VesselRoute) -> impl PartialEq + std::fmt::Debug {
         v.fix_times.clone(),
         v.statics.clone(),
         v.teu_on_board_change,
-        v.imdg_classes.clone(),
+        v.imdg_classes().to_vec(),
         v.length_m(),
     )
 }

@@ -105,7 +105,7 @@ fn three_hours_at_anchor_then_ten_alongside() {
     });
     assert_eq!(first_zone, Some(ZoneKind::PortLimits));
     let v = port.vessel(244_000_001).unwrap();
-    assert!(v.call.is_none() && v.last_call.is_some());
+    assert!(v.call.is_none() && v.last_call().is_some());
     assert_eq!(v.movement, Movement::UnderWay);
     assert!(v.zones.is_empty());
     assert!(v.distance_nm > 40.0, "{}", v.distance_nm);
@@ -515,7 +515,7 @@ fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
     feed.route(&outbound, 8.0, 10);
     feed.sail(CHANNEL_START, SEA_POINTS[0], 12.0, 10);
     let departed =
-        port.vessel(mmsi).unwrap().last_call.and_then(|c| c.departed_at).expect("the call departed");
+        port.vessel(mmsi).unwrap().last_call().and_then(|c| c.departed_at).expect("the call departed");
     let off = PortOpsEvent {
         event_id: "off".into(),
         timestamp: departed + Duration::minutes(20),
@@ -527,8 +527,7 @@ fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
     };
     assert_eq!(feed.event(Event::PortOps(off)), Processed::Applied);
     let v = port.vessel(mmsi).unwrap();
-    let services: Vec<_> =
-        v.last_call.as_ref().unwrap().services.iter().map(|s| s.event_id.clone()).collect();
+    let services: Vec<_> = v.last_call().unwrap().services.iter().map(|s| s.event_id.clone()).collect();
     assert_eq!(services, ["off"]);
 }
 

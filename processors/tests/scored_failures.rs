@@ -36,7 +36,7 @@ fn aborted_approach_is_not_a_port_call() {
     feed.sail(turn, SEA_POINTS[2], 12.0, 10);
     assert!(calls(&feed.out).is_empty(), "{:?}", calls(&feed.out));
     let v = port.vessel(244_000_101).unwrap();
-    assert!(v.call.is_none() && v.last_call.is_none() && !v.call_unconfirmed);
+    assert!(v.call.is_none() && v.last_call().is_none() && !v.call_unconfirmed);
 
     // The same ship coming back and anchoring makes a call, dated at its
     // second crossing, and the held arrival comes before the anchoring.
