@@ -799,7 +799,7 @@ impl VesselRoute {
             }
             Movement::Moored => {
                 self.dwell.make_mut().moored_since = Some(began);
-                let berth = self.zones.and(ctx.masks.berth).first().map(|z| ctx.geo.name(z).to_owned());
+                let berth = self.zones.and(ctx.masks.berth).first().map(|z| Box::from(ctx.geo.name(z)));
                 if let Some(call) = self.call.as_mut() {
                     CallStage::Berthed.stamp(call, began);
                     call.berth = berth;

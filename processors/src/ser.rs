@@ -360,7 +360,7 @@ impl Serialize for Services<'_> {
 /// What [`PortCallRef`] (or `PortCall`'s own `Serialize`, in version 1) wrote.
 #[derive(Deserialize)]
 struct PortCallIn {
-    id: String,
+    id: Box<str>,
     mmsi: u32,
     #[serde(with = "time")]
     arrived_at: DateTime<Utc>,
@@ -368,7 +368,7 @@ struct PortCallIn {
     #[serde(default, with = "opt")]
     anchored_at: Option<DateTime<Utc>>,
     waiting_time_s: i64,
-    berth: Option<String>,
+    berth: Option<Box<str>>,
     #[serde(default, with = "opt")]
     berthed_at: Option<DateTime<Utc>>,
     #[serde(default, with = "opt")]

@@ -35,7 +35,7 @@ fn check(outputs: &[Output]) -> usize {
         let Output::PortCall(update) = output else { continue };
         let stage = update.phase.stage();
         let call = &update.call;
-        match last.get(call.id.as_str()) {
+        match last.get(&*call.id) {
             None => assert_eq!(stage, Some(CallStage::Arrived), "a call opens with its arrival: {call:?}"),
             Some((previous_stage, previous)) => {
                 if let Some(stage) = stage {
@@ -55,7 +55,7 @@ fn check(outputs: &[Output]) -> usize {
                 checked += 1;
             }
         }
-        let previous_stage = last.get(call.id.as_str()).and_then(|(s, _)| *s);
+        let previous_stage = last.get(&*call.id).and_then(|(s, _)| *s);
         last.insert(&call.id, (stage.or(previous_stage), call));
         if let Some(stage) = stage.filter(|s| *s != CallStage::WaitEnded) {
             assert!(stage.stamped(call).is_some(), "{stage:?} is stamped: {call:?}");

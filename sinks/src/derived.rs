@@ -68,7 +68,7 @@ impl Derived {
                 Output::Zone(t) => derived.zone_events.push(ZoneEventRow::new(t, zone(t.zone))),
                 Output::PortCall(update) => {
                     let row = PortCallRow::new(update.phase, &update.call);
-                    match calls.get_mut(update.call.id.as_str()) {
+                    match calls.get_mut(&*update.call.id) {
                         // Equal progress: the later output wins (cargo and
                         // services change a call without a newer timestamp).
                         Some(cur) if row.progress() >= cur.progress() => *cur = row.inherit_phase(cur),

@@ -437,7 +437,7 @@ async fn derived_outputs_converge_and_move_forward_only() {
             id: "244000001-20260921T122640Z".into(),
             anchored_at: anchored.map(t),
             waiting_time_s: waiting,
-            berth: berthed.map(|_| "Maasvlakte II".to_owned()),
+            berth: berthed.map(|_| "Maasvlakte II".into()),
             berthed_at: berthed.map(t),
             ..porttrack_processors::PortCall::open(244_000_001, t(0), true)
         };

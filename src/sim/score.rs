@@ -284,7 +284,7 @@ fn process(
 ) -> (Detected, DateTime<Utc>, DateTime<Utc>) {
     let partitions = options.partitions.max(1);
     let mut offsets = vec![0_i64; partitions as usize];
-    let mut calls: HashMap<String, PortCall> = HashMap::new();
+    let mut calls: HashMap<Box<str>, PortCall> = HashMap::new();
     let mut out = Vec::new();
     let mut watermark = options.start;
     let mut next_tick = options.start + Duration::minutes(1);
@@ -498,7 +498,7 @@ fn score(truth: &[CallTruth], detected: &[PortCall], cutoff: DateTime<Utc>, end:
     for (t, d) in &pairs {
         if t.berth.is_some() {
             card.berth_right.1 += 1;
-            card.berth_right.0 += usize::from(t.berth == d.berth);
+            card.berth_right.0 += usize::from(t.berth.as_deref() == d.berth.as_deref());
         }
     }
     card

@@ -247,14 +247,14 @@ impl Tables {
             let call = &row.call;
             let name = self.vessels.get(&call.mmsi).and_then(|v| v.name.clone());
             let item = PortCall {
-                id: call.id.clone(),
+                id: call.id.to_string(),
                 mmsi: call.mmsi,
                 name,
                 phase: row.phase.to_owned(),
                 arrived_at: call.arrived_at,
                 anchored_at: call.anchored_at,
                 waiting_time_s: call.waiting_time_s,
-                berth: call.berth.clone(),
+                berth: call.berth.as_deref().map(str::to_owned),
                 berthed_at: call.berthed_at,
                 unberthed_at: call.unberthed_at,
                 service_time_s: call.service_time_s,
@@ -266,9 +266,9 @@ impl Tables {
             };
             let progress = row.progress();
             // Forward only, as merge_port_calls.sql.
-            let newer = self.calls.get(&call.id).is_none_or(|(_, p)| progress >= *p);
+            let newer = self.calls.get(&*call.id).is_none_or(|(_, p)| progress >= *p);
             if newer {
-                self.calls.insert(call.id.clone(), (item, progress));
+                self.calls.insert(call.id.to_string(), (item, progress));
                 let open = self.open_call(call.mmsi);
                 if let Some(v) = self.vessels.get_mut(&call.mmsi)
                     && v.call != open
