@@ -746,8 +746,11 @@ impl VesselRoute {
                 CallStage::Departed.stamp(call, at);
             }
             self.emit_call(ctx, CallStage::Departed);
-            if let Some(call) = self.call.take() {
-                self.rare.make_mut().last_call = Some(call);
+            // The departed call, or none: an older last call must not
+            // outlive a departure without a call of its own.
+            match self.call.take() {
+                Some(call) => self.rare.make_mut().last_call = Some(call),
+                None => _ = self.rare.clear(|rare| rare.last_call = None),
             }
         }
     }
