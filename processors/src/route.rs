@@ -13,7 +13,6 @@
 //! status, the port call and the anomalies of a vessel in one step, and keeping
 //! those rules in one file keeps each transition readable end to end.
 
-use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -212,11 +211,14 @@ pub struct VesselRoute {
     pub silent_reported: bool,
     seen_outside_port: bool,
     consecutive_outliers: u32,
-    // Boxed: most vessels never have a cargo or operations event; 8 bytes
-    // inline instead of 32 for a `VecDeque`.
-    #[allow(clippy::box_collection)]
-    #[serde(with = "crate::ser::ids_opt")]
-    recent_ids: Option<Box<VecDeque<Box<str>>>>,
+    // A `ThinVec` grown one id at a time: most vessels never have a cargo
+    // or operations event, and those that do have a few. 8 bytes inline,
+    // and for two ids one 48-byte allocation besides the ids, where a boxed
+    // `VecDeque` took a 32-byte box and a 64-byte buffer of four slots.
+    // Dropping the oldest id shifts the rest, only for a vessel past
+    // `dedup_window` (256) events.
+    #[serde(with = "crate::ser::ids")]
+    recent_ids: ThinVec<Box<str>>,
     /// The last call, IMDG classes, anomalies reported and events held,
     /// boxed together (`route/cold.rs`): written as fields of the route.
     #[serde(flatten)]
@@ -379,7 +381,7 @@ impl VesselRoute {
             silent_reported: false,
             seen_outside_port: false,
             consecutive_outliers: 0,
-            recent_ids: None,
+            recent_ids: ThinVec::new(),
             rare: ColdBox::default(),
         }
     }
@@ -901,14 +903,18 @@ impl VesselRoute {
 
     /// Remembers an event id; false when it was already seen.
     fn first_sighting(&mut self, cfg: &PortConfig, id: &str) -> bool {
-        let recent = self.recent_ids.get_or_insert_default();
+        let recent = &mut self.recent_ids;
         if recent.iter().any(|seen| &**seen == id) {
             return false;
         }
-        recent.push_back(id.into());
-        if recent.len() > cfg.dedup_window {
-            recent.pop_front();
+        if cfg.dedup_window == 0 {
+            return true;
         }
+        match (recent.len() + 1).checked_sub(cfg.dedup_window) {
+            Some(excess) if excess > 0 => _ = recent.drain(..excess),
+            _ => recent.reserve_exact(1),
+        }
+        recent.push(id.into());
         true
     }
 

@@ -290,22 +290,20 @@ pub(crate) mod services {
     }
 }
 
-/// `#[serde(with = "crate::ser::ids_opt")]` for event ids kept boxed and
-/// absent when none: a sequence of strings either way, as before.
-pub(crate) mod ids_opt {
-    use std::collections::VecDeque;
+/// `#[serde(with = "crate::ser::ids")]` for a vessel's recent event ids: a
+/// sequence of strings, as when they were a boxed `VecDeque`, read back at
+/// their exact length.
+pub(crate) mod ids {
+    use thin_vec::ThinVec;
 
     use super::*;
 
-    type Ids = Option<Box<VecDeque<Box<str>>>>;
-
-    pub(crate) fn serialize<S: Serializer>(ids: &Ids, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(ids.iter().flat_map(|ids| ids.iter()))
+    pub(crate) fn serialize<S: Serializer>(ids: &ThinVec<Box<str>>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ids.iter())
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ids, D::Error> {
-        let ids = VecDeque::<Box<str>>::deserialize(d)?;
-        Ok((!ids.is_empty()).then(|| Box::new(ids)))
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ThinVec<Box<str>>, D::Error> {
+        Ok(Vec::<Box<str>>::deserialize(d)?.into_iter().collect())
     }
 }
 

@@ -583,3 +583,51 @@ fn inbound(route: &[LatLon]) -> Vec<LatLon> {
     path.extend_from_slice(route);
     path
 }
+
+/// The last `dedup_window` event ids of a vessel are remembered, the oldest
+/// forgotten first, since they became one `ThinVec` instead of a `VecDeque`
+/// (`VesselRoute::recent_ids`): a repeat inside the window is a duplicate,
+/// one of an id pushed out of it applies again.
+#[test]
+fn event_ids_are_deduplicated_within_the_window_oldest_forgotten_first() {
+    let port = Port::new(Geography::rotterdam(), PortConfig { dedup_window: 3, ..PortConfig::default() });
+    let mut feed = Feed::new(&port, 244_000_031);
+    feed.report(SEA_POINTS[0], 12.0, 0);
+    let mmsi = feed.mmsi;
+    let t = feed.t;
+    let mut ops = |id: &str| {
+        feed.event(Event::PortOps(PortOpsEvent {
+            event_id: id.into(),
+            timestamp: t,
+            mmsi,
+            kind: PortOpsKind::PilotBoarded,
+            resource: "pilot".into(),
+            shift: None,
+            berth: None,
+        }))
+    };
+    for id in ["a", "b", "c"] {
+        assert_eq!(ops(id), Processed::Applied, "{id}");
+    }
+    assert_eq!(ops("a"), Processed::Duplicate, "a is still in the window");
+    assert_eq!(ops("d"), Processed::Applied);
+    assert_eq!(ops("a"), Processed::Applied, "d pushed a out");
+    assert_eq!(ops("c"), Processed::Duplicate, "the window holds c, d and a");
+    assert_eq!(ops("b"), Processed::Applied, "b was pushed out before a came back");
+
+    let unlimited =
+        Port::new(Geography::rotterdam(), PortConfig { dedup_window: 0, ..PortConfig::default() });
+    let mut feed = Feed::new(&unlimited, 244_000_032);
+    feed.report(SEA_POINTS[0], 12.0, 0);
+    let e = PortOpsEvent {
+        event_id: "x".into(),
+        timestamp: feed.t,
+        mmsi: feed.mmsi,
+        kind: PortOpsKind::PilotBoarded,
+        resource: "pilot".into(),
+        shift: None,
+        berth: None,
+    };
+    assert_eq!(feed.event(Event::PortOps(e.clone())), Processed::Applied);
+    assert_eq!(feed.event(Event::PortOps(e)), Processed::Applied, "a window of 0 remembers nothing");
+}

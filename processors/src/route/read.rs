@@ -14,8 +14,6 @@
 //! `tests/checkpoint_format.rs` reads a version 1 fixture; the test below
 //! writes and reads a route with every field set.
 
-use std::collections::VecDeque;
-
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -75,10 +73,8 @@ pub(super) struct RouteIn {
     speeding_reported: ZoneSet,
     restricted_reported: ZoneSet,
     channel_stop_reported: bool,
-    // Boxed: see `VesselRoute::recent_ids`.
-    #[allow(clippy::box_collection)]
-    #[serde(with = "crate::ser::ids_opt")]
-    recent_ids: Option<Box<VecDeque<Box<str>>>>,
+    #[serde(with = "crate::ser::ids")]
+    recent_ids: ThinVec<Box<str>>,
     #[serde(with = "crate::ser::services")]
     unattached_services: Vec<Service>,
     #[serde(default)]
@@ -189,7 +185,7 @@ mod tests {
         r.silent_reported = true;
         r.seen_outside_port = true;
         r.consecutive_outliers = 2;
-        r.recent_ids = Some(Box::new(VecDeque::from([Box::from("a"), Box::from("b")])));
+        r.recent_ids = ThinVec::from_iter([Box::from("a"), Box::from("b")]);
         let service = Service {
             event_id: "pilot-1".into(),
             at: t(3),
