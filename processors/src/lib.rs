@@ -122,6 +122,7 @@
 //! assert!(call.arrival_observed);
 //! //! ```
 
+mod call_id;
 mod config;
 mod congestion;
 mod fix_times;
@@ -136,6 +137,7 @@ mod statics;
 pub mod stats;
 mod vessels;
 
+pub use call_id::CallId;
 pub use config::{ConfigError, CongestionThresholds, Levels, PortConfig, ReportingIntervals, WeatherLimits};
 pub use congestion::{
     CongestionLevel, WaitStats, WeatherPartial, ZonePartial, ZoneSnapshot, ZoneWeather, merge,

@@ -690,8 +690,8 @@ impl VesselRoute {
             // Services recorded before the vessel crossed the limits (a pilot
             // boarding outside them) belong to this call.
             // `take`: the emptied buffer goes, not kept per vessel.
-            if let Some(mut waiting) = self.rare.clear(|rare| std::mem::take(&mut rare.unattached_services)) {
-                call.services.append(&mut waiting);
+            if let Some(waiting) = self.rare.clear(|rare| std::mem::take(&mut rare.unattached_services)) {
+                call.services = waiting.into_iter().collect();
             }
             self.call = Some(Box::new(call));
             // Held until the vessel commits to the port (see `call_unconfirmed`).
@@ -739,7 +739,7 @@ impl VesselRoute {
                     && !call.services.is_empty()
                 {
                     let waiting = &mut self.rare.make_mut().unattached_services;
-                    waiting.append(&mut call.services);
+                    waiting.extend(call.services.drain(..));
                     waiting.truncate(UNATTACHED_MAX);
                 }
                 return;

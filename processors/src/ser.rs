@@ -313,7 +313,6 @@ struct PortCallRef<'a>(&'a PortCall);
 impl Serialize for PortCallRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let PortCall {
-            id,
             mmsi,
             arrived_at,
             arrival_observed,
@@ -329,7 +328,7 @@ impl Serialize for PortCallRef<'_> {
             services,
         } = self.0;
         let mut st = s.serialize_struct("PortCall", 14)?;
-        st.serialize_field("id", id)?;
+        st.serialize_field("id", &self.0.id())?;
         st.serialize_field("mmsi", mmsi)?;
         st.serialize_field("arrived_at", &Millis(*arrived_at))?;
         st.serialize_field("arrival_observed", arrival_observed)?;
@@ -357,8 +356,9 @@ impl Serialize for Services<'_> {
 
 /// What [`PortCallRef`] (or `PortCall`'s own `Serialize`, in version 1) wrote.
 #[derive(Deserialize)]
+// Its `id` is not read: it is made from `mmsi` and `arrived_at`, as it was
+// when written (every release has made it so).
 struct PortCallIn {
-    id: Box<str>,
     mmsi: u32,
     #[serde(with = "time")]
     arrived_at: DateTime<Utc>,
@@ -383,7 +383,6 @@ struct PortCallIn {
 impl From<PortCallIn> for PortCall {
     fn from(c: PortCallIn) -> PortCall {
         let PortCallIn {
-            id,
             mmsi,
             arrived_at,
             arrival_observed,
@@ -399,7 +398,6 @@ impl From<PortCallIn> for PortCall {
             services,
         } = c;
         PortCall {
-            id,
             mmsi,
             arrived_at,
             arrival_observed,
@@ -412,7 +410,7 @@ impl From<PortCallIn> for PortCall {
             departed_at,
             teu_loaded,
             teu_discharged,
-            services,
+            services: services.into_iter().collect(),
         }
     }
 }

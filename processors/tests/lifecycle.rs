@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use porttrack_processors::{CallStage, FieldRule, Geography, Output, Port, PortCall, PortConfig};
+use porttrack_processors::{CallId, CallStage, FieldRule, Geography, Output, Port, PortCall, PortConfig};
 use proptest::prelude::*;
 use support::{FleetOptions, fleet, run};
 
@@ -29,13 +29,13 @@ fn field(call: &PortCall, name: &str) -> Option<i64> {
 }
 
 fn check(outputs: &[Output]) -> usize {
-    let mut last: HashMap<&str, (Option<CallStage>, &PortCall)> = HashMap::new();
+    let mut last: HashMap<CallId, (Option<CallStage>, &PortCall)> = HashMap::new();
     let mut checked = 0;
     for output in outputs {
         let Output::PortCall(update) = output else { continue };
         let stage = update.phase.stage();
         let call = &update.call;
-        match last.get(&*call.id) {
+        match last.get(&call.id()) {
             None => assert_eq!(stage, Some(CallStage::Arrived), "a call opens with its arrival: {call:?}"),
             Some((previous_stage, previous)) => {
                 if let Some(stage) = stage {
@@ -55,8 +55,8 @@ fn check(outputs: &[Output]) -> usize {
                 checked += 1;
             }
         }
-        let previous_stage = last.get(&*call.id).and_then(|(s, _)| *s);
-        last.insert(&call.id, (stage.or(previous_stage), call));
+        let previous_stage = last.get(&call.id()).and_then(|(s, _)| *s);
+        last.insert(call.id(), (stage.or(previous_stage), call));
         if let Some(stage) = stage.filter(|s| *s != CallStage::WaitEnded) {
             assert!(stage.stamped(call).is_some(), "{stage:?} is stamped: {call:?}");
         }

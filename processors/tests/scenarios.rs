@@ -95,9 +95,9 @@ fn three_hours_at_anchor_then_ten_alongside() {
     assert!((call.service_time_s - 10 * 3600).abs() <= tolerance, "service {}", call.service_time_s);
     assert_eq!(call.berth.as_deref(), Some("Botlek"));
     assert!(call.arrival_observed);
-    assert!(call.id.starts_with("244000001-20261122T"));
+    assert!(call.id().starts_with("244000001-20261122T"));
     // Every phase update carries the same call id.
-    assert!(calls.iter().all(|(_, c)| c.id == call.id));
+    assert!(calls.iter().all(|(_, c)| c.id() == call.id()));
     // Arrival precedes the anchorage entry and departure follows the last exit.
     let first_zone = feed.out.iter().find_map(|o| match o {
         Output::Zone(z) => Some(port.geography().zone(z.zone).kind()),

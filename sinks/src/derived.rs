@@ -27,8 +27,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use porttrack_processors::{
-    Anomaly, AnomalyKind, CallPhase, CallStage, Direction, Geography, Output, PortCall, WeatherAlert, ZoneId,
-    ZonePartial, ZoneTransition,
+    Anomaly, AnomalyKind, CallId, CallPhase, CallStage, Direction, Geography, Output, PortCall, WeatherAlert,
+    ZoneId, ZonePartial, ZoneTransition,
 };
 use serde::Serialize;
 
@@ -62,19 +62,19 @@ impl Derived {
     pub fn new(geography: &Geography, outputs: &[Output], partials: &[ZonePartial]) -> Derived {
         let zone = |id: ZoneId| geography.zone(id);
         let mut derived = Derived { congestion: partials.to_vec(), ..Derived::default() };
-        let mut calls: HashMap<&str, PortCallRow> = HashMap::new();
+        let mut calls: HashMap<CallId, PortCallRow> = HashMap::new();
         for output in outputs {
             match output {
                 Output::Zone(t) => derived.zone_events.push(ZoneEventRow::new(t, zone(t.zone))),
                 Output::PortCall(update) => {
                     let row = PortCallRow::new(update.phase, &update.call);
-                    match calls.get_mut(&*update.call.id) {
+                    match calls.get_mut(&update.call.id()) {
                         // Equal progress: the later output wins (cargo and
                         // services change a call without a newer timestamp).
                         Some(cur) if row.progress() >= cur.progress() => *cur = row.inherit_phase(cur),
                         Some(_) => {}
                         None => {
-                            calls.insert(&update.call.id, row);
+                            calls.insert(update.call.id(), row);
                         }
                     }
                 }
@@ -92,8 +92,9 @@ impl Derived {
                 }
             }
         }
-        derived.port_calls = calls.into_values().collect();
-        derived.port_calls.sort_unstable_by(|a, b| a.call.id.cmp(&b.call.id));
+        let mut calls: Vec<_> = calls.into_iter().collect();
+        calls.sort_unstable_by_key(|(id, _)| *id);
+        derived.port_calls = calls.into_iter().map(|(_, row)| row).collect();
         derived
     }
 
@@ -346,7 +347,6 @@ mod tests {
 
     fn call(at: i64) -> PortCall {
         PortCall {
-            id: "244123456-20261122T000000Z".into(),
             anchored_at: Some(Utc.timestamp_opt(1_790_000_000 + at, 0).unwrap()),
             ..PortCall::open(244_123_456, Utc.timestamp_opt(1_790_000_000, 0).unwrap(), true)
         }
@@ -401,7 +401,7 @@ mod tests {
         let kinds: Vec<_> = d.rows_as_json().into_iter().map(|(kind, _)| kind).collect();
         assert_eq!(kinds, ["zone_event", "zone_event", "port_call"]);
         let (_, json) = &d.rows_as_json()[2];
-        assert!(String::from_utf8_lossy(json).contains("244123456-20261122T000000Z"));
+        assert!(String::from_utf8_lossy(json).contains("\"id\":\"244123456-20260921T141320Z\""));
     }
 
     /// The SQL merge of a forward-only column under `rule` (`p` is the

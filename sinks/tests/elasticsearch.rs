@@ -222,7 +222,6 @@ async fn derived_documents_are_idempotent_and_port_calls_only_move_forward() {
     let geo = porttrack_processors::Geography::rotterdam();
     let call = |phase, berthed: Option<i64>| {
         let c = porttrack_processors::PortCall {
-            id: "244000001-20260921T122640Z".into(),
             anchored_at: Some(t(100)),
             berth: berthed.map(|_| "Maasvlakte II".into()),
             berthed_at: berthed.map(t),

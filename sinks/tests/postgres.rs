@@ -434,7 +434,6 @@ async fn derived_outputs_converge_and_move_forward_only() {
     let sink = PostgresSink::new(&db.config).unwrap();
     let call = |phase: CallPhase, anchored: Option<i64>, berthed: Option<i64>, waiting: i64| {
         let mut c = porttrack_processors::PortCall {
-            id: "244000001-20260921T122640Z".into(),
             anchored_at: anchored.map(t),
             waiting_time_s: waiting,
             berth: berthed.map(|_| "Maasvlakte II".into()),

@@ -57,7 +57,7 @@ use std::fmt;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use porttrack_processors::{Geography, Output, Port, PortCall, PortConfig, stats::nearest_rank};
+use porttrack_processors::{CallId, Geography, Output, Port, PortCall, PortConfig, stats::nearest_rank};
 use porttrack_schemas::{Event, Origin, PortOpsEvent, Sourced, VesselStatic, WeatherObservation};
 
 use super::{CallTruth, Expect, Noise, SimConfig, Simulator, Stream};
@@ -284,7 +284,7 @@ fn process(
 ) -> (Detected, DateTime<Utc>, DateTime<Utc>) {
     let partitions = options.partitions.max(1);
     let mut offsets = vec![0_i64; partitions as usize];
-    let mut calls: HashMap<Box<str>, PortCall> = HashMap::new();
+    let mut calls: HashMap<CallId, PortCall> = HashMap::new();
     let mut out = Vec::new();
     let mut watermark = options.start;
     let mut next_tick = options.start + Duration::minutes(1);
@@ -335,7 +335,7 @@ fn process(
         events += 1;
         for o in out.drain(..) {
             if let Output::PortCall(u) = o {
-                calls.insert(u.call.id.clone(), u.call);
+                calls.insert(u.call.id(), u.call);
             }
         }
     }

@@ -245,9 +245,10 @@ impl Tables {
     fn apply_derived(&mut self, derived: &Derived, now: DateTime<Utc>) {
         for row in &derived.port_calls {
             let call = &row.call;
+            let id = call.id();
             let name = self.vessels.get(&call.mmsi).and_then(|v| v.name.clone());
             let item = PortCall {
-                id: call.id.to_string(),
+                id: id.to_string(),
                 mmsi: call.mmsi,
                 name,
                 phase: row.phase.to_owned(),
@@ -266,9 +267,9 @@ impl Tables {
             };
             let progress = row.progress();
             // Forward only, as merge_port_calls.sql.
-            let newer = self.calls.get(&*call.id).is_none_or(|(_, p)| progress >= *p);
+            let newer = self.calls.get(&*id).is_none_or(|(_, p)| progress >= *p);
             if newer {
-                self.calls.insert(call.id.to_string(), (item, progress));
+                self.calls.insert(item.id.clone(), (item, progress));
                 let open = self.open_call(call.mmsi);
                 if let Some(v) = self.vessels.get_mut(&call.mmsi)
                     && v.call != open

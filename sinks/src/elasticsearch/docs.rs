@@ -149,7 +149,7 @@ impl<'a> Encoder<'a> {
         // Monthly by arrival: the id fixes the arrival, so the index too.
         let d = c.call.arrived_at.date_naive();
         let index = format!("{}-{}-{:04}.{:02}", self.prefix, Family::PortCalls.name(), d.year(), d.month());
-        self.action(out, Family::PortCalls, &index, &c.call.id, Some(c.version()))?;
+        self.action(out, Family::PortCalls, &index, &c.call.id(), Some(c.version()))?;
         encode(
             out,
             &PortCallDoc {

@@ -200,7 +200,7 @@ impl FileSink {
             d.zone_events.iter().try_for_each(|r| line(out, &IdLine { id: r.id(), row: r }))
         })?;
         add("derived/port_calls.ndjson", &mut |out| {
-            d.port_calls.iter().try_for_each(|r| line(out, &IdLine { id: r.call.id.to_string(), row: r }))
+            d.port_calls.iter().try_for_each(|r| line(out, &IdLine { id: r.call.id().to_string(), row: r }))
         })?;
         add("derived/anomalies.ndjson", &mut |out| {
             d.anomalies.iter().try_for_each(|r| line(out, &IdLine { id: r.id(), row: r }))

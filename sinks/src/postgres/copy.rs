@@ -520,10 +520,11 @@ async fn port_call(w: &mut std::pin::Pin<&mut BinaryCopyInWriter>, r: &PortCallR
     let discharged = i64_of("teu_discharged", c.teu_discharged)?;
     let services = serde_json::to_value(&c.services)
         .map_err(|e| SinkError::Permanent(format!("encoding services: {e}")))?;
+    let id = c.id();
     write_row(
         w,
         &[
-            &c.id,
+            &id.as_str(),
             &mmsi,
             &r.phase,
             &r.phase_rank,
