@@ -194,17 +194,19 @@ impl Serialize for PortCall {
 
 /// A port service delivered during a call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// `Box<str>`s (16 bytes inline, not 24): a service is 64 bytes, not 88,
+// and a call keeps its services in a list grown one at a time.
 pub struct Service {
     /// The operator's event id.
-    pub event_id: String,
+    pub event_id: Box<str>,
     /// When.
     pub at: DateTime<Utc>,
     /// What.
     pub kind: PortOpsKind,
     /// Who: pilot id, tug name, crew id.
-    pub resource: String,
+    pub resource: Box<str>,
     /// The berth named by the event, if any.
-    pub berth: Option<String>,
+    pub berth: Option<Box<str>>,
 }
 
 /// An anomaly about one vessel.

@@ -1055,11 +1055,11 @@ impl VesselRoute {
             self.assigned_berth = Some(zone);
         }
         let service = Service {
-            event_id: e.event_id.clone(),
+            event_id: e.event_id.as_str().into(),
             at: e.timestamp,
             kind: e.kind,
-            resource: e.resource.clone(),
-            berth: e.berth.clone(),
+            resource: e.resource.as_str().into(),
+            berth: e.berth.as_deref().map(Box::from),
         };
         let held = self.holds_call_at(e.timestamp);
         match self.call_at(e.timestamp) {

@@ -262,12 +262,12 @@ impl Serialize for ServiceRef<'_> {
 /// What [`ServiceRef`] (or `Service`'s own `Serialize`, in version 1) wrote.
 #[derive(Deserialize)]
 struct ServiceIn {
-    event_id: String,
+    event_id: Box<str>,
     #[serde(with = "time")]
     at: DateTime<Utc>,
     kind: PortOpsKind,
-    resource: String,
-    berth: Option<String>,
+    resource: Box<str>,
+    berth: Option<Box<str>>,
 }
 
 impl From<ServiceIn> for Service {

@@ -92,3 +92,12 @@ fn an_open_call_stays_within_its_size_class() {
     let size = size_of::<PortCall>();
     assert!(size <= 128, "PortCall is {size} B inline, budget 128 B (a jemalloc size class)");
 }
+
+/// A call keeps its services in a list grown one at a time, so a service's
+/// own size is what each one costs: 64 bytes since its strings became
+/// `Box<str>`s (88, a 96-byte allocation for the first, before).
+#[test]
+fn a_service_stays_within_its_size_class() {
+    let size = size_of::<porttrack_processors::Service>();
+    assert!(size <= 64, "Service is {size} B, budget 64 B (a jemalloc size class)");
+}

@@ -380,7 +380,7 @@ fn static_parts_merge_and_cargo_and_services_attach_to_the_call() {
     assert_eq!(v.teu_on_board_change, -180);
     let call = v.call.unwrap();
     assert_eq!((call.teu_discharged, call.teu_loaded), (300, 120));
-    let services: Vec<_> = call.services.iter().map(|s| s.event_id.as_str()).collect();
+    let services: Vec<_> = call.services.iter().map(|s| &*s.event_id).collect();
     assert_eq!(services, ["p1", "m1"], "sorted by time");
     assert_eq!(port.counters().replays_dropped, 2);
     // Berth aggregates: occupancy 300 m of 1,700 m and the TEU handled.
@@ -527,7 +527,7 @@ fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
     };
     assert_eq!(feed.event(Event::PortOps(off)), Processed::Applied);
     let v = port.vessel(mmsi).unwrap();
-    let services: Vec<_> = v.last_call().unwrap().services.iter().map(|s| s.event_id.clone()).collect();
+    let services: Vec<_> = v.last_call().unwrap().services.iter().map(|s| &*s.event_id).collect();
     assert_eq!(services, ["off"]);
 }
 
