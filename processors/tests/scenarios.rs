@@ -631,3 +631,39 @@ fn event_ids_are_deduplicated_within_the_window_oldest_forgotten_first() {
     assert_eq!(feed.event(Event::PortOps(e.clone())), Processed::Applied);
     assert_eq!(feed.event(Event::PortOps(e)), Processed::Applied, "a window of 0 remembers nothing");
 }
+
+/// A vessel that leaves the port limits with no call of its own keeps no
+/// last call from an earlier visit: late services must not attach to it.
+/// 2fccc73 (the route's cold boxes) kept it, fd3c42d cleared it again as
+/// before. An open call goes missing only from a state written without
+/// one, so the test restores such a state.
+#[test]
+fn a_departure_without_a_call_of_its_own_clears_the_last_call() {
+    let port = port();
+    let mut feed = Feed::new(&port, 244_000_033);
+    let mmsi = feed.mmsi;
+    let berth = *ROUTES[0].last().unwrap();
+    let mut inbound = vec![SEA_POINTS[0], CHANNEL_START, ENTRANCE];
+    inbound.extend_from_slice(ROUTES[0]);
+    let mut outbound: Vec<_> = ROUTES[0].iter().rev().copied().collect();
+    outbound.extend([ENTRANCE, CHANNEL_START, SEA_POINTS[0]]);
+    feed.route(&inbound, 10.0, 10);
+    let alongside = feed.t;
+    while feed.t < alongside + Duration::hours(2) {
+        feed.report(berth, 0.0, 180);
+    }
+    feed.route(&outbound, 12.0, 10);
+    assert!(port.vessel(mmsi).unwrap().last_call().is_some(), "the first visit's call departed");
+
+    feed.route(&inbound, 10.0, 10);
+    let mut state = port.export_partition(0);
+    let v = state.vessels.iter_mut().find(|v| v.mmsi == mmsi).unwrap();
+    assert!(v.call.is_some() && v.last_call().is_some());
+    v.call = None;
+    v.call_unconfirmed = false;
+    port.restore_partition(0, state).unwrap();
+    feed.route(&outbound, 12.0, 10);
+    let v = port.vessel(mmsi).unwrap();
+    assert!(v.zones.is_empty(), "out of the port limits");
+    assert!(v.call.is_none() && v.last_call().is_none(), "no call departed, so none is the last");
+}
