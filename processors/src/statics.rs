@@ -27,6 +27,13 @@
 //! Those releases merged eleven fields and never the hazard code nor the
 //! stated length, so an inland tanker's blue cones and a length sent only
 //! as `length_m` never counted; they do now.
+//!
+//! The five field times are nearly always the newest report's time (a
+//! static report carries the fields a vessel states, all at once) or
+//! "never" (the fields it does not state). So they are kept only when one
+//! of them is neither, boxed: 60 bytes less for nearly every vessel, which
+//! puts [`StaticData`] in the 48-byte size class instead of 96
+//! (`FieldTimes`).
 
 use chrono::{DateTime, Utc};
 use porttrack_schemas::{VesselStatic, declares_hazard, dimension};
@@ -52,8 +59,15 @@ pub struct StaticData {
     pub length_m: Option<f32>,
     /// When `shiptype`, `to_bow`, `to_stern`, `hazard` and `length_m` got
     /// their values.
-    field_times: [DateTime<Utc>; 5],
+    field_times: FieldTimes,
 }
+
+/// When each of the five fields got its value: `None` while every field
+/// with a value got it at `timestamp` and every other one has none (then
+/// its time is "never", `MIN_UTC`), as nearly always; else all five, boxed.
+/// Always in that canonical form, so the derived `PartialEq` compares the
+/// times and not their form.
+type FieldTimes = Option<Box<[DateTime<Utc>; 5]>>;
 
 /// Where the first three fields' times sit among the eleven a checkpoint
 /// carries (imo, callsign, shipname, shiptype, to_bow, to_stern, to_port,
@@ -72,7 +86,36 @@ impl StaticData {
             to_bow: None,
             to_stern: None,
             length_m: None,
-            field_times: [DateTime::<Utc>::MIN_UTC; 5],
+            field_times: None,
+        }
+    }
+
+    /// Which of the five fields have a value, in `field_times` order.
+    fn stated(&self) -> [bool; 5] {
+        [
+            self.shiptype.is_some(),
+            self.to_bow.is_some(),
+            self.to_stern.is_some(),
+            self.hazard.is_some(),
+            self.length_m.is_some(),
+        ]
+    }
+
+    /// The five field times, whatever their form.
+    fn field_times(&self) -> [DateTime<Utc>; 5] {
+        match &self.field_times {
+            Some(times) => **times,
+            None => {
+                self.stated().map(|stated| if stated { self.timestamp } else { DateTime::<Utc>::MIN_UTC })
+            }
+        }
+    }
+
+    /// Keeps `times` in the canonical form (see [`FieldTimes`]).
+    fn set_field_times(&mut self, times: [DateTime<Utc>; 5]) {
+        self.field_times = None;
+        if self.field_times() != times {
+            self.field_times = Some(Box::new(times));
         }
     }
 
@@ -81,7 +124,8 @@ impl StaticData {
     /// Whether anything kept changed, the newest report's time included.
     pub(crate) fn apply(&mut self, s: &VesselStatic) -> bool {
         let before = self.clone();
-        let t = &mut self.field_times;
+        let mut times = self.field_times();
+        let t = &mut times;
         macro_rules! field {
             ($i:expr, $f:ident) => {
                 if s.$f.is_some() && s.timestamp >= t[$i] {
@@ -96,6 +140,7 @@ impl StaticData {
         field!(3, hazard);
         field!(4, length_m);
         self.timestamp = self.timestamp.max(s.timestamp);
+        self.set_field_times(times);
         *self != before
     }
 
@@ -128,13 +173,14 @@ impl StaticData {
 impl Serialize for StaticData {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut times = [DateTime::<Utc>::MIN_UTC; CHECKPOINT_FIELDS];
-        for (slot, t) in CHECKPOINT_SLOTS.iter().zip(self.field_times) {
+        let field_times = self.field_times();
+        for (slot, t) in CHECKPOINT_SLOTS.iter().zip(field_times) {
             times[*slot] = t;
         }
         let mut st = s.serialize_struct("StaticData", 3)?;
         st.serialize_field("merged", &self.record())?;
         st.serialize_field("field_times", &Times(&times))?;
-        st.serialize_field("more_field_times", &Times(&[self.field_times[3], self.field_times[4]]))?;
+        st.serialize_field("more_field_times", &Times(&[field_times[3], field_times[4]]))?;
         st.end()
     }
 }
@@ -168,7 +214,7 @@ impl<'de> Deserialize<'de> for StaticData {
         let Checkpointed { merged: m, field_times, more_field_times: [hazard_at, length_at] } =
             Checkpointed::deserialize(d)?;
         let [shiptype_at, bow_at, stern_at] = CHECKPOINT_SLOTS.map(|slot| field_times[slot]);
-        Ok(StaticData {
+        let mut data = StaticData {
             mmsi: m.mmsi,
             timestamp: m.timestamp,
             shiptype: m.shiptype,
@@ -176,8 +222,10 @@ impl<'de> Deserialize<'de> for StaticData {
             to_bow: m.to_bow,
             to_stern: m.to_stern,
             length_m: m.length_m,
-            field_times: [shiptype_at, bow_at, stern_at, hazard_at, length_at],
-        })
+            field_times: None,
+        };
+        data.set_field_times([shiptype_at, bow_at, stern_at, hazard_at, length_at]);
+        Ok(data)
     }
 }
 
@@ -241,7 +289,7 @@ mod tests {
             "2026-11-22T09:00:10Z","-262143-01-01T00:00:00Z","2026-11-22T09:00:00Z","-262143-01-01T00:00:00Z"]}"#;
         let data: StaticData = serde_json::from_str(old).unwrap();
         assert_eq!((data.shiptype, data.length(), data.timestamp), (Some(70), Some(150), at(10)));
-        assert_eq!(data.field_times[..3], [at(10); 3]);
+        assert_eq!(data.field_times()[..3], [at(10); 3]);
     }
 
     /// Releases before this one merged eleven fields, and never these two:
@@ -261,5 +309,31 @@ mod tests {
         assert!(data.declares_hazardous_cargo());
         let json = serde_json::to_string(&data).unwrap();
         assert_eq!(serde_json::from_str::<StaticData>(&json).unwrap(), data);
+    }
+
+    /// The times are boxed only while some field's is neither the newest
+    /// report's nor "never", and the box goes once a report restates them.
+    #[test]
+    fn field_times_are_boxed_only_while_they_differ() {
+        let mut data = StaticData::new(244_000_001, at(0));
+        data.apply(&VesselStatic { shiptype: Some(70), to_bow: Some(100), to_stern: Some(20), ..report(0) });
+        assert!(data.field_times.is_none(), "one report: its time, or never");
+        assert_eq!(data.field_times()[..4], [at(0), at(0), at(0), DateTime::<Utc>::MIN_UTC]);
+        data.apply(&VesselStatic { hazard: Some(2), ..report(10) });
+        assert!(data.field_times.is_some(), "the dimensions' time is older than the hazard code's");
+        assert_eq!(data.field_times()[..4], [at(0), at(0), at(0), at(10)]);
+        let json = serde_json::to_string(&data).unwrap();
+        assert_eq!(serde_json::from_str::<StaticData>(&json).unwrap(), data);
+        data.apply(&VesselStatic {
+            shiptype: Some(70),
+            to_bow: Some(100),
+            to_stern: Some(20),
+            hazard: Some(2),
+            ..report(20)
+        });
+        assert!(data.field_times.is_none(), "restated at once: no box");
+        let json = serde_json::to_string(&data).unwrap();
+        assert_eq!(serde_json::from_str::<StaticData>(&json).unwrap(), data);
+        assert!(size_of::<StaticData>() <= 48, "StaticData is {} B, budget 48 B", size_of::<StaticData>());
     }
 }
