@@ -126,13 +126,14 @@ struct Pending {
 /// # Memory
 ///
 /// One route per tracked vessel, so its size is multiplied by up to a
-/// million. `benches/memory.rs` measures it: about 0.9 kB of resident memory
-/// per vessel, of which this struct is 256 bytes (kept small by boxing the
-/// static data, the calls, the lists most vessels never fill, and the
-/// fields of states most never reach, `route/cold.rs`), the
-/// static data 96, an open call 190 to 400 with its id and services, and the
-/// recent fix times 4 bytes each (64 at the default `track_len` of 16;
-/// 8 bytes while one is not a whole millisecond, see [`FixTimes`]).
+/// million. `benches/memory.rs` measures it: about 0.75 kB of resident
+/// memory per vessel in its mixed fleet, 0.43 kB at sea, of which this
+/// struct is 256 bytes (kept small by boxing the static data, the calls,
+/// the lists most vessels never fill, and the fields of states most never
+/// reach, `route/cold.rs`), the static data 48, an open call 128 plus 80
+/// for its first service (its id is made when asked for, `call_id.rs`),
+/// and the recent fix times 4 bytes each (64 at the default `track_len` of
+/// 16; 8 bytes while one is not a whole millisecond, see [`FixTimes`]).
 /// It was 2.8 kB while the route kept its last 32 fixes whole, 48 bytes
 /// each, for no rule but the one [`FixTimes`] now serves, and every static
 /// field with its strings. `tests/memory.rs` pins the inline size.
