@@ -155,9 +155,17 @@ impl PortCall {
     }
 }
 
-// By hand, for the id: every field as it is declared, the id first.
-impl Serialize for PortCall {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl PortCall {
+    /// Writes the call, every field as it is declared and its id first,
+    /// with its times as `time` makes them and `services` for its
+    /// services: the output's form and the checkpoint's (`ser.rs`) differ
+    /// only there.
+    pub(crate) fn serialize_as<S: Serializer, T: Serialize>(
+        &self,
+        s: S,
+        time: impl Fn(DateTime<Utc>) -> T,
+        services: &impl Serialize,
+    ) -> Result<S::Ok, S::Error> {
         let PortCall {
             mmsi,
             arrived_at,
@@ -171,24 +179,31 @@ impl Serialize for PortCall {
             departed_at,
             teu_loaded,
             teu_discharged,
-            services,
+            services: _,
         } = self;
         let mut st = s.serialize_struct("PortCall", 14)?;
         st.serialize_field("id", &self.id())?;
         st.serialize_field("mmsi", mmsi)?;
-        st.serialize_field("arrived_at", arrived_at)?;
+        st.serialize_field("arrived_at", &time(*arrived_at))?;
         st.serialize_field("arrival_observed", arrival_observed)?;
-        st.serialize_field("anchored_at", anchored_at)?;
+        st.serialize_field("anchored_at", &anchored_at.map(&time))?;
         st.serialize_field("waiting_time_s", waiting_time_s)?;
         st.serialize_field("berth", berth)?;
-        st.serialize_field("berthed_at", berthed_at)?;
-        st.serialize_field("unberthed_at", unberthed_at)?;
+        st.serialize_field("berthed_at", &berthed_at.map(&time))?;
+        st.serialize_field("unberthed_at", &unberthed_at.map(&time))?;
         st.serialize_field("service_time_s", service_time_s)?;
-        st.serialize_field("departed_at", departed_at)?;
+        st.serialize_field("departed_at", &departed_at.map(&time))?;
         st.serialize_field("teu_loaded", teu_loaded)?;
         st.serialize_field("teu_discharged", teu_discharged)?;
         st.serialize_field("services", services)?;
         st.end()
+    }
+}
+
+// By hand, for the id, which is not a field.
+impl Serialize for PortCall {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.serialize_as(s, |t| t, &self.services)
     }
 }
 

@@ -312,37 +312,7 @@ struct PortCallRef<'a>(&'a PortCall);
 
 impl Serialize for PortCallRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let PortCall {
-            mmsi,
-            arrived_at,
-            arrival_observed,
-            anchored_at,
-            waiting_time_s,
-            berth,
-            berthed_at,
-            unberthed_at,
-            service_time_s,
-            departed_at,
-            teu_loaded,
-            teu_discharged,
-            services,
-        } = self.0;
-        let mut st = s.serialize_struct("PortCall", 14)?;
-        st.serialize_field("id", &self.0.id())?;
-        st.serialize_field("mmsi", mmsi)?;
-        st.serialize_field("arrived_at", &Millis(*arrived_at))?;
-        st.serialize_field("arrival_observed", arrival_observed)?;
-        st.serialize_field("anchored_at", &anchored_at.map(Millis))?;
-        st.serialize_field("waiting_time_s", waiting_time_s)?;
-        st.serialize_field("berth", berth)?;
-        st.serialize_field("berthed_at", &berthed_at.map(Millis))?;
-        st.serialize_field("unberthed_at", &unberthed_at.map(Millis))?;
-        st.serialize_field("service_time_s", service_time_s)?;
-        st.serialize_field("departed_at", &departed_at.map(Millis))?;
-        st.serialize_field("teu_loaded", teu_loaded)?;
-        st.serialize_field("teu_discharged", teu_discharged)?;
-        st.serialize_field("services", &Services(services))?;
-        st.end()
+        self.0.serialize_as(s, Millis, &Services(&self.0.services))
     }
 }
 
