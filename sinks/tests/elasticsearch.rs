@@ -308,7 +308,11 @@ async fn derived_documents_are_idempotent_and_port_calls_only_move_forward() {
     }
     let doc: Value = es
         .http
-        .get(format!("{URL}/{}-port-calls-2026.09/_doc/244000001-20260921T122640Z", es.prefix))
+        .get(format!(
+            "{URL}/{}-port-calls-2026.09/_doc/{}",
+            es.prefix,
+            porttrack_processors::PortCall::open(244_000_001, t(0), true).id()
+        ))
         .send()
         .await
         .unwrap()

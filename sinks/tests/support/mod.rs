@@ -101,7 +101,7 @@ pub fn unique(tag: &str) -> String {
 }
 
 pub fn t(second: i64) -> DateTime<Utc> {
-    // 2026-09-21T12:26:40Z: two days' partitions are exercised by +86400.
+    // 2026-09-21T14:13:20Z: two days' partitions are exercised by +86400.
     Utc.timestamp_opt(1_790_000_000 + second, 0).unwrap()
 }
 
