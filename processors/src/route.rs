@@ -911,9 +911,11 @@ impl VesselRoute {
         if cfg.dedup_window == 0 {
             return true;
         }
-        match (recent.len() + 1).checked_sub(cfg.dedup_window) {
-            Some(excess) if excess > 0 => _ = recent.drain(..excess),
-            _ => recent.reserve_exact(1),
+        let excess = (recent.len() + 1).saturating_sub(cfg.dedup_window);
+        if excess > 0 {
+            recent.drain(..excess);
+        } else {
+            recent.reserve_exact(1);
         }
         recent.push(id.into());
         true
