@@ -16,9 +16,9 @@
 //! message on its broker thread and the poll thread frees it; glibc's
 //! `free` of another thread's chunk takes that thread's arena lock, and the
 //! two threads queued on it: in a `json → null` run of 1,000,000 records
-//! (2026-12-03, `perf record -e sched:sched_switch` with call graphs) a
-//! third of the poll thread's sleeps and a fifth of the broker thread's
-//! were on that lock (367 and 905 in 3 s). With jemalloc for both, in three
+//! (2026-12-03, `perf record -e sched:sched_switch` with call graphs) 367
+//! of the poll thread's 1,134 context switches and 208 of the broker
+//! thread's 1,192 were sleeps on that lock. With jemalloc for both, in three
 //! alternating pairs of runs (medians of 3 runs each), the plain consumer
 //! of the bench's baseline went from 1.01-1.16 to 0.65-0.78 µs of CPU per
 //! record (1.07-1.23M to 2.07-2.46M records/s), and the pipeline from
