@@ -20,8 +20,8 @@
 //! of the poll thread's 1,134 context switches and 208 of the broker
 //! thread's 1,192 were sleeps on that lock. With jemalloc for both, in three
 //! alternating pairs of runs (medians of 3 runs each), the plain consumer
-//! of the bench's baseline went from 1.01-1.16 to 0.65-0.78 µs of CPU per
-//! record (1.07-1.23M to 2.07-2.46M records/s), and the pipeline from
+//! of the bench's baseline went from 1.01–1.16 to 0.65–0.78 µs of CPU per
+//! record (1.07–1.23M to 2.07–2.46M records/s), and the pipeline from
 //! 2.55 / 3.47 / 3.24 to 2.94 / 3.23 / 2.37 µs, within the machine's noise.
 //!
 //! Rust's allocations alone on jemalloc (`de60156`, before the C
