@@ -148,7 +148,7 @@ pub(crate) fn measure(
         let (from, stop) = (Arc::clone(&from), Arc::clone(&stop));
         std::thread::spawn(move || broker_latencies(&brokers, &topic, partitions, &from, &stop))
     };
-    let producer = crate::runs::steady_positions(stack, &topic, rate, records, 2_000, 7);
+    let producer = crate::runs::steady_positions(stack, &topic, rate, records, 2_000, 7, Arc::default());
     std::thread::sleep(Duration::from_secs(warmup));
     let before = buckets(LATENCY);
     from.store(chrono::Utc::now().timestamp_millis() as u64, Ordering::Relaxed);

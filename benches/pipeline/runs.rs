@@ -1,6 +1,7 @@
 //! The pipeline's side of each row, in-process, one run at a time.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use porttrack::config::{Config, FilesConfig, HttpConfig};
@@ -116,6 +117,7 @@ pub(crate) fn steady_positions(
     records: u64,
     vessels: usize,
     seed: u64,
+    sent: Arc<AtomicU64>,
 ) -> std::thread::JoinHandle<ProduceReport> {
     let kafka = KafkaConfig { brokers: stack.brokers.clone(), ..KafkaConfig::default() };
     let options = ProduceOptions {
@@ -136,7 +138,8 @@ pub(crate) fn steady_positions(
     let start = chrono::Utc::now() - chrono::Duration::seconds(history_s.max(48 * 3600) as i64);
     std::thread::spawn(move || {
         let mut sim = Simulator::new(SimConfig { vessels, seed, start, invalid_ratio: 0.0 });
-        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), None).expect("produce")
+        porttrack::sim::produce(&kafka, &mut sim, &options, &AtomicBool::new(false), Some(&sent))
+            .expect("produce")
     })
 }
 

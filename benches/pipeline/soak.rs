@@ -9,7 +9,12 @@
 //! sampled twice a second, and beside it the heap the program holds
 //! (jemalloc's `stats.allocated`, [`porttrack::alloc`]): RSS also moves
 //! with what the allocator keeps cached, the heap only with what the code
-//! keeps, so a leak shows in the heap's slope.
+//! keeps, so a leak shows in the heap's slope. The backlog is sampled with
+//! them, because a pipeline that falls behind holds more without leaking:
+//! librdkafka prefetches up to `queued.max.messages.kbytes` for a consumer
+//! that lags. It is counted twice: records produced but not yet committed,
+//! and of those the records the pipeline has consumed (its batches in
+//! flight), so the rest are in the broker or librdkafka's prefetch queue.
 //!
 //! * the steady part, from 10% to 50% of the run, gives the slopes (a
 //!   least-squares fit, MB per hour), which must be flat;
@@ -20,7 +25,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use porttrack_ingest::config::{EventName, TopicConfig};
@@ -75,30 +80,34 @@ pub(crate) struct Soak {
     pub(crate) outage_seconds: u64,
     pub(crate) records: u64,
     /// The process's resident set.
-    pub(crate) rss: Memory,
+    pub(crate) rss: Level,
     /// The heap the program holds (jemalloc's `stats.allocated`).
-    pub(crate) heap: Memory,
+    pub(crate) heap: Level,
+    /// Records produced and not yet committed.
+    pub(crate) behind: Level,
+    /// Records consumed and not yet committed.
+    pub(crate) in_flight: Level,
     /// The longest time the committed count did not move, s.
     pub(crate) longest_commit_pause: f64,
 }
 
-/// One memory figure over the soak, MB.
-pub(crate) struct Memory {
+/// One figure sampled over the soak: MB for memory, records for backlogs.
+pub(crate) struct Level {
     /// At the start and end of the steady part.
     pub(crate) steady: (f64, f64),
-    /// Least-squares slope over the steady part, MB per hour.
-    pub(crate) slope_mb_per_hour: f64,
+    /// Least-squares slope over the steady part, per hour.
+    pub(crate) slope_per_hour: f64,
     /// Peak during the outage and the catch-up after it.
     pub(crate) outage_peak: f64,
     /// When everything produced was committed.
     pub(crate) end: f64,
 }
 
-impl Memory {
-    fn of(steady: &[(f64, f64)], outage_peak: f64, end: f64) -> Memory {
-        Memory {
+impl Level {
+    fn of(steady: &[(f64, f64)], outage_peak: f64, end: f64) -> Level {
+        Level {
             steady: (steady.first().map_or(0.0, |s| s.1), steady.last().map_or(0.0, |s| s.1)),
-            slope_mb_per_hour: slope_per_hour(steady),
+            slope_per_hour: slope_per_hour(steady),
             outage_peak,
             end,
         }
@@ -142,34 +151,37 @@ pub(crate) fn measure(
     );
     let pipeline = rt.block_on(crate::runs::start(&config));
     let status = pipeline.status();
-    let producer = crate::runs::steady_positions(stack, &topic, rate, records, 5_000, 11);
+    let sent = Arc::new(AtomicU64::new(0));
+    let producer = crate::runs::steady_positions(stack, &topic, rate, records, 5_000, 11, Arc::clone(&sent));
 
     let started = Instant::now();
     let mb = || crate::cpu::rss() as f64 / 1e6;
     let heap_mb = || porttrack::alloc::heap().expect("jemalloc's statistics (Linux)").allocated as f64 / 1e6;
     let (steady_from, outage_at) = (seconds as f64 * 0.1, seconds as f64 * 0.5);
-    let (mut steady, mut steady_heap) = (Vec::new(), Vec::new());
-    let (mut outage_peak, mut heap_peak, mut outage_started) = (0.0_f64, 0.0_f64, None::<Instant>);
+    // Each figure's samples over the steady part and its peak through the
+    // outage: RSS, heap, records behind the producer, records in flight.
+    let mut steady: [Vec<(f64, f64)>; 4] = Default::default();
+    let (mut peaks, mut outage_started) = ([0.0_f64; 4], None::<Instant>);
     let (mut last_committed, mut last_move, mut longest_pause) = (0, Instant::now(), Duration::ZERO);
     loop {
         std::thread::sleep(Duration::from_millis(500));
         let t = started.elapsed().as_secs_f64();
         let committed = status.committed.load(Ordering::Relaxed);
+        let backlog = |count: u64| count.saturating_sub(committed) as f64;
+        let now = [mb(), heap_mb(), backlog(sent.load(Ordering::Relaxed)), backlog(status.consumed())];
         if committed != last_committed {
             longest_pause = longest_pause.max(last_move.elapsed());
             (last_committed, last_move) = (committed, Instant::now());
         }
         if (steady_from..outage_at).contains(&t) {
-            steady.push((t, mb()));
-            steady_heap.push((t, heap_mb()));
+            steady.iter_mut().zip(now).for_each(|(samples, v)| samples.push((t, v)));
         }
         if t >= outage_at && outage_started.is_none() {
             proxy.set_down(true);
             outage_started = Some(Instant::now());
         }
         if let Some(at) = outage_started {
-            outage_peak = outage_peak.max(mb());
-            heap_peak = heap_peak.max(heap_mb());
+            peaks.iter_mut().zip(now).for_each(|(peak, v)| *peak = peak.max(v));
             if at.elapsed() >= Duration::from_secs(outage) {
                 proxy.set_down(false);
             }
@@ -184,13 +196,16 @@ pub(crate) fn measure(
     assert_eq!(report.acked, records, "every record acknowledged");
     let (end, heap_end) = (mb(), heap_mb());
     rt.block_on(pipeline.stop()).expect("stop");
+    let [rss, heap, behind, in_flight] = steady;
     Soak {
         rate,
         seconds,
         outage_seconds: outage,
         records,
-        rss: Memory::of(&steady, outage_peak, end),
-        heap: Memory::of(&steady_heap, heap_peak, heap_end),
+        rss: Level::of(&rss, peaks[0], end),
+        heap: Level::of(&heap, peaks[1], heap_end),
+        behind: Level::of(&behind, peaks[2], 0.0),
+        in_flight: Level::of(&in_flight, peaks[3], 0.0),
         longest_commit_pause: longest_pause.as_secs_f64(),
     }
 }

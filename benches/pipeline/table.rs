@@ -77,7 +77,15 @@ pub(crate) fn print_soak(s: &Soak) {
     for (name, m) in [("RSS", &s.rss), ("heap held", &s.heap)] {
         println!(
             "| {name} | {:.1} MB | {:.1} MB | {:+.1} MB/h | {:.1} MB | {:.1} MB |",
-            m.steady.0, m.steady.1, m.slope_mb_per_hour, m.outage_peak, m.end
+            m.steady.0, m.steady.1, m.slope_per_hour, m.outage_peak, m.end
+        );
+    }
+    for (name, m) in
+        [("records not yet committed", &s.behind), ("of those consumed (batches in flight)", &s.in_flight)]
+    {
+        println!(
+            "| {name} | {:.0} | {:.0} | {:+.0}/h | {:.0} | 0 |",
+            m.steady.0, m.steady.1, m.slope_per_hour, m.outage_peak
         );
     }
     println!("longest commit pause: {:.1} s", s.longest_commit_pause);
