@@ -54,7 +54,7 @@ pub(crate) fn plain_consumer(brokers: &str, topics: &[String], partitions: i32, 
     }
     let elapsed = first.map_or(Duration::ZERO, |t| t.elapsed());
     std::hint::black_box(bytes);
-    Run { events: records, elapsed, cpu: cpu::used() - cpu_before }
+    Run { events: records, elapsed, cpu: cpu::used() - cpu_before, peak_heap: None }
 }
 
 #[derive(serde::Deserialize)]
@@ -125,7 +125,7 @@ pub(crate) async fn handwritten(brokers: &str, topic: &str, db: &str, records: u
         done += polled;
     }
     let elapsed = first.map_or(Duration::ZERO, |t| t.elapsed());
-    Run { events: done, elapsed, cpu: cpu::used() - cpu_before }
+    Run { events: done, elapsed, cpu: cpu::used() - cpu_before, peak_heap: None }
 }
 
 /// `psql \copy` of `from`'s positions into the same (migrated, empty)
@@ -149,7 +149,7 @@ pub(crate) async fn psql_copy(from: &str, to: &str, dir: &Path) -> Run {
     let rows: i64 = source.query_one("SELECT count(*) FROM positions", &[]).await.expect("count").get(0);
     let started = Instant::now();
     psql(to, &format!("\\copy positions FROM '{}' CSV", file.display()));
-    Run { events: rows as u64, elapsed: started.elapsed(), cpu: Duration::ZERO }
+    Run { events: rows as u64, elapsed: started.elapsed(), cpu: Duration::ZERO, peak_heap: None }
 }
 
 fn psql(url: &str, command: &str) {
@@ -233,5 +233,10 @@ pub(crate) async fn bulk_loader(
         }
     });
     futures::stream::iter(requests).buffer_unordered(concurrency.max(1)).collect::<Vec<()>>().await;
-    Run { events: docs.len() as u64, elapsed: started.elapsed(), cpu: cpu::used() - cpu_before }
+    Run {
+        events: docs.len() as u64,
+        elapsed: started.elapsed(),
+        cpu: cpu::used() - cpu_before,
+        peak_heap: None,
+    }
 }

@@ -38,6 +38,9 @@ pub(crate) struct Run {
     pub(crate) events: u64,
     pub(crate) elapsed: Duration,
     pub(crate) cpu: Duration,
+    /// The most heap the run held above what the process held before it,
+    /// bytes (jemalloc's count, librdkafka's included; pipeline runs only).
+    pub(crate) peak_heap: Option<u64>,
 }
 
 impl Run {

@@ -18,7 +18,11 @@
 //! Rates run from the first record consumed to the last one committed
 //! (group joins left out); "own CPU" is this process's user + system time
 //! over the run divided by events ([`cpu`]): the pipeline runs in-process, one
-//! measurement at a time. Medians of `PORTTRACK_BENCH_RUNS` runs (default 3).
+//! measurement at a time. "Peak heap" is the most the pipeline's run held
+//! above what the process held before it (jemalloc's count, sampled every
+//! 100 ms; librdkafka's prefetched records included): every row but the
+//! latency one is a catch-up from a full topic, where read-ahead is at its
+//! largest. Medians of `PORTTRACK_BENCH_RUNS` runs (default 3).
 //!
 //! Sizes: `PORTTRACK_BENCH_RECORDS` (default 1,000,000 per input),
 //! `PORTTRACK_BENCH_PARTITIONS` (default 4), `PORTTRACK_BENCH_FLEET`

@@ -79,14 +79,22 @@ pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sin
     let config = config(stack, input.topics.clone(), dlq, sinks);
     // Migrations and templates are set-up, not the pipeline's running cost.
     let sinks = porttrack::outputs::build(&config).await.expect("sinks");
+    let heap = || porttrack::alloc::heap().expect("jemalloc's statistics (Linux)").allocated;
+    let (heap_before, mut heap_peak) = (heap(), 0);
     let cpu_before = cpu::used();
     let pipeline = Pipeline::start(&config, sinks).await.expect("pipeline");
     let status = pipeline.status();
     let deadline = Instant::now() + Duration::from_secs(1800);
     let mut first = None;
-    while status.committed.load(Ordering::Relaxed) < input.records {
+    for turn in 0_u64.. {
+        if status.committed.load(Ordering::Relaxed) >= input.records {
+            break;
+        }
         if first.is_none() && status.consumed() > 0 {
             first = Some(Instant::now());
+        }
+        if turn.is_multiple_of(20) {
+            heap_peak = heap_peak.max(heap()); // every 100 ms
         }
         assert!(
             Instant::now() < deadline,
@@ -100,7 +108,7 @@ pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sin
     let cpu = cpu::used() - cpu_before;
     assert_eq!(status.dead_lettered.load(Ordering::Relaxed), 0, "the bench's inputs are all valid");
     pipeline.stop().await.expect("stop");
-    Run { events: input.records, elapsed, cpu }
+    Run { events: input.records, elapsed, cpu, peak_heap: Some(heap_peak.saturating_sub(heap_before)) }
 }
 
 /// A fresh, empty database next to the stack's, its name unique to this run.

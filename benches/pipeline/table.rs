@@ -26,6 +26,10 @@ impl Row {
     }
 }
 
+fn heap(run: &Run) -> String {
+    run.peak_heap.map_or_else(|| "—".to_owned(), |b| format!("{:.1}", b as f64 / 1e6))
+}
+
 fn cpu(run: &Run) -> String {
     if run.cpu.is_zero() { "—".to_owned() } else { format!("{:.2}", run.cpu_us()) }
 }
@@ -33,16 +37,17 @@ fn cpu(run: &Run) -> String {
 /// Prints `rows` as a Markdown table (README's Performance section is a copy).
 pub(crate) fn print(rows: &[Row]) {
     println!(
-        "| pipeline | events | events/s | own CPU µs/event | baseline | events/s | CPU µs/event | ratio |"
+        "| pipeline | events | events/s | own CPU µs/event | peak heap MB | baseline | events/s | CPU µs/event | ratio |"
     );
-    println!("|---|---:|---:|---:|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {:.0} | {} | {} | {:.0} | {} | {:.2} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {:.0} | {} | {:.2} |",
             r.what,
             r.ours.events,
             r.ours.rate(),
             cpu(&r.ours),
+            heap(&r.ours),
             r.baseline,
             r.theirs.rate(),
             cpu(&r.theirs),
