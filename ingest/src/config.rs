@@ -288,8 +288,19 @@ impl KafkaConfig {
     /// does, catching up) then sits idle in `poll` until the backoff ends.
     /// With the default the pipeline spent most of a catch-up waiting there:
     /// 120,000 JSON positions/s at 0.4 of a core; with 20 ms, 300,000/s
-    /// (`cargo bench --bench pipeline`, `json → null`). An operator's
-    /// `properties` still win.
+    /// (`cargo bench --bench pipeline`, `json → null`).
+    ///
+    /// `queued.max.messages.kbytes` is lowered from librdkafka's 64 MiB to
+    /// [`QUEUED_MAX_MESSAGES_KBYTES`]: a consumer that runs behind the
+    /// producers (a catch-up, a rate near its capacity) keeps that much
+    /// payload prefetched, each message in an allocation of its own beside
+    /// it. At 200-byte JSON positions the default is some 300,000 records,
+    /// several seconds of a busy port's feed and as much memory as the rest
+    /// of the pipeline holds. The pipeline's own read-ahead is its in-flight
+    /// batches; librdkafka's need only cover a few fetches, and the smaller
+    /// queue cost no throughput (`cargo bench --bench pipeline`, `json →
+    /// null`, three alternating pairs). An operator's `properties` still
+    /// win, for both settings.
     pub fn consumer_config(&self) -> Result<ClientConfig, KafkaConfigError> {
         let mut config = self.client_config()?;
         config
@@ -301,7 +312,8 @@ impl KafkaConfig {
             .set("group.protocol", self.group_protocol.as_str())
             .set("max.poll.interval.ms", millis(self.max_poll_interval))
             .set("statistics.interval.ms", "1000")
-            .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
+            .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
+            .set("queued.max.messages.kbytes", QUEUED_MAX_MESSAGES_KBYTES);
         match self.group_protocol {
             // librdkafka refuses the classic settings under KIP-848.
             GroupProtocol::Consumer => config.set("group.remote.assignor", "range"),
@@ -356,6 +368,11 @@ fn millis(d: Duration) -> String {
 /// [`KafkaConfig::consumer_config`]).
 pub const FETCH_QUEUE_BACKOFF_MS: &str = "20";
 
+/// The prefetched payload librdkafka keeps for the consumer at most, KiB
+/// (its default is 65,536; see [`KafkaConfig::consumer_config`]). Four
+/// rounds of fetches of four partitions at librdkafka's 1 MiB each.
+pub const QUEUED_MAX_MESSAGES_KBYTES: &str = "16384";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +410,20 @@ mod tests {
             ..KafkaConfig::default()
         };
         assert_eq!(operator.consumer_config().unwrap().get("fetch.queue.backoff.ms"), Some("500"));
+    }
+
+    /// A consumer running behind the producers held librdkafka's default
+    /// 64 MiB of prefetched records (the soak at 38,000/s, `cargo bench
+    /// --bench pipeline`).
+    #[test]
+    fn the_consumer_prefetches_a_bounded_amount_unless_told_otherwise() {
+        let config = KafkaConfig::default().consumer_config().unwrap();
+        assert_eq!(config.get("queued.max.messages.kbytes"), Some(QUEUED_MAX_MESSAGES_KBYTES));
+        let operator = KafkaConfig {
+            properties: [("queued.max.messages.kbytes".to_owned(), "65536".to_owned())].into(),
+            ..KafkaConfig::default()
+        };
+        assert_eq!(operator.consumer_config().unwrap().get("queued.max.messages.kbytes"), Some("65536"));
     }
 
     #[test]
