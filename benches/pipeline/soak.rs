@@ -12,9 +12,11 @@
 //! keeps, so a leak shows in the heap's slope. The backlog is sampled with
 //! them, because a pipeline that falls behind holds more without leaking:
 //! librdkafka prefetches up to `queued.max.messages.kbytes` for a consumer
-//! that lags. It is counted twice: records produced but not yet committed,
-//! and of those the records the pipeline has consumed (its batches in
-//! flight), so the rest are in the broker or librdkafka's prefetch queue.
+//! that lags. It is counted twice: records handed to the producer but not
+//! yet committed, and of those the records the pipeline has consumed (its
+//! batches in flight, and finished ones waiting for the next checkpoint),
+//! so the rest are in the producer, the broker or librdkafka's prefetch
+//! queue.
 //!
 //! * the steady part, from 10% to 50% of the run, gives the slopes (a
 //!   least-squares fit, MB per hour), which must be flat;
