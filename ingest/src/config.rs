@@ -399,31 +399,31 @@ mod tests {
         assert!(err.contains("cannot read") && !err.contains("s3cret"), "{err}");
     }
 
+    /// Checks that the consumer's settings hold `key` at PortTrack's own
+    /// `default`, and that an operator's `properties` still set it.
+    fn ours_unless_told_otherwise(key: &str, default: &str, operators: &str) {
+        let config = KafkaConfig::default().consumer_config().unwrap();
+        assert_eq!(config.get(key), Some(default));
+        let operator = KafkaConfig {
+            properties: [(key.to_owned(), operators.to_owned())].into(),
+            ..KafkaConfig::default()
+        };
+        assert_eq!(operator.consumer_config().unwrap().get(key), Some(operators));
+    }
+
     /// Bug: with librdkafka's 1 s fetch queue backoff, a catching-up source
     /// drained its queue and waited in `poll` for most of each second.
     #[test]
     fn the_consumer_refetches_soon_after_a_full_queue_unless_told_otherwise() {
-        let config = KafkaConfig::default().consumer_config().unwrap();
-        assert_eq!(config.get("fetch.queue.backoff.ms"), Some(FETCH_QUEUE_BACKOFF_MS));
-        let operator = KafkaConfig {
-            properties: [("fetch.queue.backoff.ms".to_owned(), "500".to_owned())].into(),
-            ..KafkaConfig::default()
-        };
-        assert_eq!(operator.consumer_config().unwrap().get("fetch.queue.backoff.ms"), Some("500"));
+        ours_unless_told_otherwise("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS, "500");
     }
 
     /// A consumer running behind the producers held librdkafka's default
     /// 64 MiB of prefetched records (the soak at 38,000/s, `cargo bench
-    /// --bench pipeline`).
+    /// --bench pipeline`; on the real broker, `tests/prefetch.rs`).
     #[test]
     fn the_consumer_prefetches_a_bounded_amount_unless_told_otherwise() {
-        let config = KafkaConfig::default().consumer_config().unwrap();
-        assert_eq!(config.get("queued.max.messages.kbytes"), Some(QUEUED_MAX_MESSAGES_KBYTES));
-        let operator = KafkaConfig {
-            properties: [("queued.max.messages.kbytes".to_owned(), "65536".to_owned())].into(),
-            ..KafkaConfig::default()
-        };
-        assert_eq!(operator.consumer_config().unwrap().get("queued.max.messages.kbytes"), Some("65536"));
+        ours_unless_told_otherwise("queued.max.messages.kbytes", QUEUED_MAX_MESSAGES_KBYTES, "65536");
     }
 
     #[test]
