@@ -1,4 +1,5 @@
-//! CPU time of this process, for "own CPU per event".
+//! CPU time and memory of this process, for "own CPU per event" and the
+//! heap and RSS figures.
 //!
 //! Everything the bench measures runs in this process one at a time (a
 //! baseline, then the pipeline), so the process's user + system time between
@@ -29,6 +30,12 @@ pub(crate) fn rss() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Bytes of heap this process holds (jemalloc's `stats.allocated`, which
+/// counts librdkafka's allocations too: [`porttrack::alloc`]).
+pub(crate) fn heap() -> u64 {
+    porttrack::alloc::heap().expect("jemalloc's statistics (Linux)").allocated
 }
 
 /// A measured run: how many events, how long from the first one to the

@@ -79,8 +79,7 @@ pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sin
     let config = config(stack, input.topics.clone(), dlq, sinks);
     // Migrations and templates are set-up, not the pipeline's running cost.
     let sinks = porttrack::outputs::build(&config).await.expect("sinks");
-    let heap = || porttrack::alloc::heap().expect("jemalloc's statistics (Linux)").allocated;
-    let (heap_before, mut heap_peak) = (heap(), 0);
+    let (heap_before, mut heap_peak) = (cpu::heap(), 0);
     let cpu_before = cpu::used();
     let pipeline = Pipeline::start(&config, sinks).await.expect("pipeline");
     let status = pipeline.status();
@@ -94,7 +93,7 @@ pub(crate) async fn pipeline(stack: &Stack, input: &Input, dlq: &str, sinks: Sin
             first = Some(Instant::now());
         }
         if turn.is_multiple_of(20) {
-            heap_peak = heap_peak.max(heap()); // every 100 ms
+            heap_peak = heap_peak.max(cpu::heap()); // every 100 ms
         }
         assert!(
             Instant::now() < deadline,

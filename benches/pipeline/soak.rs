@@ -158,7 +158,7 @@ pub(crate) fn measure(
 
     let started = Instant::now();
     let mb = || crate::cpu::rss() as f64 / 1e6;
-    let heap_mb = || porttrack::alloc::heap().expect("jemalloc's statistics (Linux)").allocated as f64 / 1e6;
+    let heap_mb = || crate::cpu::heap() as f64 / 1e6;
     let (steady_from, outage_at) = (seconds as f64 * 0.1, seconds as f64 * 0.5);
     // Each figure's samples over the steady part and its peak through the
     // outage: RSS, heap, records behind the producer, records in flight.

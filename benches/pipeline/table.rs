@@ -89,8 +89,8 @@ pub(crate) fn print_soak(s: &Soak) {
         [("records not yet committed", &s.behind), ("of those consumed (batches in flight)", &s.in_flight)]
     {
         println!(
-            "| {name} | {:.0} | {:.0} | {:+.0}/h | {:.0} | 0 |",
-            m.steady.0, m.steady.1, m.slope_per_hour, m.outage_peak
+            "| {name} | {:.0} | {:.0} | {:+.0}/h | {:.0} | {:.0} |",
+            m.steady.0, m.steady.1, m.slope_per_hour, m.outage_peak, m.end
         );
     }
     println!("longest commit pause: {:.1} s", s.longest_commit_pause);
