@@ -299,8 +299,9 @@ impl KafkaConfig {
     /// of the pipeline holds. The pipeline's own read-ahead is its in-flight
     /// batches; librdkafka's need only cover a few fetches, and the smaller
     /// queue cost no throughput (`cargo bench --bench pipeline`, `json →
-    /// null`, three alternating pairs). An operator's `properties` still
-    /// win, for both settings.
+    /// null`, seven alternating pairs: medians 2.71 µs of CPU per record
+    /// without, 2.63 µs with it). An operator's `properties` still win, for
+    /// both settings.
     pub fn consumer_config(&self) -> Result<ClientConfig, KafkaConfigError> {
         let mut config = self.client_config()?;
         config
