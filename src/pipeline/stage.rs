@@ -21,6 +21,7 @@ use super::delivery::{letter_for, letters_for_outputs, write_batch_until_acked};
 use super::metrics::{ProcessedTally, count_outputs};
 use super::pacing::Pacing;
 use crate::state::StateStore;
+use crate::telemetry::histogram;
 
 pub(super) struct Stage {
     pub(super) sinks: Vec<Arc<dyn Sink>>,
@@ -150,19 +151,14 @@ impl Stage {
             let span = tracing::info_span!("dead_letter", records = batch.rejected.len());
             self.dead_letter(&batch.rejected).instrument(span).await;
         }
-        let now = Utc::now();
-        // Handles resolved once per batch, not per record.
-        let event_age = metrics::histogram!(porttrack_metrics::EVENT_AGE_SECONDS);
-        for r in &batch.accepted {
-            event_age.record((now - r.event.timestamp()).num_milliseconds().max(0) as f64 / 1000.0);
-        }
         // Every sink has acknowledged the batch (and its dead letters): this
         // is when its records became durable, whatever their event time says.
-        let now_ms = now.timestamp_millis();
-        let latency = metrics::histogram!(porttrack_metrics::RECORD_LATENCY_SECONDS);
-        for t in &batch.record_times_ms {
-            latency.record((now_ms - t).max(0) as f64 / 1000.0);
-        }
+        // Both histograms are counted per batch, not observed per record
+        // through the recorder (see `telemetry::histogram`).
+        let now_ms = Utc::now().timestamp_millis();
+        histogram::EVENT_AGE
+            .record_ms(batch.accepted.iter().map(|r| now_ms - r.event.timestamp().timestamp_millis()));
+        histogram::RECORD_LATENCY.record_ms(batch.record_times_ms.iter().map(|t| now_ms - t));
         metrics::histogram!(porttrack_metrics::BATCH_SIZE_RECORDS).record(batch.len() as f64);
         // Every sink has the events: only the offsets wait for the
         // checkpoint. The vector goes back to the source now, not at the
