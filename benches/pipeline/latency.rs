@@ -44,7 +44,9 @@ type Buckets = BTreeMap<u64, (f64, u64)>;
 
 /// Cumulative bucket counts of histogram `metric`, by upper bound.
 fn buckets(metric: &str) -> Buckets {
-    let text = porttrack::telemetry::metrics().render();
+    // What `/metrics` serves: the per-record histograms are rendered
+    // beside the recorder's metrics, not by it (`telemetry::histogram`).
+    let text = porttrack::telemetry::render();
     let mut out = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with(metric)) {
         let Some(le) = line.split("le=\"").nth(1).and_then(|r| r.split('"').next()) else { continue };
@@ -165,6 +167,10 @@ pub(crate) fn measure(
     let mut broker = plain.join().expect("plain consumer thread");
     let measured =
         after.values().map(|v| v.1).max().unwrap_or(0) - before.values().map(|v| v.1).max().unwrap_or(0);
+    // Records were produced for seconds after the warm-up: none counted
+    // means the histogram was not found in what `/metrics` serves (as when
+    // it moved out of the recorder and this still read only the recorder).
+    assert!(measured > 0, "{LATENCY}: no record counted after the warm-up");
     Latency {
         target_rate: rate,
         sustained: report.acked as f64 / report.elapsed.as_secs_f64(),
