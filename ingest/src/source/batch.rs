@@ -122,9 +122,10 @@ pub(super) struct BatchBuilder {
     rejected: Vec<DeadLetter>,
     /// Per partition, the offset after the last record staged.
     offsets: FxHashMap<TopicPartition, i64>,
-    /// Per partition, the offset of the earliest fragment still waiting for
-    /// its other parts, as of the last record staged: commits stop there.
-    held: FxHashMap<TopicPartition, Option<i64>>,
+    /// Per partition with one, the offset of the earliest fragment still
+    /// waiting for its other parts, as of the last record staged: commits
+    /// stop there.
+    held: FxHashMap<TopicPartition, i64>,
     opened: Option<Instant>,
     trace_parents: Vec<String>,
     trace_parents_dropped: usize,
@@ -168,8 +169,21 @@ impl BatchBuilder {
 
     /// Records where `partition`'s earliest waiting fragment is (`None`:
     /// none waits), as of the record just staged.
-    pub(super) fn hold(&mut self, partition: TopicPartition, earliest_fragment: Option<i64>) {
-        self.held.insert(partition, earliest_fragment);
+    ///
+    /// Only partitions with a fragment waiting are kept: sealing treats
+    /// "none waits" and "never said" alike. So a record of a topic without
+    /// fragments (JSON, Avro, complete sentences), nearly every record,
+    /// costs a look at an empty map here, not a key made and inserted.
+    pub(super) fn hold(&mut self, topic: &Arc<str>, partition: i32, earliest_fragment: Option<i64>) {
+        match earliest_fragment {
+            Some(offset) => {
+                self.held.insert((Arc::clone(topic), partition), offset);
+            }
+            None if self.held.is_empty() => {}
+            None => {
+                self.held.remove(&(Arc::clone(topic), partition));
+            }
+        }
     }
 
     /// Stages valid events.
@@ -244,8 +258,8 @@ impl BatchBuilder {
             .drain()
             .map(|((topic, partition), next)| {
                 let next = match held.get(&(Arc::clone(&topic), partition)) {
-                    Some(Some(fragment)) => next.min(*fragment),
-                    _ => next,
+                    Some(fragment) => next.min(*fragment),
+                    None => next,
                 };
                 (topic, partition, next)
             })
@@ -475,5 +489,30 @@ mod tests {
         let third = builder.seal(1, &inflight, Some(Vec::new())).unwrap();
         assert_eq!(third.accepted.len(), 2);
         assert!(builder.accepted.capacity() >= 2);
+    }
+
+    /// A batch commits up to the earliest fragment still waiting on a
+    /// partition, and past it once a later record of the same batch says
+    /// none waits (the map keeps only waiting fragments).
+    #[test]
+    fn a_fragment_holds_the_commit_until_a_later_record_completes_it() {
+        let inflight = Arc::new(InFlight::default());
+        let (nmea, json): (Arc<str>, Arc<str>) = (Arc::from("ais.nmea"), Arc::from("ais.positions"));
+        let mut builder = BatchBuilder::default();
+        builder.push_offset(&nmea, 0, 10);
+        builder.hold(&nmea, 0, Some(10));
+        builder.push_offset(&json, 0, 7);
+        builder.hold(&json, 0, None);
+        builder.push_offset(&nmea, 0, 11);
+        builder.hold(&nmea, 0, Some(10));
+        let held = builder.seal(1, &inflight, None).unwrap();
+        assert_eq!(held.offsets, vec![(Arc::clone(&nmea), 0, 10), (Arc::clone(&json), 0, 8)]);
+
+        builder.push_offset(&nmea, 0, 12);
+        builder.hold(&nmea, 0, Some(12));
+        builder.push_offset(&nmea, 0, 13);
+        builder.hold(&nmea, 0, None);
+        let completed = builder.seal(1, &inflight, None).unwrap();
+        assert_eq!(completed.offsets, vec![(Arc::clone(&nmea), 0, 14)]);
     }
 }

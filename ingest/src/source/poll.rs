@@ -158,7 +158,7 @@ impl Source {
             if let Some(next) = next {
                 builder.cover(&topic, partition, next);
             }
-            builder.hold((topic, partition), held);
+            builder.hold(&topic, partition, held);
         }
         for refused in decoded.rejections {
             builder.refuse(refused, None);
@@ -300,7 +300,7 @@ impl Source {
             builder.record_time(t.timestamp_millis());
         }
         builder.keep_trace_parent(message, self.shared.config.max_trace_parents);
-        builder.hold((Arc::clone(&origin.topic), origin.partition), held);
+        builder.hold(&origin.topic, origin.partition, held);
         builder.accept(decoded.events.drain(..));
         for refused in decoded.rejections.drain(..) {
             builder.refuse(refused, Some(message));
