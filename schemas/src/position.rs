@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+mod de;
 
 use crate::rejection::{RejectClass, Rejection, ValidationRules};
 
@@ -10,31 +12,32 @@ use crate::rejection::{RejectClass, Rejection, ValidationRules};
 /// `sog`, degrees true for `cog` and `heading`. Optional fields are `None`
 /// when the sender did not have them; AIS "not available" sentinels (SOG
 /// 102.3, COG 360, heading 511) are mapped to `None` by [`Position::normalize`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Read by a hand-written `Deserialize` (`position/de.rs`): unknown fields
+/// are refused, the optional ones may be absent or `null`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Position {
     /// Maritime Mobile Service Identity: nine decimal digits.
     pub mmsi: u32,
     /// When the position was observed (event time), RFC 3339 on the wire.
     // Read by a fast path for the usual shape, chrono's parser otherwise
     // (`time.rs`): one of the larger costs of decoding a JSON position.
-    #[serde(deserialize_with = "crate::time::deserialize")]
     pub timestamp: DateTime<Utc>,
     /// Latitude in degrees, -90..=90.
     pub lat: f64,
     /// Longitude in degrees, -180..=180.
     pub lon: f64,
     /// Speed over ground in knots, 0..=102.2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sog: Option<f32>,
     /// Course over ground in degrees true, 0..360.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cog: Option<f32>,
     /// True heading in degrees, 0..=359.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub heading: Option<u16>,
     /// AIS navigational status code, 0..=15 (see [`NavStatus`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nav_status: Option<u8>,
 }
 

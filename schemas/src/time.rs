@@ -20,8 +20,13 @@ use serde::{Serialize, Serializer};
 
 /// `#[serde(deserialize_with = "crate::time::deserialize")]` for a
 /// `DateTime<Utc>`: the same as chrono's `Deserialize`, faster.
+///
+/// Asked for as bytes: serde_json then hands the string over without its
+/// UTF-8 check, which the fast path does not need (it takes only ASCII
+/// digits and separators); anything else is checked before chrono reads
+/// it. Formats without bytes hand over the string as before.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    d.deserialize_str(Rfc3339)
+    d.deserialize_bytes(Rfc3339)
 }
 
 /// Serializes `t` exactly as chrono's own `Serialize` does (RFC 3339 in
@@ -112,6 +117,16 @@ impl Visitor<'_> for Rfc3339 {
         match fast(value.as_bytes()) {
             Some(t) => Ok(t),
             None => value.parse::<DateTime<FixedOffset>>().map(|t| t.with_timezone(&Utc)).map_err(E::custom),
+        }
+    }
+
+    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<Self::Value, E> {
+        match fast(value) {
+            Some(t) => Ok(t),
+            None => match std::str::from_utf8(value) {
+                Ok(text) => self.visit_str(text),
+                Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(value), &self)),
+            },
         }
     }
 }
