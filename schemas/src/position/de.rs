@@ -82,13 +82,19 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 struct PositionVisitor;
 
-/// Refuses a field seen before, before its value is read (as the derive
-/// does: a repeated key is the error, whatever its value).
-fn vacant<T, E: de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
-    match slot {
-        Some(_) => Err(E::duplicate_field(name)),
-        None => Ok(()),
+/// Reads the value of field `name` into `slot`, refusing a field seen
+/// before (before its value is read, as the derive does: a repeated key is
+/// the error, whatever its value).
+fn read<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
     }
+    *slot = Some(map.next_value()?);
+    Ok(())
 }
 
 impl<'de> Visitor<'de> for PositionVisitor {
@@ -99,47 +105,23 @@ impl<'de> Visitor<'de> for PositionVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Position, A::Error> {
-        let (mut mmsi, mut timestamp, mut lat, mut lon) = (None, None, None, None);
+        let (mut mmsi, mut timestamp, mut lat, mut lon) = (None, None::<Timestamp>, None, None);
         let (mut sog, mut cog, mut heading, mut nav_status) = (None, None, None, None);
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::Mmsi => {
-                    vacant(&mmsi, "mmsi")?;
-                    mmsi = Some(map.next_value::<u32>()?);
-                }
-                Field::Timestamp => {
-                    vacant(&timestamp, "timestamp")?;
-                    timestamp = Some(map.next_value::<Timestamp>()?.0);
-                }
-                Field::Lat => {
-                    vacant(&lat, "lat")?;
-                    lat = Some(map.next_value::<f64>()?);
-                }
-                Field::Lon => {
-                    vacant(&lon, "lon")?;
-                    lon = Some(map.next_value::<f64>()?);
-                }
-                Field::Sog => {
-                    vacant(&sog, "sog")?;
-                    sog = Some(map.next_value::<Option<f32>>()?);
-                }
-                Field::Cog => {
-                    vacant(&cog, "cog")?;
-                    cog = Some(map.next_value::<Option<f32>>()?);
-                }
-                Field::Heading => {
-                    vacant(&heading, "heading")?;
-                    heading = Some(map.next_value::<Option<u16>>()?);
-                }
-                Field::NavStatus => {
-                    vacant(&nav_status, "nav_status")?;
-                    nav_status = Some(map.next_value::<Option<u8>>()?);
-                }
+                Field::Mmsi => read(&mut map, &mut mmsi, "mmsi")?,
+                Field::Timestamp => read(&mut map, &mut timestamp, "timestamp")?,
+                Field::Lat => read(&mut map, &mut lat, "lat")?,
+                Field::Lon => read(&mut map, &mut lon, "lon")?,
+                Field::Sog => read(&mut map, &mut sog, "sog")?,
+                Field::Cog => read(&mut map, &mut cog, "cog")?,
+                Field::Heading => read(&mut map, &mut heading, "heading")?,
+                Field::NavStatus => read(&mut map, &mut nav_status, "nav_status")?,
             }
         }
         Ok(Position {
             mmsi: mmsi.ok_or_else(|| de::Error::missing_field("mmsi"))?,
-            timestamp: timestamp.ok_or_else(|| de::Error::missing_field("timestamp"))?,
+            timestamp: timestamp.ok_or_else(|| de::Error::missing_field("timestamp"))?.0,
             lat: lat.ok_or_else(|| de::Error::missing_field("lat"))?,
             lon: lon.ok_or_else(|| de::Error::missing_field("lon"))?,
             sog: sog.flatten(),
