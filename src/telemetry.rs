@@ -410,6 +410,18 @@ pub fn describe() {
 mod tests {
     use super::*;
 
+    /// The per-record histograms are rendered by `histogram`, not the
+    /// recorder, which still has their descriptions: one `# TYPE` each, or
+    /// Prometheus refuses the scrape.
+    #[test]
+    fn the_per_record_histograms_are_rendered_once() {
+        let text = render();
+        for name in [porttrack_metrics::EVENT_AGE_SECONDS, porttrack_metrics::RECORD_LATENCY_SECONDS] {
+            assert_eq!(text.matches(&format!("# TYPE {name} histogram\n")).count(), 1, "{name}");
+            assert_eq!(text.matches(&format!("# HELP {name} ")).count(), 1, "{name}");
+        }
+    }
+
     #[test]
     fn traces_url_appends_the_signal_path_once() {
         assert_eq!(traces_url("http://collector:4318"), "http://collector:4318/v1/traces");
