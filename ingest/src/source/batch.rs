@@ -140,10 +140,19 @@ impl BatchBuilder {
 
     /// Counts one consumed record of `partition` at `offset`: the batch's
     /// commit for that partition moves past it.
-    pub(super) fn push_offset(&mut self, topic: &Arc<str>, partition: i32, offset: i64) {
+    pub(super) fn push_offset(&mut self, partition: &TopicPartition, offset: i64) {
         self.records += 1;
         self.opened.get_or_insert_with(Instant::now);
-        self.cover(topic, partition, offset + 1);
+        // Looked up before an entry is made: nearly every record's partition
+        // is already in the batch, and a lookup by reference makes no key
+        // (an `Arc` count moved up and down again, on a cache line the
+        // stage's threads also touch when they drop the events' origins).
+        match self.offsets.get_mut(partition) {
+            Some(next) => *next = (*next).max(offset + 1),
+            None => {
+                self.offsets.insert(partition.clone(), offset + 1);
+            }
+        }
     }
 
     /// Lets the batch's commit for `partition` move up to `next` without
@@ -442,7 +451,7 @@ mod tests {
     use super::*;
 
     fn staged(builder: &mut BatchBuilder, topic: &Arc<str>, offset: i64) {
-        builder.push_offset(topic, 0, offset);
+        builder.push_offset(&(Arc::clone(topic), 0), offset);
         builder.accept([Sourced {
             origin: Origin::new(Arc::clone(topic), 0, offset),
             event: Event::Position(Position {
@@ -499,18 +508,18 @@ mod tests {
         let inflight = Arc::new(InFlight::default());
         let (nmea, json): (Arc<str>, Arc<str>) = (Arc::from("ais.nmea"), Arc::from("ais.positions"));
         let mut builder = BatchBuilder::default();
-        builder.push_offset(&nmea, 0, 10);
+        builder.push_offset(&(nmea.clone(), 0), 10);
         builder.hold(&nmea, 0, Some(10));
-        builder.push_offset(&json, 0, 7);
+        builder.push_offset(&(json.clone(), 0), 7);
         builder.hold(&json, 0, None);
-        builder.push_offset(&nmea, 0, 11);
+        builder.push_offset(&(nmea.clone(), 0), 11);
         builder.hold(&nmea, 0, Some(10));
         let held = builder.seal(1, &inflight, None).unwrap();
         assert_eq!(held.offsets, vec![(Arc::clone(&nmea), 0, 10), (Arc::clone(&json), 0, 8)]);
 
-        builder.push_offset(&nmea, 0, 12);
+        builder.push_offset(&(nmea.clone(), 0), 12);
         builder.hold(&nmea, 0, Some(12));
-        builder.push_offset(&nmea, 0, 13);
+        builder.push_offset(&(nmea.clone(), 0), 13);
         builder.hold(&nmea, 0, None);
         let completed = builder.seal(1, &inflight, None).unwrap();
         assert_eq!(completed.offsets, vec![(Arc::clone(&nmea), 0, 14)]);

@@ -30,7 +30,7 @@ use porttrack_schemas::Origin;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::{BorrowedMessage, Message};
 
-use super::{Source, lock};
+use super::{Source, TopicPartition, lock};
 use crate::decode::{DecodeOutcome, RecordIn};
 
 /// Records staged per turn of the poll loop at most (see [`Source::run`]):
@@ -121,6 +121,7 @@ impl Source {
             if staged > 0 {
                 self.consumed_counter.increment(staged);
                 shared.consumed.fetch_add(staged, Ordering::Relaxed);
+                lock(&shared.decoders).flush_counts();
             }
         }
         tracing::info!("source stopping: draining in-flight batches");
@@ -259,9 +260,13 @@ impl Source {
         }
     }
 
-    /// The topic's shared name (one allocation per topic, not per record).
-    fn topic(&self, name: &str) -> Arc<str> {
-        self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name))
+    /// The record's partition, its topic the configured topic's shared name
+    /// (one allocation per topic, not per record): the one key of the
+    /// record's position, its batch offset and its decoder.
+    fn partition_of(&self, message: &BorrowedMessage<'_>) -> TopicPartition {
+        let name = message.topic();
+        let topic = self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name));
+        (topic, message.partition())
     }
 
     /// Decodes `message`, if it is the next record of its partition, into
@@ -274,11 +279,11 @@ impl Source {
         now: DateTime<Utc>,
         decoded: &mut DecodeOutcome,
     ) -> Option<bool> {
-        let topic = self.topic(message.topic());
-        if !self.in_sequence(&topic, message) {
+        let key = self.partition_of(message);
+        if !self.in_sequence(&key, message.offset()) {
             return None;
         }
-        let origin = Origin::new(topic, message.partition(), message.offset());
+        let origin = Origin::new(Arc::clone(&key.0), key.1, message.offset());
         let payload = message.payload().unwrap_or_default();
         let record = RecordIn {
             origin: &origin,
@@ -295,7 +300,7 @@ impl Source {
         decoded.ignored.clear();
         let mut staging = lock(&self.shared.staging);
         let builder = staging.builder();
-        builder.push_offset(&origin.topic, origin.partition, origin.offset);
+        builder.push_offset(&key, origin.offset);
         if let Some(t) = record.timestamp {
             builder.record_time(t.timestamp_millis());
         }

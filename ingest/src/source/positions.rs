@@ -4,7 +4,7 @@
 //! A partition's position starts at its committed offset when it is
 //! assigned ([`committed_position`]) and moves with every staged record.
 //! Every polled record is checked against it ([`Source::in_sequence`],
-//! deciding with [`Positions::step`]):
+//! deciding with [`Positions::advance`]):
 //!
 //! * the expected offset is staged;
 //! * an earlier offset is a re-delivery and is skipped;
@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
-use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::hash::FxHashMap;
@@ -46,6 +45,17 @@ pub(super) enum FetchPosition {
 }
 
 impl FetchPosition {
+    /// What to do with the record at `offset` of a partition standing here.
+    fn step(self, offset: i64) -> Step {
+        match self {
+            FetchPosition::Unknown => Step::Stage,
+            FetchPosition::Next(n) | FetchPosition::Refetching(n) if offset == n => Step::Stage,
+            FetchPosition::Next(n) | FetchPosition::Refetching(n) if offset < n => Step::Redelivered,
+            FetchPosition::Next(n) => Step::Gap { expected: n },
+            FetchPosition::Refetching(n) => Step::LogGap { from: n },
+        }
+    }
+
     /// The next offset to stage, if known.
     fn next(self) -> Option<i64> {
         match self {
@@ -125,17 +135,17 @@ impl Positions {
         self.0.get(partition).and_then(|at| at.next())
     }
 
-    /// Decides what to do with the record at `offset` of `partition`. Does
-    /// not move the position: [`staged`](Self::staged) does.
-    pub(super) fn step(&self, partition: &TopicPartition, offset: i64) -> Step {
-        let Some(at) = self.0.get(partition).copied() else { return Step::NotOwned };
-        match at {
-            FetchPosition::Unknown => Step::Stage,
-            FetchPosition::Next(n) | FetchPosition::Refetching(n) if offset == n => Step::Stage,
-            FetchPosition::Next(n) | FetchPosition::Refetching(n) if offset < n => Step::Redelivered,
-            FetchPosition::Next(n) => Step::Gap { expected: n },
-            FetchPosition::Refetching(n) => Step::LogGap { from: n },
+    /// Decides what to do with the record at `offset` of `partition`, and
+    /// moves the position past it if it is the one to stage (one lookup per
+    /// record). The other outcomes leave the position to the caller
+    /// ([`staged`](Self::staged), [`refetching`](Self::refetching)).
+    pub(super) fn advance(&mut self, partition: &TopicPartition, offset: i64) -> Step {
+        let Some(at) = self.0.get_mut(partition) else { return Step::NotOwned };
+        let step = at.step(offset);
+        if step == Step::Stage {
+            *at = FetchPosition::Next(offset + 1);
         }
+        step
     }
 
     /// The record at `offset` was staged: the next one follows it.
@@ -207,16 +217,15 @@ impl Source {
     /// Decides whether `message` is the next record of its partition, and
     /// if so moves the position past it. Returns false for a record to drop
     /// (a re-delivery, or one past a gap that is being re-fetched).
-    pub(super) fn in_sequence(&self, topic: &Arc<str>, message: &BorrowedMessage<'_>) -> bool {
-        let (partition, offset) = (message.partition(), message.offset());
-        let key = (Arc::clone(topic), partition);
+    pub(super) fn in_sequence(&self, key: &TopicPartition, offset: i64) -> bool {
+        let (topic, partition) = (&key.0, key.1);
         let mut positions = lock(&self.shared.positions);
-        match positions.step(&key, offset) {
+        match positions.advance(key, offset) {
+            Step::Stage => return true,
             Step::NotOwned => {
                 tracing::debug!(partition, offset, "record of a partition this member does not own; skipped");
                 return false;
             }
-            Step::Stage => {}
             Step::Redelivered => {
                 metrics::counter!(porttrack_metrics::RECORDS_REDELIVERED_TOTAL).increment(1);
                 return false;
@@ -234,7 +243,7 @@ impl Source {
                 match self.consumer.seek(topic, partition, Offset::Offset(expected), Duration::from_secs(10))
                 {
                     Ok(()) => {
-                        lock(&self.shared.positions).refetching(key, expected);
+                        lock(&self.shared.positions).refetching(key.clone(), expected);
                         return false;
                     }
                     Err(e) => {
@@ -250,7 +259,7 @@ impl Source {
                 metrics::counter!(porttrack_metrics::OFFSET_GAPS_TOTAL).increment(1);
             }
         }
-        positions.staged(key, offset);
+        positions.staged(key.clone(), offset);
         true
     }
 }
@@ -266,21 +275,24 @@ mod tests {
     #[test]
     fn records_are_judged_against_the_position() {
         let mut positions = Positions::default();
-        assert_eq!(positions.step(&tp(0), 5), Step::NotOwned);
+        assert_eq!(positions.advance(&tp(0), 5), Step::NotOwned);
 
         positions.set(tp(0), FetchPosition::Unknown);
-        assert_eq!(positions.step(&tp(0), 5), Step::Stage, "an unknown position takes the first record");
-        positions.staged(tp(0), 5);
+        assert_eq!(positions.advance(&tp(0), 5), Step::Stage, "an unknown position takes the first record");
         assert_eq!(positions.next_offset(&tp(0)), Some(6));
 
-        assert_eq!(positions.step(&tp(0), 6), Step::Stage);
-        assert_eq!(positions.step(&tp(0), 4), Step::Redelivered);
-        assert_eq!(positions.step(&tp(0), 9), Step::Gap { expected: 6 });
+        assert_eq!(positions.advance(&tp(0), 4), Step::Redelivered);
+        assert_eq!(positions.advance(&tp(0), 9), Step::Gap { expected: 6 });
+        assert_eq!(positions.next_offset(&tp(0)), Some(6), "only a record staged moves the position");
+        assert_eq!(positions.advance(&tp(0), 6), Step::Stage);
+        assert_eq!(positions.next_offset(&tp(0)), Some(7));
 
-        positions.refetching(tp(0), 6);
-        assert_eq!(positions.step(&tp(0), 6), Step::Stage, "the re-fetch served the missing record");
-        assert_eq!(positions.step(&tp(0), 5), Step::Redelivered);
-        assert_eq!(positions.step(&tp(0), 9), Step::LogGap { from: 6 }, "the log itself has a gap");
+        positions.refetching(tp(0), 7);
+        assert_eq!(positions.advance(&tp(0), 6), Step::Redelivered);
+        assert_eq!(positions.advance(&tp(0), 9), Step::LogGap { from: 7 }, "the log itself has a gap");
+        assert_eq!(positions.next_offset(&tp(0)), Some(7), "the caller stages past a log gap");
+        assert_eq!(positions.advance(&tp(0), 7), Step::Stage, "the re-fetch served the missing record");
+        assert_eq!(positions.next_offset(&tp(0)), Some(8));
     }
 
     #[test]
