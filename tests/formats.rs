@@ -131,7 +131,7 @@ async fn every_format_reaches_the_stores_or_the_dead_letter_topic() {
     // Confluent with an id nobody knows (quarantined), one not Avro at all.
     let catalog = AvroCatalog::new(AvroConfig::default()).unwrap();
     let move_ = |id: &str| {
-        Event::Cargo(CargoEvent {
+        Event::Cargo(Box::new(CargoEvent {
             event_id: id.into(),
             timestamp: now,
             mmsi: 244_000_002,
@@ -141,7 +141,7 @@ async fn every_format_reaches_the_stores_or_the_dead_letter_topic() {
             containers: 100,
             teu: 160,
             imdg_class: Some("3".into()),
-        })
+        }))
     };
     let key = Some("244000002".to_owned());
     let mut unknown = encode(&catalog, &move_("c-x"), Some(7)).unwrap();

@@ -32,26 +32,26 @@ fn position(mmsi: u32, lat: f64, lon: f64, sog: f32, offset: i64) -> Sourced<Eve
 fn named(mmsi: u32, name: &str) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("ais.static", 0, 0),
-        event: Event::Static(VesselStatic {
+        event: Event::Static(Box::new(VesselStatic {
             mmsi,
             timestamp: Utc::now(),
             shipname: Some(name.into()),
             shiptype: Some(70),
             ..Default::default()
-        }),
+        })),
     }
 }
 
 fn safety(mmsi: u32, text: &str, offset: i64) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("ais.nmea", 0, offset),
-        event: Event::Safety(SafetyMessage {
+        event: Event::Safety(Box::new(SafetyMessage {
             mmsi,
             timestamp: Utc::now(),
             addressed: false,
             text: text.into(),
             ..Default::default()
-        }),
+        })),
     }
 }
 

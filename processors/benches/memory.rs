@@ -230,7 +230,7 @@ impl Feeder {
             callsign: Some(format!("PD{:04}", mmsi % 10_000)),
             ..Default::default()
         };
-        self.events.push((t, Event::Static(name)));
+        self.events.push((t, Event::Static(Box::new(name))));
         t += Duration::seconds(1);
         let dimensions = VesselStatic {
             mmsi,
@@ -240,7 +240,7 @@ impl Feeder {
             to_stern: Some(length - length * 2 / 3),
             ..Default::default()
         };
-        self.events.push((t, Event::Static(dimensions)));
+        self.events.push((t, Event::Static(Box::new(dimensions))));
         t += Duration::seconds(1);
         let every = if class_b { 30 } else { 10 };
         let terminal = self.rng.random_range(0..ROUTES.len());
@@ -284,7 +284,7 @@ impl Feeder {
                     shift: None,
                     berth: Some(BERTHS[terminal].into()),
                 };
-                self.events.push((pilot.timestamp, Event::PortOps(pilot)));
+                self.events.push((pilot.timestamp, Event::PortOps(Box::new(pilot))));
                 for (k, operation) in
                     [CargoOperation::Discharge, CargoOperation::Load].into_iter().enumerate()
                 {
@@ -301,7 +301,7 @@ impl Feeder {
                         imdg_class: (operation == CargoOperation::Load && self.rng.random_bool(0.2))
                             .then(|| "3".into()),
                     };
-                    self.events.push((cargo.timestamp, Event::Cargo(cargo)));
+                    self.events.push((cargo.timestamp, Event::Cargo(Box::new(cargo))));
                 }
             }
         }

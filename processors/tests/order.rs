@@ -30,7 +30,7 @@ fn one_vessel(seed: u64) -> (u32, Vec<Sourced<Event>>) {
             1 => s.draught = Some(5.0 + k as f32),
             _ => s.shipname = Some(format!("NAME{k}")),
         }
-        events.push(Sourced { origin: Origin::new("t", 0, 0), event: Event::Static(s) });
+        events.push(Sourced { origin: Origin::new("t", 0, 0), event: Event::Static(Box::new(s)) });
         let c = CargoEvent {
             event_id: format!("extra-{k}"),
             timestamp: t,
@@ -42,7 +42,7 @@ fn one_vessel(seed: u64) -> (u32, Vec<Sourced<Event>>) {
             teu: 15,
             imdg_class: (k == 4).then(|| "2.1".into()),
         };
-        events.push(Sourced { origin: Origin::new("t", 0, 0), event: Event::Cargo(c) });
+        events.push(Sourced { origin: Origin::new("t", 0, 0), event: Event::Cargo(Box::new(c)) });
     }
     // Event-time order (the fleet's order, with the extras slotted in).
     events.sort_by_key(|e| e.event.timestamp());
@@ -129,7 +129,7 @@ fn in_order_static_merge_is_merged_with() {
     let by_hand = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Static(s) => Some(s.clone()),
+            Event::Static(s) => Some((**s).clone()),
             _ => None,
         })
         .reduce(|acc, s| acc.merged_with(&s))

@@ -252,7 +252,7 @@ fn dangerous_goods_in_a_restricted_zone() {
     let restricted = port.geography().id("Nieuwe Maas city reach").unwrap();
     assert!(port.vessel(244_000_009).unwrap().zones.contains(restricted));
     // IMDG class 3 loaded while inside (at the last report): reported at once.
-    feed.event(Event::Cargo(CargoEvent {
+    feed.event(Event::Cargo(Box::new(CargoEvent {
         event_id: "c1".into(),
         timestamp: feed.t - Duration::seconds(10),
         mmsi: 244_000_009,
@@ -262,7 +262,7 @@ fn dangerous_goods_in_a_restricted_zone() {
         containers: 10,
         teu: 20,
         imdg_class: Some("3".into()),
-    }));
+    })));
     let a = anomalies(&feed.out);
     assert_eq!(a.len(), 1);
     assert!(
@@ -271,12 +271,12 @@ fn dangerous_goods_in_a_restricted_zone() {
 
     // A tanker whose ship type declares category X, sailing in.
     let mut tanker = Feed::new(&port, 244_000_010);
-    tanker.event(Event::Static(VesselStatic {
+    tanker.event(Event::Static(Box::new(VesselStatic {
         mmsi: 244_000_010,
         timestamp: t0(),
         shiptype: Some(81),
         ..Default::default()
-    }));
+    })));
     tanker.route(&path, 6.0, 10);
     let a = anomalies(&tanker.out);
     assert_eq!(a.len(), 1);
@@ -288,12 +288,12 @@ fn dangerous_goods_in_a_restricted_zone() {
     // The chaos drill's runs disagreed on these dates before.
     let mut late = Feed::new(&port, 244_000_013);
     late.route(&path, 6.0, 10);
-    late.event(Event::Static(VesselStatic {
+    late.event(Event::Static(Box::new(VesselStatic {
         mmsi: 244_000_013,
         timestamp: t0(),
         shiptype: Some(81),
         ..Default::default()
-    }));
+    })));
     let dated = |out: &[Output]| {
         out.iter().find_map(|o| match o {
             Output::Anomaly(a) if matches!(a.kind, AnomalyKind::HazardousInRestricted { .. }) => Some(a.at),
@@ -306,13 +306,13 @@ fn dangerous_goods_in_a_restricted_zone() {
     // An inland tanker declaring its cargo by blue cones, not by ship type.
     // Static data kept eleven fields once, and the hazard code was not one.
     let mut barge = Feed::new(&port, 244_000_014);
-    barge.event(Event::Static(VesselStatic {
+    barge.event(Event::Static(Box::new(VesselStatic {
         mmsi: 244_000_014,
         timestamp: t0(),
         hazard: Some(2),
         length_m: Some(110.0),
         ..Default::default()
-    }));
+    })));
     barge.route(&path, 6.0, 10);
     let a = anomalies(&barge.out);
     assert_eq!(a.len(), 1);
@@ -336,20 +336,20 @@ fn static_parts_merge_and_cargo_and_services_attach_to_the_call() {
         shift: None,
         berth: None,
     };
-    feed.event(Event::PortOps(ops("p1", PortOpsKind::PilotBoarded, feed.t)));
-    feed.event(Event::Static(VesselStatic {
+    feed.event(Event::PortOps(Box::new(ops("p1", PortOpsKind::PilotBoarded, feed.t))));
+    feed.event(Event::Static(Box::new(VesselStatic {
         mmsi,
         timestamp: feed.t,
         shipname: Some("A".into()),
         ..Default::default()
-    }));
-    feed.event(Event::Static(VesselStatic {
+    })));
+    feed.event(Event::Static(Box::new(VesselStatic {
         mmsi,
         timestamp: feed.t,
         to_bow: Some(200),
         to_stern: Some(100),
         ..Default::default()
-    }));
+    })));
     feed.sail(SEA_POINTS[0], CHANNEL_START, 12.0, 10);
     let path = inbound(ROUTES[0]);
     feed.route(&path, 8.0, 10);
@@ -370,10 +370,14 @@ fn static_parts_merge_and_cargo_and_services_attach_to_the_call() {
             teu,
             imdg_class: None,
         };
-        assert_eq!(feed.event(Event::Cargo(c.clone())), Processed::Applied);
-        assert_eq!(feed.event(Event::Cargo(c)), Processed::Duplicate, "replays are dropped");
+        assert_eq!(feed.event(Event::Cargo(Box::new(c.clone()))), Processed::Applied);
+        assert_eq!(feed.event(Event::Cargo(Box::new(c))), Processed::Duplicate, "replays are dropped");
     }
-    feed.event(Event::PortOps(ops("m1", PortOpsKind::MooringCompleted, feed.t - Duration::hours(1))));
+    feed.event(Event::PortOps(Box::new(ops(
+        "m1",
+        PortOpsKind::MooringCompleted,
+        feed.t - Duration::hours(1),
+    ))));
     let v = port.vessel(mmsi).unwrap();
     let statics = v.statics.as_ref().unwrap();
     assert_eq!((statics.to_bow, statics.to_stern, v.length_m()), (Some(200), Some(100), Some(300)));
@@ -408,7 +412,7 @@ fn eta_to_the_port_limits_and_to_the_assigned_berth() {
     assert!((eta.distance_nm - expected_nm).abs() < 0.05, "{} vs {expected_nm}", eta.distance_nm);
     let hours = (eta.at.unwrap() - (feed.t - Duration::seconds(10))).num_seconds() as f64 / 3600.0;
     assert!((hours - expected_nm / 12.0).abs() < 0.01);
-    feed.event(Event::PortOps(PortOpsEvent {
+    feed.event(Event::PortOps(Box::new(PortOpsEvent {
         event_id: "m".into(),
         timestamp: feed.t - Duration::seconds(10),
         mmsi,
@@ -416,7 +420,7 @@ fn eta_to_the_port_limits_and_to_the_assigned_berth() {
         resource: "crew".into(),
         shift: None,
         berth: Some("Europoort".into()),
-    }));
+    })));
     let eta = port.eta(mmsi).unwrap();
     assert_eq!(port.geography().name(eta.target), "Europoort");
 }
@@ -433,12 +437,12 @@ fn weather_alerts_and_trend() {
         visibility_nm: Some(vis),
         ..Default::default()
     };
-    feed.event(Event::Weather(obs(0, 20.0, 5.0)));
-    feed.event(Event::Weather(obs(30, 40.0, 5.0)));
-    feed.event(Event::Weather(obs(40, 41.0, 0.5)));
-    feed.event(Event::Weather(obs(50, 30.0, 3.0)));
+    feed.event(Event::Weather(Box::new(obs(0, 20.0, 5.0))));
+    feed.event(Event::Weather(Box::new(obs(30, 40.0, 5.0))));
+    feed.event(Event::Weather(Box::new(obs(40, 41.0, 0.5))));
+    feed.event(Event::Weather(Box::new(obs(50, 30.0, 3.0))));
     // A late observation updates the trend but not the latest or the alerts.
-    feed.event(Event::Weather(obs(10, 25.0, 0.1)));
+    feed.event(Event::Weather(Box::new(obs(10, 25.0, 0.1))));
     let alerts: Vec<_> = feed
         .out
         .iter()
@@ -466,9 +470,9 @@ fn weather_alerts_and_trend() {
     // A station located by position serves every zone around it.
     let located =
         WeatherObservation { zone: None, lat: Some(51.958), lon: Some(4.005), ..obs(60, 10.0, 9.0) };
-    assert_eq!(feed.event(Event::Weather(located)), Processed::Applied);
+    assert_eq!(feed.event(Event::Weather(Box::new(located))), Processed::Applied);
     let nowhere = WeatherObservation { zone: None, lat: Some(50.0), lon: Some(1.0), ..obs(60, 10.0, 9.0) };
-    assert_eq!(feed.event(Event::Weather(nowhere)), Processed::Ignored);
+    assert_eq!(feed.event(Event::Weather(Box::new(nowhere))), Processed::Ignored);
 }
 
 #[test]
@@ -525,7 +529,7 @@ fn a_pilot_leaving_after_the_departure_joins_the_call_that_departed() {
         shift: None,
         berth: None,
     };
-    assert_eq!(feed.event(Event::PortOps(off)), Processed::Applied);
+    assert_eq!(feed.event(Event::PortOps(Box::new(off))), Processed::Applied);
     let v = port.vessel(mmsi).unwrap();
     let services: Vec<_> = v.last_call().unwrap().services.iter().map(|s| &*s.event_id).collect();
     assert_eq!(services, ["off"]);
@@ -549,7 +553,7 @@ fn events_ahead_of_the_positions_wait_for_them() {
         }
     };
     let discharge = |mmsi: u32, at| {
-        Event::Cargo(CargoEvent {
+        Event::Cargo(Box::new(CargoEvent {
             event_id: "d1".into(),
             timestamp: at,
             mmsi,
@@ -559,7 +563,7 @@ fn events_ahead_of_the_positions_wait_for_them() {
             containers: 100,
             teu: 150,
             imdg_class: None,
-        })
+        }))
     };
     // In order: the discharge after the fixes that brought the ship alongside.
     let port = port();
@@ -596,7 +600,7 @@ fn event_ids_are_deduplicated_within_the_window_oldest_forgotten_first() {
     let mmsi = feed.mmsi;
     let t = feed.t;
     let mut ops = |id: &str| {
-        feed.event(Event::PortOps(PortOpsEvent {
+        feed.event(Event::PortOps(Box::new(PortOpsEvent {
             event_id: id.into(),
             timestamp: t,
             mmsi,
@@ -604,7 +608,7 @@ fn event_ids_are_deduplicated_within_the_window_oldest_forgotten_first() {
             resource: "pilot".into(),
             shift: None,
             berth: None,
-        }))
+        })))
     };
     for id in ["a", "b", "c"] {
         assert_eq!(ops(id), Processed::Applied, "{id}");
@@ -628,8 +632,12 @@ fn event_ids_are_deduplicated_within_the_window_oldest_forgotten_first() {
         shift: None,
         berth: None,
     };
-    assert_eq!(feed.event(Event::PortOps(e.clone())), Processed::Applied);
-    assert_eq!(feed.event(Event::PortOps(e)), Processed::Applied, "a window of 0 remembers nothing");
+    assert_eq!(feed.event(Event::PortOps(Box::new(e.clone()))), Processed::Applied);
+    assert_eq!(
+        feed.event(Event::PortOps(Box::new(e))),
+        Processed::Applied,
+        "a window of 0 remembers nothing"
+    );
 }
 
 /// A vessel that leaves the port limits with no call of its own keeps no

@@ -348,9 +348,11 @@ proptest! {
 #[test]
 fn the_new_ais_kinds_round_trip_through_json_and_validate() {
     let rules = ValidationRules::default();
-    for event in
-        [Event::Safety(full_safety()), Event::MetHydro(full_met_hydro()), Event::Station(full_station())]
-    {
+    for event in [
+        Event::Safety(Box::new(full_safety())),
+        Event::MetHydro(Box::new(full_met_hydro())),
+        Event::Station(Box::new(full_station())),
+    ] {
         event.validate(&rules, t0()).unwrap_or_else(|e| panic!("{event:?}: {e}"));
         let kind = event.kind();
         let json = serde_json::to_value(&event).unwrap();

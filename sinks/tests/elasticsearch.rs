@@ -194,7 +194,7 @@ async fn an_index_made_before_the_inland_fields_takes_them_when_templates_are_in
     let sink = es.sink(es.config()).await;
     let inland = Sourced {
         origin: porttrack_schemas::Origin::new("ais.nmea", 0, 1),
-        event: Event::Static(porttrack_schemas::VesselStatic {
+        event: Event::Static(Box::new(porttrack_schemas::VesselStatic {
             mmsi: 244_650_946,
             timestamp: t(0),
             eni: Some("02103547".into()),
@@ -204,7 +204,7 @@ async fn an_index_made_before_the_inland_fields_takes_them_when_templates_are_in
             length_m: Some(39.0),
             beam_m: Some(5.0),
             ..Default::default()
-        }),
+        })),
     };
     let outcome = sink.write(std::slice::from_ref(&inland)).await.unwrap();
     assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);

@@ -241,7 +241,7 @@ async fn inland_static_data_merges_into_the_vessel_record_and_is_never_blanked()
     let mmsi = 244_650_946;
     let inland = |second, offset, eni: Option<&str>, hazard| Sourced {
         origin: Origin::new("ais.nmea", 0, offset),
-        event: Event::Static(VesselStatic {
+        event: Event::Static(Box::new(VesselStatic {
             mmsi,
             timestamp: t(second),
             eni: eni.map(str::to_owned),
@@ -252,7 +252,7 @@ async fn inland_static_data_merges_into_the_vessel_record_and_is_never_blanked()
             beam_m: Some(11.4),
             draught: Some(2.5),
             ..Default::default()
-        }),
+        })),
     };
     // A type 5 first, then the inland report, then a newer type 5 without
     // inland fields, then an older inland report replayed late.

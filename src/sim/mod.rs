@@ -512,7 +512,7 @@ impl Simulator {
             .then(|| ["2.1", "3", "6.1", "8", "9"][self.rng.random_range(0..5)].to_owned());
         self.events += 1;
         let event_id = format!("cargo-{}-{}", v.mmsi, self.events);
-        let event = Event::Cargo(CargoEvent {
+        let event = Event::Cargo(Box::new(CargoEvent {
             event_id: event_id.clone(),
             timestamp: at,
             mmsi: v.mmsi,
@@ -522,7 +522,7 @@ impl Simulator {
             containers,
             teu,
             imdg_class: imdg,
-        });
+        }));
         let payload = porttrack_ingest::decode::avro::encode(self.avro.as_ref()?, &event, None).ok()?;
         Some(SimRecord {
             stream: Stream::Cargo,

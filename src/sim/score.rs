@@ -308,13 +308,11 @@ fn process(
         let event = match (record.stream, record.expect) {
             (Stream::Positions, Expect::Valid(p)) => Some(Event::Position(p)),
             (Stream::Static, _) => {
-                serde_json::from_slice::<VesselStatic>(&record.payload).ok().map(Event::Static)
+                serde_json::from_slice::<VesselStatic>(&record.payload).ok().map(Event::from)
             }
-            (Stream::Ops, _) => {
-                serde_json::from_slice::<PortOpsEvent>(&record.payload).ok().map(Event::PortOps)
-            }
+            (Stream::Ops, _) => serde_json::from_slice::<PortOpsEvent>(&record.payload).ok().map(Event::from),
             (Stream::Weather, _) => {
-                serde_json::from_slice::<WeatherObservation>(&record.payload).ok().map(Event::Weather)
+                serde_json::from_slice::<WeatherObservation>(&record.payload).ok().map(Event::from)
             }
             // Cargo (Avro) changes no phase; invalid positions are off.
             _ => None,

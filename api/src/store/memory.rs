@@ -161,7 +161,7 @@ impl Tables {
                 Some(row) => fill_static(row, s, now),
                 None => {
                     if self.statics.len() < HISTORY {
-                        self.statics.insert(s.mmsi, s.clone());
+                        self.statics.insert(s.mmsi, (**s).clone());
                     }
                 }
             },

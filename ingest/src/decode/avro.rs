@@ -326,12 +326,12 @@ fn to_event(kind: EventKind, value: Avro) -> Result<Event, Rejection> {
     let bad = |e: serde_json::Error| Rejection::new(RejectClass::MalformedAvro, format!("avro record: {e}"));
     Ok(match kind {
         EventKind::Position => Event::Position(serde_json::from_value::<Position>(json).map_err(bad)?),
-        EventKind::Static => Event::Static(serde_json::from_value::<VesselStatic>(json).map_err(bad)?),
+        EventKind::Static => Event::Static(serde_json::from_value::<Box<VesselStatic>>(json).map_err(bad)?),
         EventKind::Weather => {
-            Event::Weather(serde_json::from_value::<WeatherObservation>(json).map_err(bad)?)
+            Event::Weather(serde_json::from_value::<Box<WeatherObservation>>(json).map_err(bad)?)
         }
-        EventKind::Cargo => Event::Cargo(serde_json::from_value::<CargoEvent>(json).map_err(bad)?),
-        EventKind::PortOps => Event::PortOps(serde_json::from_value::<PortOpsEvent>(json).map_err(bad)?),
+        EventKind::Cargo => Event::Cargo(serde_json::from_value::<Box<CargoEvent>>(json).map_err(bad)?),
+        EventKind::PortOps => Event::PortOps(serde_json::from_value::<Box<PortOpsEvent>>(json).map_err(bad)?),
         _ => return Err(Rejection::new(RejectClass::SchemaUnknown, "event kind has no Avro mapping")),
     })
 }
@@ -444,7 +444,7 @@ mod tests {
     use porttrack_schemas::{CargoOperation, ValidationRules};
 
     fn cargo() -> Event {
-        Event::Cargo(CargoEvent {
+        Event::Cargo(Box::new(CargoEvent {
             event_id: "ECT-1".into(),
             timestamp: Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap(),
             mmsi: 244_123_456,
@@ -454,7 +454,7 @@ mod tests {
             containers: 40,
             teu: 66,
             imdg_class: Some("3".into()),
-        })
+        }))
     }
 
     #[test]
@@ -589,7 +589,7 @@ mod registry_tests {
             ..AvroConfig::default()
         })
         .unwrap();
-        let event = Event::Cargo(CargoEvent {
+        let event = Event::Cargo(Box::new(CargoEvent {
             event_id: "c-1".into(),
             timestamp: Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap(),
             mmsi: 244_123_456,
@@ -599,7 +599,7 @@ mod registry_tests {
             containers: 1,
             teu: 2,
             imdg_class: None,
-        });
+        }));
         let bytes = encode(&catalog, &event, Some(7)).unwrap();
         for _ in 0..3 {
             assert_eq!(catalog.decode(&bytes).unwrap(), event);

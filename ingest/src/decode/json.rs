@@ -30,10 +30,12 @@ pub fn decode(
 ) -> Result<Event, Rejection> {
     let event = match kind {
         EventName::Position => Event::Position(parse::<Position>(payload, "position report")?),
-        EventName::Static => Event::Static(parse::<VesselStatic>(payload, "static/voyage report")?),
-        EventName::Weather => Event::Weather(parse::<WeatherObservation>(payload, "weather observation")?),
-        EventName::Cargo => Event::Cargo(parse::<CargoEvent>(payload, "cargo event")?),
-        EventName::PortOps => Event::PortOps(parse::<PortOpsEvent>(payload, "port operations event")?),
+        EventName::Static => Event::Static(parse::<Box<VesselStatic>>(payload, "static/voyage report")?),
+        EventName::Weather => {
+            Event::Weather(parse::<Box<WeatherObservation>>(payload, "weather observation")?)
+        }
+        EventName::Cargo => Event::Cargo(parse::<Box<CargoEvent>>(payload, "cargo event")?),
+        EventName::PortOps => Event::PortOps(parse::<Box<PortOpsEvent>>(payload, "port operations event")?),
     };
     event.validate(rules, now)?;
     Ok(normalize(event))

@@ -451,7 +451,7 @@ fn to_events(message: &Message, at: DateTime<Utc>) -> Result<Mapped, Rejection> 
             };
             vec![
                 Event::Position(position(p.mmsi, at, (p.lat, p.lon), (p.speed, p.course, p.heading), None)?),
-                Event::Static(with_dimensions(base, &p.dimensions)),
+                Event::Static(Box::new(with_dimensions(base, &p.dimensions))),
             ]
         }
         Message::StaticVoyage(s) => {
@@ -467,7 +467,7 @@ fn to_events(message: &Message, at: DateTime<Utc>) -> Result<Mapped, Rejection> 
                 eta: eta(&s.eta, at),
                 ..Default::default()
             };
-            vec![Event::Static(with_dimensions(base, &s.dimensions))]
+            vec![Event::Static(Box::new(with_dimensions(base, &s.dimensions)))]
         }
         Message::StaticData(s) => {
             let mut report = VesselStatic {
@@ -483,18 +483,18 @@ fn to_events(message: &Message, at: DateTime<Utc>) -> Result<Mapped, Rejection> 
                     report = with_dimensions(report, d);
                 }
             }
-            vec![Event::Static(report)]
+            vec![Event::Static(Box::new(report))]
         }
         Message::SafetyAddressed(m) => {
             let addressee = (m.seqno, m.dest_mmsi, m.retransmit);
-            vec![Event::Safety(safety(m.mmsi, at, Some(addressee), &m.text))]
+            vec![Event::Safety(Box::new(safety(m.mmsi, at, Some(addressee), &m.text)))]
         }
-        Message::SafetyBroadcast(m) => vec![Event::Safety(safety(m.mmsi, at, None, &m.text))],
-        Message::BaseStation(m) => vec![Event::Station(base_station(m, at))],
-        Message::AidToNavigation(m) => vec![Event::Station(aid_to_navigation(m, at))],
+        Message::SafetyBroadcast(m) => vec![Event::Safety(Box::new(safety(m.mmsi, at, None, &m.text)))],
+        Message::BaseStation(m) => vec![Event::Station(Box::new(base_station(m, at)))],
+        Message::AidToNavigation(m) => vec![Event::Station(Box::new(aid_to_navigation(m, at)))],
         Message::BinaryBroadcast(b) => match &b.application {
             Application::MetHydro(m) => met_hydro(message, b.mmsi, b.dac, m, at),
-            Application::InlandStaticData(s) => vec![Event::Static(inland_static(b.mmsi, s, at))],
+            Application::InlandStaticData(s) => vec![Event::Static(Box::new(inland_static(b.mmsi, s, at)))],
             _ => return Ok(Mapped::Ignored),
         },
         Message::AddressedBinary(b) => match &b.application {
@@ -631,7 +631,7 @@ fn met_hydro(
     report.blank_invalid();
     let mut events = Vec::with_capacity(2);
     if let (Some(lat), Some(lon)) = (report.lat, report.lon) {
-        events.push(Event::Weather(WeatherObservation {
+        events.push(Event::Weather(Box::new(WeatherObservation {
             station: mmsi.to_string(),
             timestamp: at,
             lat: Some(lat),
@@ -644,9 +644,9 @@ fn met_hydro(
             wave_height_m: report.wave_height_m,
             pressure_hpa: report.pressure_hpa,
             air_temperature_c: report.air_temperature_c,
-        }));
+        })));
     }
-    events.push(Event::MetHydro(report));
+    events.push(Event::MetHydro(Box::new(report)));
     events
 }
 

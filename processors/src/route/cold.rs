@@ -235,7 +235,7 @@ mod tests {
             teu: 15,
             imdg_class: None,
         };
-        process(&port, 1, Event::Cargo(cargo));
+        process(&port, 1, Event::Cargo(Box::new(cargo)));
         assert!(boxed(), "held until a fix reaches its time");
         process(&port, 2, at_sea(t + Duration::seconds(60)));
         assert!(!boxed(), "applied, and nothing else rare");

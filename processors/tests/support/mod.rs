@@ -153,7 +153,7 @@ pub fn fleet(opts: &FleetOptions) -> Vec<Sourced<Event>> {
                     visibility_nm: Some(rng.random_range(0.3..6.0)),
                     ..Default::default()
                 };
-                timeline.push((t, 0, k, Event::Weather(obs)));
+                timeline.push((t, 0, k, Event::Weather(Box::new(obs))));
             }
             t += Duration::minutes(10);
         }
@@ -246,7 +246,7 @@ impl VesselGen {
                 shipname: Some(format!("SHIP {}", self.mmsi % 1000)),
                 ..Default::default()
             };
-            self.push(Event::Static(part_a));
+            self.push(Event::Static(Box::new(part_a)));
             self.t += Duration::seconds(1);
             let part_b = VesselStatic {
                 mmsi: self.mmsi,
@@ -256,7 +256,7 @@ impl VesselGen {
                 to_stern: Some(length - length * 2 / 3),
                 ..Default::default()
             };
-            self.push(Event::Static(part_b));
+            self.push(Event::Static(Box::new(part_b)));
         }
         let mut call = 0;
         // Some start moored, as when tracking begins mid-call.
@@ -288,7 +288,7 @@ impl VesselGen {
                         shift: None,
                         berth: None,
                     };
-                    self.push(Event::PortOps(ops));
+                    self.push(Event::PortOps(Box::new(ops)));
                 }
                 self.sail(CHANNEL_START, ENTRANCE, 10.0, every, opts);
                 let mut from = ENTRANCE;
@@ -314,7 +314,7 @@ impl VesselGen {
                         teu: containers + containers / 2,
                         imdg_class: self.rng.random_bool(0.2).then(|| "3".into()),
                     };
-                    self.events.push((cargo.timestamp, Event::Cargo(cargo)));
+                    self.events.push((cargo.timestamp, Event::Cargo(Box::new(cargo))));
                 }
             }
             let hours = self.rng.random_range(0.5..10.0);

@@ -304,16 +304,16 @@ mod tests {
         let batch = vec![
             Sourced {
                 origin: at(0),
-                event: Event::Safety(SafetyMessage {
+                event: Event::Safety(Box::new(SafetyMessage {
                     mmsi: 2_442_000,
                     timestamp: t,
                     text: "SART ACTIVE".into(),
                     ..Default::default()
-                }),
+                })),
             },
             Sourced {
                 origin: at(1),
-                event: Event::MetHydro(MetHydroObservation {
+                event: Event::MetHydro(Box::new(MetHydroObservation {
                     mmsi: 2_442_011,
                     timestamp: t,
                     dac: 1,
@@ -321,17 +321,17 @@ mod tests {
                     wind_speed_kn: Some(22.0),
                     details: details.as_object().cloned(),
                     ..Default::default()
-                }),
+                })),
             },
             Sourced {
                 origin: at(2),
-                event: Event::Station(StationReport {
+                event: Event::Station(Box::new(StationReport {
                     mmsi: 992_446_001,
                     timestamp: t,
                     kind: StationKind::AidToNavigation,
                     off_position: Some(true),
                     ..Default::default()
-                }),
+                })),
             },
         ];
         futures::executor::block_on(sink.write(&batch)).unwrap();
@@ -361,20 +361,24 @@ mod tests {
             record(244_000_001, 10, 0),
             Sourced {
                 origin: at(1),
-                event: Event::Static(VesselStatic { mmsi: 244_000_001, timestamp: t, ..Default::default() }),
+                event: Event::Static(Box::new(VesselStatic {
+                    mmsi: 244_000_001,
+                    timestamp: t,
+                    ..Default::default()
+                })),
             },
             Sourced {
                 origin: at(2),
-                event: Event::Weather(WeatherObservation {
+                event: Event::Weather(Box::new(WeatherObservation {
                     station: "s".into(),
                     timestamp: t,
                     zone: Some("z".into()),
                     ..Default::default()
-                }),
+                })),
             },
             Sourced {
                 origin: at(3),
-                event: Event::Cargo(CargoEvent {
+                event: Event::Cargo(Box::new(CargoEvent {
                     event_id: "c-1".into(),
                     timestamp: t,
                     mmsi: 244_000_001,
@@ -384,7 +388,7 @@ mod tests {
                     containers: 1,
                     teu: 2,
                     imdg_class: None,
-                }),
+                })),
             },
         ];
         futures::executor::block_on(sink.write(&batch)).unwrap();

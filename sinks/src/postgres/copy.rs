@@ -133,7 +133,7 @@ pub(super) async fn copy_vessels(tx: &Transaction<'_>, records: &[Sourced<Event>
     let mut reports: Vec<(&VesselStatic, &Origin)> = records
         .iter()
         .filter_map(|r| match &r.event {
-            Event::Static(s) => Some((s, &r.origin)),
+            Event::Static(s) => Some((&**s, &r.origin)),
             _ => None,
         })
         .collect();

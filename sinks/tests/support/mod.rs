@@ -130,21 +130,21 @@ pub fn static_report(
 ) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("ais.static", 0, offset),
-        event: Event::Static(VesselStatic {
+        event: Event::Static(Box::new(VesselStatic {
             mmsi,
             timestamp: t(second),
             shipname: name.map(str::to_owned),
             draught,
             imo: Some(9_321_483),
             ..Default::default()
-        }),
+        })),
     }
 }
 
 pub fn weather(station: &str, second: i64, offset: i64) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("weather.observations", 0, offset),
-        event: Event::Weather(WeatherObservation {
+        event: Event::Weather(Box::new(WeatherObservation {
             station: station.into(),
             timestamp: t(second),
             lat: Some(51.98),
@@ -153,14 +153,14 @@ pub fn weather(station: &str, second: i64, offset: i64) -> Sourced<Event> {
             wind_speed_kn: Some(22.0),
             wind_gust_kn: Some(31.5),
             ..Default::default()
-        }),
+        })),
     }
 }
 
 pub fn cargo(id: &str, mmsi: u32, second: i64, offset: i64, teu: u32) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("terminal.cargo", 0, offset),
-        event: Event::Cargo(CargoEvent {
+        event: Event::Cargo(Box::new(CargoEvent {
             event_id: id.into(),
             timestamp: t(second),
             mmsi,
@@ -170,14 +170,14 @@ pub fn cargo(id: &str, mmsi: u32, second: i64, offset: i64, teu: u32) -> Sourced
             containers: teu / 2,
             teu,
             imdg_class: Some("3".into()),
-        }),
+        })),
     }
 }
 
 pub fn port_ops(id: &str, mmsi: u32, second: i64, offset: i64) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("port.operations", 0, offset),
-        event: Event::PortOps(PortOpsEvent {
+        event: Event::PortOps(Box::new(PortOpsEvent {
             event_id: id.into(),
             timestamp: t(second),
             mmsi,
@@ -185,7 +185,7 @@ pub fn port_ops(id: &str, mmsi: u32, second: i64, offset: i64) -> Sourced<Event>
             resource: "pilot-17".into(),
             shift: None,
             berth: None,
-        }),
+        })),
     }
 }
 
@@ -213,7 +213,7 @@ pub fn mixed_batch() -> Vec<Sourced<Event>> {
 pub fn safety(mmsi: u32, second: i64, offset: i64, dest: Option<u32>, text: &str) -> Sourced<Event> {
     Sourced {
         origin: Origin::new("ais.nmea", 0, offset),
-        event: Event::Safety(SafetyMessage {
+        event: Event::Safety(Box::new(SafetyMessage {
             mmsi,
             timestamp: t(second),
             addressed: dest.is_some(),
@@ -221,7 +221,7 @@ pub fn safety(mmsi: u32, second: i64, offset: i64, dest: Option<u32>, text: &str
             sequence: dest.map(|_| 1),
             retransmit: dest.map(|_| false),
             text: text.into(),
-        }),
+        })),
     }
 }
 
@@ -231,7 +231,7 @@ pub fn met_hydro(mmsi: u32, second: i64, offset: i64, wind_kn: f32) -> Sourced<E
         serde_json::json!({"wspeed": wind_kn, "cdepth2": 31, "preciptype": "rain", "visgreater": false});
     Sourced {
         origin: Origin::new("ais.nmea", 0, offset),
-        event: Event::MetHydro(MetHydroObservation {
+        event: Event::MetHydro(Box::new(MetHydroObservation {
             mmsi,
             timestamp: t(second),
             dac: 1,
@@ -250,7 +250,7 @@ pub fn met_hydro(mmsi: u32, second: i64, offset: i64, wind_kn: f32) -> Sourced<E
             precipitation_type: Some(1),
             details: details.as_object().cloned(),
             ..Default::default()
-        }),
+        })),
     }
 }
 
@@ -266,7 +266,7 @@ pub fn station(
     let aid = name.is_some();
     Sourced {
         origin: Origin::new("ais.nmea", 0, offset),
-        event: Event::Station(StationReport {
+        event: Event::Station(Box::new(StationReport {
             mmsi,
             timestamp: t(second),
             kind: if aid { StationKind::AidToNavigation } else { StationKind::BaseStation },
@@ -279,7 +279,7 @@ pub fn station(
             epfd: Some(7),
             station_time: (!aid).then(|| t(second)),
             ..Default::default()
-        }),
+        })),
     }
 }
 
