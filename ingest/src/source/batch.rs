@@ -143,26 +143,22 @@ impl BatchBuilder {
     pub(super) fn push_offset(&mut self, partition: &TopicPartition, offset: i64) {
         self.records += 1;
         self.opened.get_or_insert_with(Instant::now);
-        // Looked up before an entry is made: nearly every record's partition
-        // is already in the batch, and a lookup by reference makes no key
-        // (an `Arc` count moved up and down again, on a cache line the
-        // stage's threads also touch when they drop the events' origins).
-        match self.offsets.get_mut(partition) {
-            Some(next) => *next = (*next).max(offset + 1),
-            None => {
-                self.offsets.insert(partition.clone(), offset + 1);
-            }
-        }
+        self.cover(partition, offset + 1);
     }
 
     /// Lets the batch's commit for `partition` move up to `next` without
     /// staging a record (for expired fragments: the records up to the fetch
     /// position were all staged before).
-    pub(super) fn cover(&mut self, topic: &Arc<str>, partition: i32, next: i64) {
-        self.offsets
-            .entry((Arc::clone(topic), partition))
-            .and_modify(|o| *o = (*o).max(next))
-            .or_insert(next);
+    pub(super) fn cover(&mut self, partition: &TopicPartition, next: i64) {
+        // Looked up before an entry is made: nearly every record's partition
+        // is already in the batch, and a lookup by reference makes no key
+        // (an `Arc` clone and drop per record).
+        match self.offsets.get_mut(partition) {
+            Some(o) => *o = (*o).max(next),
+            None => {
+                self.offsets.insert(partition.clone(), next);
+            }
+        }
     }
 
     /// Opens the batch now if nothing opened it yet (the linger counts from

@@ -155,11 +155,11 @@ impl Source {
         let mut staging = lock(&self.shared.staging);
         let builder = staging.builder();
         builder.open();
-        for (((topic, partition), held), next) in touched.into_iter().zip(held).zip(positions) {
+        for ((key, held), next) in touched.into_iter().zip(held).zip(positions) {
             if let Some(next) = next {
-                builder.cover(&topic, partition, next);
+                builder.cover(&key, next);
             }
-            builder.hold(&topic, partition, held);
+            builder.hold(&key.0, key.1, held);
         }
         for refused in decoded.rejections {
             builder.refuse(refused, None);
@@ -261,8 +261,8 @@ impl Source {
     }
 
     /// The record's partition, its topic the configured topic's shared name
-    /// (one allocation per topic, not per record): the one key of the
-    /// record's position, its batch offset and its decoder.
+    /// (one allocation per topic, not per record): the key of the record's
+    /// fetch position and of its batch offset.
     fn partition_of(&self, message: &BorrowedMessage<'_>) -> TopicPartition {
         let name = message.topic();
         let topic = self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name));
