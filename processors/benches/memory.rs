@@ -50,7 +50,6 @@ mod support;
 use std::hash::Hasher;
 use std::io::Write;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -58,7 +57,7 @@ use porttrack_processors::{
     Fix, Geography, Output, Port, PortCall, PortConfig, Service, StaticData, VesselRoute,
 };
 use porttrack_schemas::{
-    CargoEvent, CargoOperation, Event, Origin, PortOpsEvent, PortOpsKind, Sourced, VesselStatic,
+    CargoEvent, CargoOperation, Event, Origin, PortOpsEvent, PortOpsKind, Sourced, Topic, VesselStatic,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -159,7 +158,7 @@ impl Measured {
 /// Generates one vessel's events into a reused buffer and applies them.
 struct Feeder {
     port: Port,
-    topic: Arc<str>,
+    topic: Topic,
     offsets: [i64; PARTITIONS as usize],
     fixes: usize,
     /// How every vessel sails, read from the environment once.
@@ -311,7 +310,7 @@ impl Feeder {
         for (_, event) in self.events.drain(..) {
             let offset = &mut self.offsets[partition as usize];
             *offset += 1;
-            let origin = Origin::new(Arc::clone(&self.topic), partition as i32, *offset);
+            let origin = Origin::new(self.topic, partition as i32, *offset);
             self.port.process(&Sourced { origin, event }, &mut self.out);
             self.out.clear();
             self.applied += 1;
@@ -370,7 +369,7 @@ fn measure(vessels: u64) -> Measured {
     let fixes = env_list("PORTTRACK_BENCH_FIXES", "40")[0] as usize;
     let mut feeder = Feeder {
         port: Port::new(Geography::rotterdam(), config()),
-        topic: Arc::from("ais.positions"),
+        topic: Topic::new("ais.positions"),
         offsets: [0; PARTITIONS as usize],
         fixes,
         kind: vessel_kind(),

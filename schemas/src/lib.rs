@@ -38,6 +38,7 @@ mod rejection;
 mod safety;
 mod station;
 pub mod time;
+mod topic;
 mod vessel_static;
 mod weather;
 
@@ -49,6 +50,7 @@ pub use record::{Origin, Sourced};
 pub use rejection::{Policy, RejectClass, Rejection, ValidationRules};
 pub use safety::SafetyMessage;
 pub use station::{StationKind, StationReport};
+pub use topic::Topic;
 pub use vessel_static::{VesselStatic, declares_hazard, dimension};
 pub use weather::WeatherObservation;
 

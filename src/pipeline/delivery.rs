@@ -132,7 +132,7 @@ impl Stage {
 /// record's bytes, so the letter carries the event re-encoded as JSON.
 pub(super) fn letter_for(r: &Sourced<Event>, rejection: Rejection) -> DeadLetter {
     DeadLetter {
-        origin: r.origin.clone(),
+        origin: r.origin,
         key: r.event.mmsi().map(|m| m.to_string().into_bytes()),
         payload: serde_json::to_vec(&r.event).ok(),
         headers: vec![(headers::REENCODED.to_owned(), Some(b"json".to_vec()))],
@@ -223,7 +223,7 @@ pub(super) fn letters_for_outputs(anchor: &Origin, refused: &[(Derived, String)]
         .iter()
         .flat_map(|(rows, message)| {
             rows.rows_as_json().into_iter().map(move |(kind, json)| DeadLetter {
-                origin: anchor.clone(),
+                origin: *anchor,
                 key: None,
                 payload: Some(json),
                 headers: vec![(headers::DERIVED_KIND.to_owned(), Some(kind.as_bytes().to_vec()))],

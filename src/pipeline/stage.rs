@@ -200,8 +200,8 @@ impl Stage {
 /// record, the newest input the processor had seen when it concluded them.
 fn output_anchor(batch: &Batch) -> Origin {
     match (batch.accepted.last(), batch.offsets.last()) {
-        (Some(r), _) => r.origin.clone(),
-        (None, Some((topic, partition, next))) => Origin::new(Arc::clone(topic), *partition, next - 1),
+        (Some(r), _) => r.origin,
+        (None, Some((topic, partition, next))) => Origin::new(*topic, *partition, next - 1),
         // Outputs of a tick with no input (a snapshot on an empty batch).
         (None, None) => Origin::new("porttrack.processor", -1, -1),
     }

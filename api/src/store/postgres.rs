@@ -164,14 +164,14 @@ fn port_call(r: &Row) -> PortCall {
 }
 
 fn safety_message(r: &Row) -> SafetyMessageItem {
-    let origin = porttrack_schemas::Origin::new(
-        r.get::<_, String>("source_topic"),
+    let id = porttrack_schemas::Origin::document_id_of(
+        r.get("source_topic"),
         r.get("source_partition"),
         r.get("source_offset"),
-    )
-    .with_index(u16::try_from(r.get::<_, i16>("source_index")).unwrap_or(0));
+        u16::try_from(r.get::<_, i16>("source_index")).unwrap_or(0),
+    );
     SafetyMessageItem {
-        id: origin.document_id(),
+        id,
         event_time: r.get("event_time"),
         mmsi: r.get::<_, i32>("mmsi") as u32,
         name: r.get("name"),

@@ -38,10 +38,8 @@ pub mod avro;
 pub mod json;
 pub mod nmea;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use porttrack_schemas::{Event, Origin, RejectClass, Rejection, Sourced, ValidationRules};
+use porttrack_schemas::{Event, Origin, RejectClass, Rejection, Sourced, Topic, ValidationRules};
 
 use crate::config::{EventName, Format, KafkaConfig};
 use crate::source::hash::FxHashMap;
@@ -100,7 +98,7 @@ pub struct DecodeOutcome {
 
 impl DecodeOutcome {
     fn refuse(&mut self, origin: &Origin, rejection: Rejection) {
-        self.rejections.push(Refused { origin: origin.clone(), rejection, payload: None });
+        self.rejections.push(Refused { origin: *origin, rejection, payload: None });
     }
 }
 
@@ -113,7 +111,7 @@ enum TopicDecoder {
 /// Per-topic decoders for everything the source consumes.
 pub struct Decoders {
     /// By topic name (hashed per record: see `source/hash.rs`).
-    topics: FxHashMap<Arc<str>, TopicDecoder>,
+    topics: FxHashMap<Topic, TopicDecoder>,
     rules: ValidationRules,
     avro: AvroCatalog,
     /// `porttrack_records_decoded_total` per format (json, avro, nmea),
@@ -155,7 +153,7 @@ impl Decoders {
                 (Format::Avro, _) => TopicDecoder::Avro,
                 (Format::Nmea, _) => TopicDecoder::Nmea(Box::default()),
             };
-            topics.insert(Arc::from(t.name.as_str()), decoder);
+            topics.insert(Topic::new(&t.name), decoder);
         }
         // Indexed by `Format as usize`: `Format::ALL` is in declaration order.
         let decoded = Format::ALL
@@ -190,7 +188,7 @@ impl Decoders {
         let format = match decoder {
             TopicDecoder::Json(kind) => {
                 match json::decode(*kind, record.payload, &self.rules, now) {
-                    Ok(event) => out.events.push(Sourced { origin: origin.clone(), event }),
+                    Ok(event) => out.events.push(Sourced { origin: *origin, event }),
                     Err(r) => out.refuse(origin, r),
                 }
                 Format::Json
@@ -200,7 +198,7 @@ impl Decoders {
                     event.validate(&self.rules, now)?;
                     Ok(json::normalize(event))
                 }) {
-                    Ok(event) => out.events.push(Sourced { origin: origin.clone(), event }),
+                    Ok(event) => out.events.push(Sourced { origin: *origin, event }),
                     Err(r) => out.refuse(origin, r),
                 }
                 Format::Avro
@@ -227,7 +225,7 @@ impl Decoders {
 
     /// Forgets per-partition decoder state (pending NMEA fragments) of
     /// partitions given up in a rebalance; the next owner re-reads them.
-    pub fn forget_partitions(&mut self, partitions: &[(Arc<str>, i32)]) {
+    pub fn forget_partitions(&mut self, partitions: &[(Topic, i32)]) {
         for (topic, partition) in partitions {
             if let Some(TopicDecoder::Nmea(n)) = self.topics.get_mut(topic) {
                 n.forget_partition(*partition);
@@ -239,12 +237,12 @@ impl Decoders {
     /// timeout (the source calls this periodically, so a lone fragment at the
     /// end of a partition is not held forever). Returns the refusals and the
     /// `(topic, partition)`s they came from.
-    pub fn expire(&mut self, now: DateTime<Utc>) -> (DecodeOutcome, Vec<(Arc<str>, i32)>) {
+    pub fn expire(&mut self, now: DateTime<Utc>) -> (DecodeOutcome, Vec<(Topic, i32)>) {
         let mut out = DecodeOutcome::default();
         let mut touched = Vec::new();
         for (topic, decoder) in &mut self.topics {
             if let TopicDecoder::Nmea(n) = decoder {
-                touched.extend(n.expire(now, &mut out).into_iter().map(|p| (Arc::clone(topic), p)));
+                touched.extend(n.expire(now, &mut out).into_iter().map(|p| (*topic, p)));
             }
         }
         (out, touched)
@@ -253,7 +251,7 @@ impl Decoders {
     /// The offset of the earliest record of `(topic, partition)` holding a
     /// fragment that still waits for its other parts. Offsets must not be
     /// committed past it, or a crash would lose the fragment.
-    pub fn held_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+    pub fn held_offset(&self, topic: &Topic, partition: i32) -> Option<i64> {
         match self.topics.get(topic) {
             Some(TopicDecoder::Nmea(n)) => n.earliest_pending(partition),
             _ => None,
@@ -295,7 +293,7 @@ mod tests {
                 for payload in [bytes.as_slice(), line.as_bytes()] {
                     let origin = Origin::new(t.name.as_str(), 0, i as i64);
                     let out = d.decode(&RecordIn::new(&origin, payload), Utc::now());
-                    let held = d.held_offset(&t.name, 0).is_some();
+                    let held = d.held_offset(&Topic::new(&t.name), 0).is_some();
                     prop_assert!(!out.events.is_empty() || !out.rejections.is_empty() || held);
                 }
             }

@@ -204,7 +204,7 @@ impl NmeaDecoder {
                             .entry(key)
                             .or_insert_with(|| Held { first_seen_ms: now_ms, parts: Vec::new() })
                             .parts
-                            .push((origin.clone(), line.as_bytes().to_vec()));
+                            .push((*origin, line.as_bytes().to_vec()));
                     }
                     continue;
                 }
@@ -233,7 +233,7 @@ impl NmeaDecoder {
                 Ok(Mapped::Ignored) => {
                     let message_type = decoded.message.message_type();
                     self.ignored.note(message_type);
-                    out.ignored.push((origin.clone(), message_type));
+                    out.ignored.push((*origin, message_type));
                 }
                 Ok(Mapped::Events(events)) => {
                     for event in events {
@@ -241,7 +241,7 @@ impl NmeaDecoder {
                             refused.push(r);
                             continue;
                         }
-                        out.events.push(Sourced { origin: origin.clone().with_index(index), event });
+                        out.events.push(Sourced { origin: (*origin).with_index(index), event });
                         index = index.saturating_add(1);
                     }
                 }
@@ -669,6 +669,8 @@ fn inland_static(mmsi: u32, s: &porttrack_ais::InlandStaticData, at: DateTime<Ut
 
 #[cfg(test)]
 mod tests {
+    use porttrack_schemas::Topic;
+
     use super::*;
     use crate::config::{Format, KafkaConfig, TopicConfig};
     use crate::decode::{Decoders, TopicDecoder};
@@ -722,9 +724,9 @@ mod tests {
         let mut d = decoders();
         let first = decode(&mut d, 10, TYPE5_A, now());
         assert!(first.events.is_empty() && first.rejections.is_empty(), "{first:?}");
-        assert_eq!(d.held_offset("ais.nmea", 0), Some(10));
+        assert_eq!(d.held_offset(&Topic::new("ais.nmea"), 0), Some(10));
         let second = decode(&mut d, 11, TYPE5_B, now());
-        assert_eq!(d.held_offset("ais.nmea", 0), None);
+        assert_eq!(d.held_offset(&Topic::new("ais.nmea"), 0), None);
         let [Sourced { event: Event::Static(s), origin }] = second.events.as_slice() else {
             panic!("{second:?}")
         };
@@ -750,7 +752,7 @@ mod tests {
         assert_eq!(expired.len(), 1, "{later:?}");
         assert_eq!(expired[0].origin.offset, 3);
         assert_eq!(expired[0].payload.as_deref(), Some(TYPE5_A.as_bytes()));
-        assert_eq!(d.held_offset("ais.nmea", 0), None);
+        assert_eq!(d.held_offset(&Topic::new("ais.nmea"), 0), None);
     }
 
     #[test]
@@ -926,7 +928,7 @@ mod tests {
         let area_notice = "!AIVDM,1,1,,B,803Ovrh0EP:024`@02PN04da=3V<>N0000,4*39"; // 8, DAC 1 FID 22
         let out = decode(&mut d, 0, &format!("{TYPE17}\n{TYPE20}\n{TYPE20}\n{area_notice}"), now());
         assert!(out.events.is_empty() && out.rejections.is_empty(), "{out:?}");
-        let TopicDecoder::Nmea(nmea) = d.topics.get("ais.nmea").unwrap() else { panic!() };
+        let TopicDecoder::Nmea(nmea) = d.topics.get(&Topic::new("ais.nmea")).unwrap() else { panic!() };
         assert_eq!(nmea.ignored().collect::<Vec<_>>(), [(8, 1), (17, 1), (20, 2)]);
         assert!(nmea.ignored().all(|(t, _)| IGNORED_TYPES.contains(&t)));
         assert_eq!((type_label(17), type_label(0), type_label(28)), ("17", "0", "other"));
@@ -1008,6 +1010,6 @@ mod tests {
         assert_eq!(r.payload.as_deref(), Some(TYPE5_A.as_bytes()));
         let done = decode(&mut d, 22, TYPE5_B, now());
         assert_eq!((done.events.len(), done.rejections.len()), (1, 0), "{done:?}");
-        assert_eq!(d.held_offset("ais.nmea", 0), None);
+        assert_eq!(d.held_offset(&Topic::new("ais.nmea"), 0), None);
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use porttrack_schemas::{Event, Sourced};
+use porttrack_schemas::{Event, Sourced, Topic};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use tokio::sync::mpsc;
 
@@ -27,7 +27,7 @@ pub struct Batch {
     pub rejected: Vec<DeadLetter>,
     /// Per partition, the offset to commit once the batch is acknowledged
     /// (the highest offset in the batch plus one).
-    pub offsets: Vec<(Arc<str>, i32, i64)>,
+    pub offsets: Vec<(Topic, i32, i64)>,
     /// When the first record of the batch was consumed.
     pub opened: Instant,
     /// The `traceparent` headers of the batch's first records, unparsed, at
@@ -156,7 +156,7 @@ impl BatchBuilder {
         match self.offsets.get_mut(partition) {
             Some(o) => *o = (*o).max(next),
             None => {
-                self.offsets.insert(partition.clone(), next);
+                self.offsets.insert(*partition, next);
             }
         }
     }
@@ -179,14 +179,14 @@ impl BatchBuilder {
     /// "none waits" and "never said" alike. So a record of a topic without
     /// fragments (JSON, Avro, complete sentences), nearly every record,
     /// costs a look at an empty map here, not a key made and inserted.
-    pub(super) fn hold(&mut self, topic: &Arc<str>, partition: i32, earliest_fragment: Option<i64>) {
+    pub(super) fn hold(&mut self, topic: &Topic, partition: i32, earliest_fragment: Option<i64>) {
         match earliest_fragment {
             Some(offset) => {
-                self.held.insert((Arc::clone(topic), partition), offset);
+                self.held.insert((*topic, partition), offset);
             }
             None if self.held.is_empty() => {}
             None => {
-                self.held.remove(&(Arc::clone(topic), partition));
+                self.held.remove(&(*topic, partition));
             }
         }
     }
@@ -258,11 +258,11 @@ impl BatchBuilder {
     ) -> Option<Batch> {
         let opened = self.opened.take()?;
         let held = std::mem::take(&mut self.held);
-        let mut offsets: Vec<(Arc<str>, i32, i64)> = self
+        let mut offsets: Vec<(Topic, i32, i64)> = self
             .offsets
             .drain()
             .map(|((topic, partition), next)| {
-                let next = match held.get(&(Arc::clone(&topic), partition)) {
+                let next = match held.get(&(topic, partition)) {
                     Some(fragment) => next.min(*fragment),
                     None => next,
                 };
@@ -446,10 +446,10 @@ mod tests {
 
     use super::*;
 
-    fn staged(builder: &mut BatchBuilder, topic: &Arc<str>, offset: i64) {
-        builder.push_offset(&(Arc::clone(topic), 0), offset);
+    fn staged(builder: &mut BatchBuilder, topic: &Topic, offset: i64) {
+        builder.push_offset(&(*topic, 0), offset);
         builder.accept([Sourced {
-            origin: Origin::new(Arc::clone(topic), 0, offset),
+            origin: Origin::new(*topic, 0, offset),
             event: Event::Position(Position {
                 mmsi: 244_000_000,
                 timestamp: Utc.timestamp_opt(1_790_000_000 + offset, 0).unwrap(),
@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn a_spare_vector_is_reused_and_batches_hold_only_their_own_events() {
         let inflight = Arc::new(InFlight::default());
-        let topic: Arc<str> = Arc::from("ais.positions");
+        let topic = Topic::new("ais.positions");
         let mut builder = BatchBuilder::default();
         for offset in 0..3 {
             staged(&mut builder, &topic, offset);
@@ -485,7 +485,7 @@ mod tests {
         staged(&mut builder, &topic, 3);
         let second = builder.seal(1, &inflight, None).unwrap();
         assert_eq!(second.accepted.iter().map(|r| r.origin.offset).collect::<Vec<_>>(), [3]);
-        assert_eq!(second.offsets, vec![(Arc::clone(&topic), 0, 4)]);
+        assert_eq!(second.offsets, vec![(topic, 0, 4)]);
         assert!(builder.accepted.capacity() >= 1, "sized like the last batch");
 
         // Too small for the last batch's size: a fresh one instead.
@@ -502,22 +502,22 @@ mod tests {
     #[test]
     fn a_fragment_holds_the_commit_until_a_later_record_completes_it() {
         let inflight = Arc::new(InFlight::default());
-        let (nmea, json): (Arc<str>, Arc<str>) = (Arc::from("ais.nmea"), Arc::from("ais.positions"));
+        let (nmea, json) = (Topic::new("ais.nmea"), Topic::new("ais.positions"));
         let mut builder = BatchBuilder::default();
-        builder.push_offset(&(nmea.clone(), 0), 10);
+        builder.push_offset(&(nmea, 0), 10);
         builder.hold(&nmea, 0, Some(10));
-        builder.push_offset(&(json.clone(), 0), 7);
+        builder.push_offset(&(json, 0), 7);
         builder.hold(&json, 0, None);
-        builder.push_offset(&(nmea.clone(), 0), 11);
+        builder.push_offset(&(nmea, 0), 11);
         builder.hold(&nmea, 0, Some(10));
         let held = builder.seal(1, &inflight, None).unwrap();
-        assert_eq!(held.offsets, vec![(Arc::clone(&nmea), 0, 10), (Arc::clone(&json), 0, 8)]);
+        assert_eq!(held.offsets, vec![(nmea, 0, 10), (json, 0, 8)]);
 
-        builder.push_offset(&(nmea.clone(), 0), 12);
+        builder.push_offset(&(nmea, 0), 12);
         builder.hold(&nmea, 0, Some(12));
-        builder.push_offset(&(nmea.clone(), 0), 13);
+        builder.push_offset(&(nmea, 0), 13);
         builder.hold(&nmea, 0, None);
         let completed = builder.seal(1, &inflight, None).unwrap();
-        assert_eq!(completed.offsets, vec![(Arc::clone(&nmea), 0, 14)]);
+        assert_eq!(completed.offsets, vec![(nmea, 0, 14)]);
     }
 }

@@ -40,10 +40,7 @@ impl CommitState {
             return false;
         }
         for (topic, partition, next) in &batch.offsets {
-            self.completed
-                .entry((Arc::clone(topic), *partition))
-                .and_modify(|o| *o = (*o).max(*next))
-                .or_insert(*next);
+            self.completed.entry((*topic, *partition)).and_modify(|o| *o = (*o).max(*next)).or_insert(*next);
         }
         true
     }

@@ -2,9 +2,11 @@
 //!
 //! Every staged record looks up its `(topic, partition)` several times (its
 //! fetch position, the batch's commit offset and held fragment, its topic's
-//! decoder). With std's SipHash each lookup hashes the topic name byte by
-//! byte through a DoS-resistant function; in the profile of the `json →
-//! null` bench these hashes were a few percent of the poll thread. The keys
+//! decoder). With std's SipHash each lookup went through a DoS-resistant
+//! function (over the topic name, byte by byte, before topics were
+//! interned: a [`Topic`](porttrack_schemas::Topic) hashes as its address);
+//! in the profile of the `json → null` bench these hashes were a few
+//! percent of the poll thread. The keys
 //! are the partitions this member was assigned and the topics it was
 //! configured with, never input data, so flooding is not a concern and a
 //! multiply-rotate hash (rustc's `FxHasher`, eight bytes a step) does.
@@ -78,18 +80,19 @@ pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 #[cfg(test)]
 mod tests {
     use std::hash::{BuildHasher, Hash};
-    use std::sync::Arc;
+
+    use porttrack_schemas::Topic;
 
     use super::*;
 
-    fn hash(key: &(Arc<str>, i32)) -> u64 {
+    fn hash(key: &(Topic, i32)) -> u64 {
         BuildHasherDefault::<FxHasher>::default().hash_one(key)
     }
 
     #[test]
     fn equal_topic_partitions_hash_equal_whatever_their_allocation() {
-        let a: (Arc<str>, i32) = (Arc::from("ais.positions"), 3);
-        let b: (Arc<str>, i32) = (Arc::from(String::from("ais.positions").as_str()), 3);
+        let a = (Topic::new("ais.positions"), 3);
+        let b = (Topic::new(String::from("ais.positions").as_str()), 3);
         assert_eq!(hash(&a), hash(&b));
     }
 
@@ -98,7 +101,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for topic in ["ais.positions", "ais.static", "ais.nmea", "a", "ab", "abcdefghi"] {
             for p in 0..64 {
-                assert!(seen.insert(hash(&(Arc::from(topic), p))), "{topic}[{p}] collides");
+                assert!(seen.insert(hash(&(Topic::new(topic), p))), "{topic}[{p}] collides");
             }
         }
         let mut h = FxHasher::default();

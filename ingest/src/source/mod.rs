@@ -87,7 +87,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use porttrack_schemas::{Event, Sourced, ValidationRules};
+use porttrack_schemas::{Event, Sourced, Topic, ValidationRules};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use tokio::sync::mpsc;
@@ -190,7 +190,7 @@ impl PartitionHooks for NoHooks {
 }
 
 /// A topic partition: the key of every per-partition table of the source.
-type TopicPartition = (Arc<str>, i32);
+type TopicPartition = (Topic, i32);
 
 /// The state the poll loop, the librdkafka callbacks, the [`Committer`] and
 /// the [`SourceHandle`]s share. See the module documentation for who runs
@@ -299,7 +299,7 @@ impl SourceHandle {
 pub struct Source {
     consumer: Arc<BaseConsumer<SourceContext>>,
     shared: Arc<Shared>,
-    topics: Vec<Arc<str>>,
+    topics: Vec<Topic>,
     /// `porttrack_records_consumed_total`, resolved once (it counts every record).
     consumed_counter: metrics::Counter,
     /// The runtime the source was created in, if any: the poll thread waits
@@ -349,7 +349,7 @@ impl Source {
         consumer.subscribe(&kafka.topic_names())?;
         let consumer = Arc::new(consumer);
         let committer = Committer::new(Arc::downgrade(&consumer), Arc::clone(&shared));
-        let topics = kafka.topic_names().into_iter().map(Arc::from).collect();
+        let topics = kafka.topic_names().into_iter().map(Topic::from).collect();
         let consumed_counter = metrics::counter!(porttrack_metrics::RECORDS_CONSUMED_TOTAL);
         let runtime = tokio::runtime::Handle::try_current().ok();
         Ok((Source { consumer, shared, topics, consumed_counter, runtime }, rx, committer))

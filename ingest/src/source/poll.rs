@@ -26,7 +26,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use porttrack_schemas::Origin;
+use porttrack_schemas::{Origin, Topic};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::{BorrowedMessage, Message};
 
@@ -265,7 +265,8 @@ impl Source {
     /// fetch position and of its batch offset.
     fn partition_of(&self, message: &BorrowedMessage<'_>) -> TopicPartition {
         let name = message.topic();
-        let topic = self.topics.iter().find(|t| &***t == name).cloned().unwrap_or_else(|| Arc::from(name));
+        let topic =
+            self.topics.iter().find(|t| t.as_str() == name).copied().unwrap_or_else(|| Topic::new(name));
         (topic, message.partition())
     }
 
@@ -283,7 +284,7 @@ impl Source {
         if !self.in_sequence(&key, message.offset()) {
             return None;
         }
-        let origin = Origin::new(Arc::clone(&key.0), key.1, message.offset());
+        let origin = Origin::new(key.0, key.1, message.offset());
         let payload = message.payload().unwrap_or_default();
         let record = RecordIn {
             origin: &origin,

@@ -19,7 +19,6 @@
 //! offsets ([`Shared::restart_from_committed`]); both seek with
 //! [`Source::rewind_to_positions`].
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -191,7 +190,7 @@ impl Shared {
         };
         let mut positions = lock(&self.positions);
         for (topic, partition) in partitions {
-            positions.set((Arc::clone(topic), *partition), committed_position(&committed, topic, *partition));
+            positions.set((*topic, *partition), committed_position(&committed, topic, *partition));
         }
         tracing::warn!(partitions = ?tp_list(partitions), "kept partitions restart from their committed offsets");
         self.rewind.store(true, Ordering::SeqCst);
@@ -243,7 +242,7 @@ impl Source {
                 match self.consumer.seek(topic, partition, Offset::Offset(expected), Duration::from_secs(10))
                 {
                     Ok(()) => {
-                        lock(&self.shared.positions).refetching(key.clone(), expected);
+                        lock(&self.shared.positions).refetching(*key, expected);
                         return false;
                     }
                     Err(e) => {
@@ -259,17 +258,19 @@ impl Source {
                 metrics::counter!(porttrack_metrics::OFFSET_GAPS_TOTAL).increment(1);
             }
         }
-        positions.staged(key.clone(), offset);
+        positions.staged(*key, offset);
         true
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use porttrack_schemas::Topic;
+
     use super::*;
 
     fn tp(partition: i32) -> TopicPartition {
-        (Arc::from("positions"), partition)
+        (Topic::new("positions"), partition)
     }
 
     #[test]

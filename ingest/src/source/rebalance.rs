@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use porttrack_schemas::Topic;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
@@ -89,8 +90,7 @@ impl SourceContext {
             let mut positions = lock(&self.shared.positions);
             let gained = numbers_not_in(&added, &positions);
             for (topic, partition) in &added {
-                positions
-                    .set((Arc::clone(topic), *partition), committed_position(&committed, topic, *partition));
+                positions.set((*topic, *partition), committed_position(&committed, topic, *partition));
             }
             warn_unless_copartitioned(&positions);
             (gained, positions.len())
@@ -108,14 +108,11 @@ impl ClientContext for SourceContext {
         // revoke callback zeroed the others), or a stale lag outlives the move.
         let positions = lock(&self.shared.positions);
         for (topic_name, topic) in &statistics.topics {
-            let topic_key: Arc<str> = Arc::from(topic_name.as_str());
+            let topic_key = Topic::new(topic_name.as_str());
             for (partition, p) in &topic.partitions {
                 // Partition -1 is librdkafka's internal "unassigned" bucket;
                 // a lag of -1 means unknown (not assigned or not yet fetched).
-                if *partition < 0
-                    || p.consumer_lag < 0
-                    || !positions.owns(&(Arc::clone(&topic_key), *partition))
-                {
+                if *partition < 0 || p.consumer_lag < 0 || !positions.owns(&(topic_key, *partition)) {
                     continue;
                 }
                 total += p.consumer_lag;
@@ -174,7 +171,7 @@ impl ConsumerContext for SourceContext {
 
 /// The `(topic, partition)`s of a rebalance list.
 fn topic_partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
-    tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect()
+    tpl.elements().iter().map(|e| (Topic::new(e.topic()), e.partition())).collect()
 }
 
 /// The partition numbers among `changed` that no partition in `owned` has:
@@ -218,7 +215,7 @@ mod tests {
 
     #[test]
     fn hooks_hear_of_a_partition_number_only_on_its_first_arrival_and_last_departure() {
-        let tp = |topic: &str, p| (Arc::<str>::from(topic), p);
+        let tp = |topic: &str, p| (Topic::new(topic), p);
         let mut owned = Positions::default();
         owned.set(tp("positions", 0), FetchPosition::Unknown);
         owned.set(tp("statics", 0), FetchPosition::Unknown);
