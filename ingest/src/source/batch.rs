@@ -423,9 +423,10 @@ impl Shared {
     pub(super) fn flush(&self, deadline: Instant) -> bool {
         loop {
             {
-                let mut staging = lock(&self.staging);
-                self.seal_if_due(&mut staging, true);
-                self.dispatch(&mut staging);
+                let mut state = lock(&self.poll);
+                let staging = &mut state.staging;
+                self.seal_if_due(staging, true);
+                self.dispatch(staging);
                 if staging.is_empty() {
                     return true;
                 }

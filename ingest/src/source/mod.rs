@@ -64,14 +64,18 @@
 //! Everything runs on the poll thread, librdkafka's callbacks included
 //! (librdkafka calls them from inside `poll`), except
 //! [`Committer::complete`] (the pipeline's task) and [`SourceHandle`]
-//! (anyone). `Shared` puts each piece of state that crosses threads behind
-//! its own mutex, and each such type (`Staging`, `CommitState`,
+//! (anyone). What only the poll thread touches, the batch being staged,
+//! the fetch positions and the decoders, is one `PollState` behind one
+//! mutex (`Shared::poll`): uncontended, it is there because the callbacks'
+//! context must be `Sync`, and one lock per staged record costs a third of
+//! three. What crosses threads (`commits`, `tx`, the in-flight count,
+//! `spare`) has a mutex of its own. Each type (`Staging`, `CommitState`,
 //! `Positions`) changes its fields only through its own methods. Locks are
-//! held briefly; the only nesting is `staging` → `commits` (the generation
-//! read while sealing), `staging` → `tx` (dispatching), `staging` → the
-//! in-flight count (a sealed batch takes a ticket) and `staging` → `spare`
-//! (a recycled events vector for the next batch). Nothing takes them in
-//! the other order.
+//! held briefly; the only nesting is `poll` → `commits` (the generation
+//! read while sealing), `poll` → `tx` (dispatching), `poll` → the in-flight
+//! count (a sealed batch takes a ticket) and `poll` → `spare` (a recycled
+//! events vector for the next batch). Nothing takes them in the other
+//! order.
 //!
 //! [`GroupProtocol`]: crate::config::GroupProtocol
 
@@ -197,9 +201,8 @@ type TopicPartition = (Topic, i32);
 /// where and the order locks are taken in.
 struct Shared {
     config: SourceConfig,
-    /// Records staged into the next batch, and a sealed batch waiting for
-    /// channel room (`batch.rs`).
-    staging: Mutex<Staging>,
+    /// The poll thread's own state (see [`PollState`]).
+    poll: Mutex<PollState>,
     /// The batch channel; taken (closed) when the source stops.
     tx: Mutex<Option<mpsc::Sender<Batch>>>,
     /// Sealed batches not yet completed or dropped.
@@ -207,8 +210,6 @@ struct Shared {
     /// The generation and the offsets acknowledged since the last
     /// synchronous commit (`commit.rs`).
     commits: Mutex<CommitState>,
-    /// Per owned partition, the next offset to stage (`positions.rs`).
-    positions: Mutex<Positions>,
     assigned: AtomicUsize,
     paused: AtomicBool,
     /// Set when fetch positions were moved back (see
@@ -218,12 +219,26 @@ struct Shared {
     heartbeat_unix_ms: AtomicI64,
     lag: AtomicI64,
     consumed: AtomicU64,
-    decoders: Mutex<Decoders>,
     hooks: Arc<dyn PartitionHooks>,
     /// Emptied event vectors of completed batches, for the next ones
     /// (`batch.rs`, `Shared::recycle`). A leaf lock: nothing is taken
     /// while it is held.
     spare: Mutex<Vec<Vec<Sourced<Event>>>>,
+}
+
+/// What only the poll thread reads and changes, in its loop and in
+/// librdkafka's callbacks (which run inside its `poll`): one lock per
+/// staged record for all three. A record is judged against its partition's
+/// position, decoded, and staged, in that order, under one guard.
+struct PollState {
+    /// Records staged into the next batch, and a sealed batch waiting for
+    /// channel room (`batch.rs`).
+    staging: Staging,
+    /// Per owned partition, the next offset to stage (`positions.rs`).
+    positions: Positions,
+    /// Each topic's decoder, with NMEA fragments waiting for their other
+    /// parts (`crate::decode`).
+    decoders: Decoders,
 }
 
 impl std::fmt::Debug for Shared {
@@ -328,11 +343,14 @@ impl Source {
         let (tx, rx) = mpsc::channel(config.max_in_flight_batches.max(1));
         let shared = Arc::new(Shared {
             config,
-            staging: Mutex::default(),
+            poll: Mutex::new(PollState {
+                staging: Staging::default(),
+                positions: Positions::default(),
+                decoders,
+            }),
             tx: Mutex::new(Some(tx)),
             inflight: Arc::default(),
             commits: Mutex::default(),
-            positions: Mutex::default(),
             assigned: AtomicUsize::new(0),
             paused: AtomicBool::new(false),
             rewind: AtomicBool::new(false),
@@ -340,7 +358,6 @@ impl Source {
             heartbeat_unix_ms: AtomicI64::new(Utc::now().timestamp_millis()),
             lag: AtomicI64::new(0),
             consumed: AtomicU64::new(0),
-            decoders: Mutex::new(decoders),
             hooks,
             spare: Mutex::default(),
         });

@@ -188,7 +188,7 @@ impl Shared {
                 TopicPartitionList::new()
             }
         };
-        let mut positions = lock(&self.positions);
+        let positions = &mut lock(&self.poll).positions;
         for (topic, partition) in partitions {
             positions.set((*topic, *partition), committed_position(&committed, topic, *partition));
         }
@@ -201,7 +201,7 @@ impl Source {
     /// Seeks every assigned partition to the source's own position, undoing
     /// whatever librdkafka prefetched and dropped while paused.
     pub(super) fn rewind_to_positions(&self) -> KafkaResult<()> {
-        let tpl = lock(&self.shared.positions).seek_list()?;
+        let tpl = lock(&self.shared.poll).positions.seek_list()?;
         if tpl.count() > 0 {
             let result = self.consumer.seek_partitions(tpl, Duration::from_secs(10))?;
             for e in result.elements() {
@@ -216,9 +216,12 @@ impl Source {
     /// Decides whether `message` is the next record of its partition, and
     /// if so moves the position past it. Returns false for a record to drop
     /// (a re-delivery, or one past a gap that is being re-fetched).
-    pub(super) fn in_sequence(&self, key: &TopicPartition, offset: i64) -> bool {
+    ///
+    /// Takes the positions from the caller's guard of the poll state: a
+    /// re-fetch seeks while holding it, which blocks no one (only the poll
+    /// thread takes it).
+    pub(super) fn in_sequence(&self, positions: &mut Positions, key: &TopicPartition, offset: i64) -> bool {
         let (topic, partition) = (&key.0, key.1);
-        let mut positions = lock(&self.shared.positions);
         match positions.advance(key, offset) {
             Step::Stage => return true,
             Step::NotOwned => {
@@ -231,7 +234,6 @@ impl Source {
             }
             Step::Gap { expected } => {
                 // Records expected..offset were not delivered. Fetch again from expected once.
-                drop(positions);
                 tracing::warn!(
                     partition,
                     expected,
@@ -242,13 +244,12 @@ impl Source {
                 match self.consumer.seek(topic, partition, Offset::Offset(expected), Duration::from_secs(10))
                 {
                     Ok(()) => {
-                        lock(&self.shared.positions).refetching(*key, expected);
+                        positions.refetching(*key, expected);
                         return false;
                     }
                     Err(e) => {
                         tracing::error!(partition, error = %e, "re-fetch seek failed; accepting the gap");
                         metrics::counter!(porttrack_metrics::OFFSET_GAPS_TOTAL).increment(1);
-                        positions = lock(&self.shared.positions);
                     }
                 }
             }

@@ -46,14 +46,15 @@ impl SourceContext {
         let revoked = topic_partitions(tpl);
         tracing::info!(partitions = ?tp_list(&revoked), "partitions revoked: draining in-flight batches");
         let clean = self.shared.drain_and_commit(consumer);
-        lock(&self.shared.decoders).forget_partitions(&revoked);
         let (released, kept) = {
-            let mut positions = lock(&self.shared.positions);
+            let mut state = lock(&self.shared.poll);
+            state.decoders.forget_partitions(&revoked);
+            let positions = &mut state.positions;
             for key in &revoked {
                 positions.remove(key);
             }
             let kept: Vec<TopicPartition> = positions.partitions().cloned().collect();
-            (numbers_not_in(&revoked, &positions), kept)
+            (numbers_not_in(&revoked, positions), kept)
         };
         self.shared.hooks.revoked(&released);
         for (topic, partition) in &revoked {
@@ -87,12 +88,12 @@ impl SourceContext {
                 TopicPartitionList::new()
             });
         let (gained, total) = {
-            let mut positions = lock(&self.shared.positions);
-            let gained = numbers_not_in(&added, &positions);
+            let positions = &mut lock(&self.shared.poll).positions;
+            let gained = numbers_not_in(&added, positions);
             for (topic, partition) in &added {
                 positions.set((*topic, *partition), committed_position(&committed, topic, *partition));
             }
-            warn_unless_copartitioned(&positions);
+            warn_unless_copartitioned(positions);
             (gained, positions.len())
         };
         self.shared.hooks.assigned(&gained);
@@ -106,7 +107,8 @@ impl ClientContext for SourceContext {
         // librdkafka reports every partition it knows of, and keeps the last
         // lag of a partition this member gave up: export owned ones only (the
         // revoke callback zeroed the others), or a stale lag outlives the move.
-        let positions = lock(&self.shared.positions);
+        let state = lock(&self.shared.poll);
+        let positions = &state.positions;
         for (topic_name, topic) in &statistics.topics {
             let topic_key = Topic::new(topic_name.as_str());
             for (partition, p) in &topic.partitions {
