@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         // Time moves 10 s a record so reassembly timeouts fire.
         let now = start + Duration::seconds(10 * i as i64);
         let out = decoders.decode(&RecordIn::new(&origin, record), now);
-        let held = decoders.held_offset(&topic.name, origin.partition).is_some();
+        let held = decoders.held_offset(&origin.topic, origin.partition).is_some();
         assert!(!out.events.is_empty() || !out.rejections.is_empty() || held);
     }
 });
