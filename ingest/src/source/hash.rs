@@ -3,13 +3,12 @@
 //! Every staged record looks up its `(topic, partition)` several times (its
 //! fetch position, the batch's commit offset and held fragment, its topic's
 //! decoder). With std's SipHash each lookup went through a DoS-resistant
-//! function (over the topic name, byte by byte, before topics were
-//! interned: a [`Topic`](porttrack_schemas::Topic) hashes as its address);
-//! in the profile of the `json → null` bench these hashes were a few
-//! percent of the poll thread. The keys
-//! are the partitions this member was assigned and the topics it was
-//! configured with, never input data, so flooding is not a concern and a
-//! multiply-rotate hash (rustc's `FxHasher`, eight bytes a step) does.
+//! function; in the profile of the `json → null` bench these hashes were a
+//! few percent of the poll thread. The keys are the partitions this member
+//! was assigned and the topics it was configured with (a
+//! [`Topic`](porttrack_schemas::Topic) hashes as its address), never input
+//! data, so flooding is not a concern and a multiply-rotate hash (rustc's
+//! `FxHasher`, eight bytes a step) does.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

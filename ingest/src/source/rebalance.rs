@@ -53,7 +53,7 @@ impl SourceContext {
             for key in &revoked {
                 positions.remove(key);
             }
-            let kept: Vec<TopicPartition> = positions.partitions().cloned().collect();
+            let kept: Vec<TopicPartition> = positions.partitions().copied().collect();
             (numbers_not_in(&revoked, positions), kept)
         };
         self.shared.hooks.revoked(&released);
