@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// A topic name, interned: `Copy`, one pointer wide, equal to another
 /// exactly when the names are equal.
@@ -121,30 +121,6 @@ impl fmt::Display for Topic {
 
 impl From<&str> for Topic {
     fn from(name: &str) -> Topic {
-        Topic::new(name)
-    }
-}
-
-impl From<&String> for Topic {
-    fn from(name: &String) -> Topic {
-        Topic::new(name)
-    }
-}
-
-impl From<String> for Topic {
-    fn from(name: String) -> Topic {
-        Topic::new(&name)
-    }
-}
-
-impl From<Arc<str>> for Topic {
-    fn from(name: Arc<str>) -> Topic {
-        Topic::new(&name)
-    }
-}
-
-impl From<&Arc<str>> for Topic {
-    fn from(name: &Arc<str>) -> Topic {
         Topic::new(name)
     }
 }
